@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/graph"
+)
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	home := newHome(t)
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			r := agentos(t, home, c.name, "--help")
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: agentos "+c.name) {
+				t.Fatalf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	if r := agentos(t, home, "--help"); r.code != 0 || !strings.Contains(r.stderr, "Commands:") {
+		t.Fatalf("top-level help: %+v", r)
+	}
+}
+
+func TestUsageErrorsExit64(t *testing.T) {
+	home := newHome(t)
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"read"},
+		{"call"},
+		{"call", "system.ping", "{not json"},
+		{"status", "--bogus"},
+		{"shapes", "show"},
+		{"read", "task", "--where", "novalue"},
+	} {
+		r := agentos(t, home, args...)
+		if r.code != exitUsage {
+			t.Errorf("agentos %v: code %d, want %d (stderr %q)", args, r.code, exitUsage, r.stderr)
+		}
+		if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 && len(args) > 0 {
+			t.Errorf("agentos %v: error is not one line: %q", args, r.stderr)
+		}
+	}
+}
+
+func TestCommandsWithoutAnEngineExit2(t *testing.T) {
+	home := newHome(t)
+	for _, args := range [][]string{{"status"}, {"call", "system.ping"}, {"read", "task"}, {"search", "x"}, {"shapes", "list"}, {"stop"}} {
+		r := agentos(t, home, args...)
+		if r.code != exitUnreachable || !strings.Contains(r.stderr, "agentos start") {
+			t.Errorf("agentos %v: code %d stderr %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestCLIReadsWritesAndSearchesTheGraph(t *testing.T) {
+	home := newHome(t)
+	startDaemon(t, home)
+
+	r := agentos(t, home, "call", "data.create", `{"shape":"task","fields":{"title":"Write the quarterly report","priority":"2","due":"2026-12-01"}}`)
+	if r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	var n graph.Node
+	if err := json.Unmarshal([]byte(r.stdout), &n); err != nil || n.ID == "" {
+		t.Fatalf("create output %q: %v", r.stdout, err)
+	}
+	if n.Fields["priority"] != float64(2) {
+		t.Fatalf("priority not coerced: %v", n.Fields)
+	}
+	// Params from stdin, flags after arguments.
+	r = agentosStdin(t, home, `{"id":"`+n.ID+`"}`, "call", "data.read", "-")
+	if r.code != 0 || !strings.Contains(r.stdout, "quarterly report") {
+		t.Fatalf("call from stdin: %+v", r)
+	}
+
+	r = agentos(t, home, "read", n.ID)
+	if r.code != 0 || !strings.Contains(r.stdout, "Write the quarterly report") || !strings.Contains(r.stdout, "task") {
+		t.Fatalf("read id: %+v", r)
+	}
+	r = agentos(t, home, "read", "task", "--where", "priority=2")
+	if r.code != 0 || !strings.Contains(r.stdout, n.ID) || !strings.Contains(r.stdout, "TITLE") {
+		t.Fatalf("read shape table: %+v", r)
+	}
+	r = agentos(t, home, "read", "task", "--json", "--where", "priority=3")
+	if r.code != 0 || strings.Contains(r.stdout, n.ID) {
+		t.Fatalf("filtered read should not match: %+v", r)
+	}
+	r = agentos(t, home, "search", "quarterly")
+	if r.code != 0 || !strings.Contains(r.stdout, n.ID) {
+		t.Fatalf("search: %+v", r)
+	}
+	r = agentos(t, home, "search", "--json", "quarterly")
+	var hits struct {
+		Hits []graph.Hit `json:"hits"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &hits) != nil || len(hits.Hits) != 1 || hits.Hits[0].Node.ID != n.ID {
+		t.Fatalf("search --json: %+v", r)
+	}
+	r = agentos(t, home, "read", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+	if r.code != exitError || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "not_found") {
+		t.Fatalf("read missing: %+v", r)
+	}
+}
+
+func TestShapesListAndShow(t *testing.T) {
+	home := newHome(t)
+	startDaemon(t, home)
+	r := agentos(t, home, "shapes", "list")
+	for _, want := range []string{"person", "organization", "account", "note", "task", "project", "event", "message", "webpage", "post", "file", "tag"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("shapes list lacks %s", want)
+		}
+	}
+	r = agentos(t, home, "shapes", "show", "task")
+	for _, want := range []string{"title", "priority", "integer", "done", "boolean", "due", "datetime", "-> project", "title+project"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("shapes show task lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = agentos(t, home, "shapes", "show", "--json", "webpage")
+	if !strings.Contains(r.stdout, `"identity": [`) || !strings.Contains(r.stdout, `"url"`) {
+		t.Errorf("webpage json: %s", r.stdout)
+	}
+	if r := agentos(t, home, "shapes", "show", "nosuch"); r.code != exitError {
+		t.Errorf("unknown shape: %+v", r)
+	}
+}
+
+func TestUserShapesLoadAndABrokenFileIsReportedNotFatal(t *testing.T) {
+	home := newHome(t)
+	if err := os.MkdirAll(home+"/shapes", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(home+"/shapes/recipe.yaml", []byte("recipe:\n  identity: [name]\n  fields:\n    servings: integer\n"), 0o600)
+	os.WriteFile(home+"/shapes/broken.yaml", []byte("broken:\n  fields:\n    a: [unclosed\n"), 0o600)
+	d := startDaemon(t, home)
+	if r := agentos(t, home, "shapes", "show", "recipe"); r.code != 0 || !strings.Contains(r.stdout, "servings") {
+		t.Fatalf("user shape not loaded: %+v", r)
+	}
+	b, _ := os.ReadFile(home + "/logs/engine.log")
+	if !strings.Contains(string(b), "broken.yaml:") {
+		t.Fatalf("log does not name the broken file with its line:\n%s", b)
+	}
+	_ = d
+}
+
+func TestWatchPrintsEventsForWrites(t *testing.T) {
+	home := newHome(t)
+	startDaemon(t, home)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "watch", "--json")
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := bufio.NewScanner(out)
+	// Keep writing until watch is surely subscribed and shows one.
+	go func() {
+		for ctx.Err() == nil {
+			agentos(t, home, "call", "data.create", `{"shape":"note","fields":{"name":"watched"}}`)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	for lines.Scan() {
+		var ev struct {
+			Type, Op string
+			Shapes   []string
+		}
+		if json.Unmarshal(lines.Bytes(), &ev) == nil && ev.Type == "graph.changed" && len(ev.Shapes) > 0 {
+			return
+		}
+	}
+	t.Fatal("watch ended without a graph.changed event")
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// flags is a command's flag set plus what its --help prints.
+type flags struct {
+	*flag.FlagSet
+	out       io.Writer
+	argsUsage string
+	summary   string
+	json      *bool
+}
+
+// newFlags makes the flag set of one command; --help prints to stdout.
+func newFlags(e *env, name, argsUsage, summary string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, out: e.stdout, argsUsage: argsUsage, summary: summary}
+}
+
+// withJSON adds the --json flag every data-printing command has.
+func (f *flags) withJSON() *flags {
+	f.json = f.Bool("json", false, "print JSON instead of a table")
+	return f
+}
+
+func (f *flags) jsonOut() bool { return f.json != nil && *f.json }
+
+// parse parses flags that may come before or after positional arguments
+// (DESIGN §3) and returns the positional ones. `--` ends flag parsing.
+func (f *flags) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			f.printHelp()
+			return nil, errHelpShown
+		}
+		if err != nil {
+			return nil, usagef("%s: %v (see `agentos %s --help`)", f.Name(), err, f.Name())
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseN is parse plus a check of the positional argument count.
+func (f *flags) parseN(args []string, min, max int) ([]string, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, usagef("usage: agentos %s %s (see `agentos %s --help`)", f.Name(), f.argsUsage, f.Name())
+	}
+	return pos, nil
+}
+
+func (f *flags) printHelp() {
+	fmt.Fprintf(f.out, "Usage: agentos %s [flags] %s\n\n%s\n", f.Name(), f.argsUsage, f.summary)
+	var lines []string
+	f.VisitAll(func(fl *flag.Flag) {
+		name, u := flag.UnquoteUsage(fl)
+		line := "  --" + fl.Name
+		if name != "" {
+			line += " " + name
+		}
+		line += "\n      " + u
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" {
+			line += fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		lines = append(lines, line)
+	})
+	if len(lines) > 0 {
+		fmt.Fprintf(f.out, "\nFlags:\n%s\n", strings.Join(lines, "\n"))
+	}
+}
+
+// dial connects to the engine of e.home as the CLI.
+func dial(ctx context.Context, e *env) (*engine.Client, error) {
+	return engine.DialHome(ctx, e.home, engine.ClientOptions{Name: "cli"})
+}

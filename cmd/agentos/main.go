@@ -1,0 +1,139 @@
+// Command agentos is the agentos CLI, daemon and MCP proxy entry point.
+// It only wires flags to packages; the logic lives in engine, graph and shapes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes (DESIGN §3).
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUnreachable = 2
+	exitLocked      = 3
+	exitUsage       = 64
+)
+
+// env is what a command gets from the process: streams and the state dir.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	home   string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"engine", "run the daemon in the foreground (engine + bridge)", runEngine},
+		{"start", "start the engine in the background and wait until it answers", runStart},
+		{"stop", "stop the running engine gracefully", runStop},
+		{"status", "show pid, uptime, db path and counts", runStatus},
+		{"call", "raw JSON-RPC call: agentos call METHOD [JSON|-]", runCall},
+		{"read", "read a node by id, or nodes of a shape: agentos read ID|SHAPE", runRead},
+		{"search", "full-text search: agentos search QUERY", runSearch},
+		{"shapes", "list or show shapes: agentos shapes list|show NAME", runShapes},
+		{"watch", "tail the observer stream", runWatch},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	home, err := engine.DefaultHome()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "agentos:", err)
+		return exitError
+	}
+	e.home = home
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(e, c.run(ctx, e, args[1:]))
+		}
+	}
+	fmt.Fprintf(e.stderr, "agentos: unknown command %q; run `agentos --help` for the list\n", args[0])
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "agentos — a local capability broker for AI agents")
+	fmt.Fprintln(w, "\nUsage: agentos COMMAND [flags] [args]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --help; commands that print data take --json.")
+	fmt.Fprintln(w, "State lives in $AGENTOS_HOME (default ~/.agentos).")
+}
+
+// usageError is a mistake in how a command was called: exit code 64.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// errHelpShown means --help was asked for and printed: exit 0.
+var errHelpShown = errors.New("help shown")
+
+func exitCode(e *env, err error) int {
+	if err == nil || errors.Is(err, errHelpShown) {
+		return exitOK
+	}
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(e.stderr, "agentos:", ue.msg)
+		return exitUsage
+	case engine.IsLocked(err):
+		fmt.Fprintln(e.stderr, "agentos:", err)
+		return exitLocked
+	case errors.Is(err, engine.ErrUnreachable):
+		fmt.Fprintf(e.stderr, "agentos: no engine is running on %s; start it with `agentos start` (or `agentos engine` in the foreground)\n", e.home)
+		return exitUnreachable
+	}
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		fmt.Fprintf(e.stderr, "agentos: %s (%s)\n", ee.Message, ee.Kind)
+		return exitError
+	}
+	fmt.Fprintln(e.stderr, "agentos:", err)
+	return exitError
+}
+
+func runVersion(_ context.Context, e *env, args []string) error {
+	if _, err := newFlags(e, "version", "", "Print the version.").parseN(args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "agentos", version)
+	return nil
+}

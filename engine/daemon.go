@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/shapes"
+	"github.com/gofrs/flock"
+)
+
+// Config is what a daemon needs to run.
+type Config struct {
+	Home     string
+	Version  string
+	LogLevel slog.Level
+	// LogTo receives a copy of the log besides logs/engine.log (the
+	// foreground `agentos engine` passes stderr). May be nil.
+	LogTo   io.Writer
+	Server  ServerOptions
+	Stopped func() // called once the engine has released everything (tests)
+	// Ready is called once the socket accepts connections.
+	Ready func(Paths)
+}
+
+// LockedError says another engine holds the lock on this home.
+type LockedError struct {
+	Home string
+	PID  int // 0 when the pid file could not be read
+}
+
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("another engine (pid %d) is already running on %s; stop it with `agentos stop`", e.PID, e.Home)
+	}
+	return fmt.Sprintf("another engine is already running on %s; stop it with `agentos stop`", e.Home)
+}
+
+// Run runs the daemon until ctx is cancelled, then shuts down gracefully:
+// in-flight requests finish, the socket and pid file are removed, the lock is
+// released.
+func Run(ctx context.Context, cfg Config) (err error) {
+	paths := PathsFor(cfg.Home)
+	if err := paths.Ensure(); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(paths.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	defer logFile.Close()
+	var w io.Writer = logFile
+	if cfg.LogTo != nil {
+		w = io.MultiWriter(logFile, cfg.LogTo)
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	lock := flock.New(paths.Lock)
+	locked, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", paths.Lock, err)
+	}
+	if !locked {
+		return &LockedError{Home: cfg.Home, PID: ReadPID(paths.PID)}
+	}
+	defer lock.Unlock()
+
+	ln, err := listenSocket(paths.Socket)
+	if err != nil {
+		return err
+	}
+	// From here on the socket file is ours: remove it on every way out.
+	defer os.Remove(paths.Socket)
+	defer ln.Close()
+
+	reg, loadErrs := shapes.Load(paths.ShapesDir)
+	for _, e := range loadErrs {
+		log.Warn("shape file skipped", "err", e)
+	}
+	bus := NewBus(4096)
+	store, err := graph.Open(ctx, paths.DB, reg, graph.Options{OnChange: func(ev graph.ChangeEvent) {
+		bus.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes})
+	}})
+	if err != nil {
+		return fmt.Errorf("open graph %s: %w", paths.DB, err)
+	}
+	defer store.Close()
+
+	if err := os.WriteFile(paths.PID, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	defer os.Remove(paths.PID)
+
+	opts := cfg.Server
+	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
+	srv := NewServer(store, reg, bus, log, opts)
+
+	// Connections get their own context: a shutdown signal must let
+	// in-flight requests finish rather than cancel them.
+	connCtx, cancelConns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelConns()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(connCtx, ln) }()
+	log.Info("engine started", "pid", os.Getpid(), "home", cfg.Home, "socket", paths.Socket, "version", cfg.Version,
+		"shapes", len(reg.List()))
+	if cfg.Ready != nil {
+		cfg.Ready(paths)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil {
+			log.Error("socket server stopped", "err", err)
+			return err
+		}
+	}
+	log.Info("engine stopping")
+	ln.Close()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	cancelConns()
+	log.Info("engine stopped")
+	return nil
+}
+
+// listenSocket listens on path, clearing a stale socket left by an engine
+// that died. Whoever holds the lock owns the path, but we still dial first:
+// if something answers, it is not ours to remove.
+func listenSocket(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket; move it away and start again", path)
+		}
+		if c, err := net.DialTimeout("unix", path, 500*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("something is already listening on %s", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	// Create the socket private from the start, not just after a chmod.
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return ln, nil
+}
+
+// ReadPID reads a pid file; 0 if absent or unreadable.
+func ReadPID(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// IsLocked reports whether err means another engine holds the lock.
+func IsLocked(err error) bool {
+	var le *LockedError
+	return errors.As(err, &le)
+}

@@ -1,0 +1,374 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/agentos/agentos/graph"
+)
+
+// method is one entry of the method table.
+type method struct {
+	name    string
+	summary string
+	params  json.RawMessage // JSON Schema of params, served by system.schema
+	quiet   bool            // emits no started/completed events (liveness probes)
+	handle  func(ctx context.Context, c *call, params json.RawMessage) (any, error)
+}
+
+// typed adapts a handler on a params struct into a method handler.
+func typed[P any](name string, fn func(ctx context.Context, c *call, p *P) (any, error)) func(context.Context, *call, json.RawMessage) (any, error) {
+	return func(ctx context.Context, c *call, raw json.RawMessage) (any, error) {
+		p := new(P)
+		if err := decodeParams(name, raw, p); err != nil {
+			return nil, err
+		}
+		return fn(ctx, c, p)
+	}
+}
+
+func (s *Server) methodTable() map[string]*method {
+	list := []*method{
+		{name: "system.ping", summary: "Liveness check.", params: schemaEmpty, quiet: true,
+			handle: typed("system.ping", func(context.Context, *call, *struct{}) (any, error) {
+				return map[string]bool{"pong": true}, nil
+			})},
+		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history.", params: schemaHello,
+			handle: typed("system.hello", s.hello)},
+		{name: "system.status", summary: "Version, pid, uptime, paths, graph counts, skills and running jobs.", params: schemaEmpty,
+			handle: typed("system.status", s.status)},
+		{name: "system.schema", summary: "Every method with the JSON Schema of its params, every shape, every capability.", params: schemaEmpty,
+			handle: typed("system.schema", s.schema)},
+		{name: "data.create", summary: "Create a node of a shape, or merge into the node with the same identity.", params: schemaCreate,
+			handle: typed("data.create", s.dataCreate)},
+		{name: "data.write", summary: "Upsert many items of one shape in one transaction; returns their ids.", params: schemaWrite,
+			handle: typed("data.write", s.dataWrite)},
+		{name: "data.read", summary: "Read one node by id, or a page of nodes of a shape filtered by field equality.", params: schemaRead,
+			handle: typed("data.read", s.dataRead)},
+		{name: "data.update", summary: "Merge fields into a node; null removes a field.", params: schemaUpdate,
+			handle: typed("data.update", s.dataUpdate)},
+		{name: "data.delete", summary: "Soft-delete a node (data.restore undoes it).", params: schemaID,
+			handle: typed("data.delete", s.dataDelete)},
+		{name: "data.restore", summary: "Undo a soft delete.", params: schemaID,
+			handle: typed("data.restore", s.dataRestore)},
+		{name: "data.link", summary: "Add an edge from -label-> to (at most one live edge per triple).", params: schemaLink,
+			handle: typed("data.link", s.dataLink)},
+		{name: "data.unlink", summary: "Remove the edge from -label-> to.", params: schemaLink,
+			handle: typed("data.unlink", s.dataUnlink)},
+		{name: "data.search", summary: "Full-text search over text fields, with snippets.", params: schemaSearch,
+			handle: typed("data.search", s.dataSearch)},
+		{name: "data.neighbors", summary: "Nodes and edges around a node.", params: schemaNeighbors,
+			handle: typed("data.neighbors", s.dataNeighbors)},
+		{name: "data.history", summary: "Change records of a node, oldest first.", params: schemaID,
+			handle: typed("data.history", s.dataHistory)},
+		{name: "shapes.list", summary: "All loaded shapes.", params: schemaEmpty,
+			handle: typed("shapes.list", s.shapesList)},
+		{name: "shapes.get", summary: "One shape by name.", params: schemaShapeGet,
+			handle: typed("shapes.get", s.shapesGet)},
+		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
+			handle: typed("observer.subscribe", s.subscribe)},
+	}
+	out := make(map[string]*method, len(list))
+	for _, m := range list {
+		out[m.name] = m
+	}
+	return out
+}
+
+type helloParams struct {
+	Client  string `json:"client"`
+	Session string `json:"session,omitempty"`
+}
+
+func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) {
+	if err := required("system.hello", "client", p.Client); err != nil {
+		return nil, err
+	}
+	caller := p.Client
+	if p.Session != "" {
+		caller += ":" + p.Session
+	}
+	c.state.mu.Lock()
+	c.state.caller = caller
+	c.state.mu.Unlock()
+	return map[string]any{"caller": caller, "version": s.opts.Version}, nil
+}
+
+// Status is the result of system.status.
+type Status struct {
+	Version     string           `json:"version"`
+	PID         int              `json:"pid"`
+	StartedAt   time.Time        `json:"started_at"`
+	UptimeSec   float64          `json:"uptime_s"`
+	Home        string           `json:"home"`
+	DBPath      string           `json:"db_path"`
+	Socket      string           `json:"socket"`
+	Nodes       int64            `json:"nodes"`
+	Edges       int64            `json:"edges"`
+	ByShape     map[string]int64 `json:"by_shape"`
+	Shapes      int              `json:"shapes"`
+	Skills      []any            `json:"skills"`
+	JobsRunning int              `json:"jobs_running"`
+	LastEventID int64            `json:"last_event_id"`
+}
+
+func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+	counts, err := s.store.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Status{
+		Version:     s.opts.Version,
+		PID:         os.Getpid(),
+		StartedAt:   s.started.UTC(),
+		UptimeSec:   time.Since(s.started).Seconds(),
+		Home:        s.opts.Home,
+		DBPath:      s.store.Path(),
+		Socket:      s.opts.Socket,
+		Nodes:       counts.Nodes,
+		Edges:       counts.Edges,
+		ByShape:     counts.ByShape,
+		Shapes:      len(s.shapes.Load().List()),
+		Skills:      []any{},
+		LastEventID: s.bus.LastID(),
+	}, nil
+}
+
+// MethodInfo describes one method in system.schema.
+type MethodInfo struct {
+	Name    string          `json:"name"`
+	Summary string          `json:"summary"`
+	Params  json.RawMessage `json:"params"`
+}
+
+func (s *Server) schema(context.Context, *call, *struct{}) (any, error) {
+	methods := make([]MethodInfo, 0, len(s.methods))
+	for _, m := range s.methods {
+		methods = append(methods, MethodInfo{Name: m.name, Summary: m.summary, Params: m.params})
+	}
+	sort.Slice(methods, func(i, j int) bool { return methods[i].Name < methods[j].Name })
+	return map[string]any{
+		"version":      s.opts.Version,
+		"methods":      methods,
+		"shapes":       s.shapes.Load().List(),
+		"capabilities": []any{},
+	}, nil
+}
+
+type createParams struct {
+	Shape     string         `json:"shape"`
+	Fields    map[string]any `json:"fields"`
+	Relations map[string]any `json:"relations,omitempty"`
+}
+
+func (s *Server) dataCreate(ctx context.Context, _ *call, p *createParams) (any, error) {
+	if err := required("data.create", "shape", p.Shape); err != nil {
+		return nil, err
+	}
+	return s.store.Create(ctx, p.Shape, nativeMap(p.Fields), nativeMap(p.Relations))
+}
+
+type writeParams struct {
+	Shape string           `json:"shape"`
+	Items []map[string]any `json:"items"`
+}
+
+func (s *Server) dataWrite(ctx context.Context, _ *call, p *writeParams) (any, error) {
+	if err := required("data.write", "shape", p.Shape); err != nil {
+		return nil, err
+	}
+	for i := range p.Items {
+		p.Items[i] = nativeMap(p.Items[i])
+	}
+	return s.store.Write(ctx, p.Shape, p.Items)
+}
+
+type readParams struct {
+	ID             string         `json:"id,omitempty"`
+	Shape          string         `json:"shape,omitempty"`
+	Where          map[string]any `json:"where,omitempty"`
+	Order          string         `json:"order,omitempty"`
+	Limit          int            `json:"limit,omitempty"`
+	Cursor         string         `json:"cursor,omitempty"`
+	IncludeDeleted bool           `json:"include_deleted,omitempty"`
+}
+
+func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, error) {
+	switch {
+	case p.ID != "" && p.Shape != "":
+		return nil, Errorf(KindInvalid, "data.read: give either id (one node) or shape (a page), not both")
+	case p.ID != "":
+		return s.store.Get(ctx, p.ID)
+	case p.Shape != "":
+		return s.store.Query(ctx, graph.Query{Shape: p.Shape, Where: nativeMap(p.Where), Order: p.Order,
+			Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
+	}
+	return nil, Errorf(KindInvalid, "data.read: param \"id\" or \"shape\" is required")
+}
+
+type updateParams struct {
+	ID     string         `json:"id"`
+	Fields map[string]any `json:"fields"`
+}
+
+func (s *Server) dataUpdate(ctx context.Context, _ *call, p *updateParams) (any, error) {
+	if err := required("data.update", "id", p.ID); err != nil {
+		return nil, err
+	}
+	return s.store.Update(ctx, p.ID, nativeMap(p.Fields))
+}
+
+type idParams struct {
+	ID string `json:"id"`
+}
+
+func (s *Server) dataDelete(ctx context.Context, _ *call, p *idParams) (any, error) {
+	if err := required("data.delete", "id", p.ID); err != nil {
+		return nil, err
+	}
+	return s.store.Delete(ctx, p.ID)
+}
+
+func (s *Server) dataRestore(ctx context.Context, _ *call, p *idParams) (any, error) {
+	if err := required("data.restore", "id", p.ID); err != nil {
+		return nil, err
+	}
+	return s.store.Restore(ctx, p.ID)
+}
+
+func (s *Server) dataHistory(ctx context.Context, _ *call, p *idParams) (any, error) {
+	if err := required("data.history", "id", p.ID); err != nil {
+		return nil, err
+	}
+	changes, err := s.store.History(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"id": p.ID, "changes": changes}, nil
+}
+
+type linkParams struct {
+	From  string `json:"from"`
+	Label string `json:"label"`
+	To    string `json:"to"`
+}
+
+func (p *linkParams) check(method string) error {
+	for _, f := range [][2]string{{"from", p.From}, {"label", p.Label}, {"to", p.To}} {
+		if err := required(method, f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) dataLink(ctx context.Context, _ *call, p *linkParams) (any, error) {
+	if err := p.check("data.link"); err != nil {
+		return nil, err
+	}
+	return s.store.Link(ctx, p.From, p.Label, p.To)
+}
+
+func (s *Server) dataUnlink(ctx context.Context, _ *call, p *linkParams) (any, error) {
+	if err := p.check("data.unlink"); err != nil {
+		return nil, err
+	}
+	if err := s.store.Unlink(ctx, p.From, p.Label, p.To); err != nil {
+		return nil, err
+	}
+	return map[string]bool{"ok": true}, nil
+}
+
+type searchParams struct {
+	Query string `json:"query"`
+	Shape string `json:"shape,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+func (s *Server) dataSearch(ctx context.Context, _ *call, p *searchParams) (any, error) {
+	if err := required("data.search", "query", p.Query); err != nil {
+		return nil, err
+	}
+	hits, err := s.store.Search(ctx, p.Query, p.Shape, p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if hits == nil {
+		hits = []graph.Hit{}
+	}
+	return map[string]any{"hits": hits}, nil
+}
+
+type neighborsParams struct {
+	ID        string `json:"id"`
+	Label     string `json:"label,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	Depth     int    `json:"depth,omitempty"`
+}
+
+func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *neighborsParams) (any, error) {
+	if err := required("data.neighbors", "id", p.ID); err != nil {
+		return nil, err
+	}
+	switch p.Direction {
+	case "", "in", "out", "both":
+	default:
+		return nil, Errorf(KindInvalid, "data.neighbors: direction must be in, out or both, not %q", p.Direction)
+	}
+	return s.store.Neighbors(ctx, p.ID, p.Label, p.Direction, p.Depth)
+}
+
+func (s *Server) shapesList(context.Context, *call, *struct{}) (any, error) {
+	return map[string]any{"shapes": s.shapes.Load().List()}, nil
+}
+
+type shapeGetParams struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, error) {
+	if err := required("shapes.get", "name", p.Name); err != nil {
+		return nil, err
+	}
+	sh, ok := s.shapes.Load().Get(p.Name)
+	if !ok {
+		return nil, Errorf(KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
+	}
+	return sh, nil
+}
+
+type subscribeParams struct {
+	Since *int64 `json:"since,omitempty"`
+}
+
+// subscribe answers with the current last event id, then streams
+// observer.event notifications until the connection closes.
+func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any, error) {
+	since := int64(-1)
+	if p.Since != nil {
+		since = *p.Since
+	}
+	sub := s.bus.Subscribe(since, 1024)
+	c.state.mu.Lock()
+	c.state.subs = append(c.state.subs, sub)
+	c.state.mu.Unlock()
+	c.afterReply = func() {
+		go func() {
+			defer sub.Close()
+			done := c.conn.DisconnectNotify()
+			for {
+				ev, ok := sub.Next(done)
+				if !ok {
+					return
+				}
+				if err := c.conn.Notify(context.Background(), "observer.event", ev); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return map[string]any{"subscribed": true, "last_id": s.bus.LastID()}, nil
+}

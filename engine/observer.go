@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"sync"
+	"time"
+)
+
+// Event is one observer event (DESIGN §8).
+type Event struct {
+	ID         int64          `json:"id"`
+	Type       string         `json:"type"` // started, completed, failed, graph.changed, skills.changed, job.progress, lagged
+	At         time.Time      `json:"at"`
+	Method     string         `json:"method,omitempty"`
+	Capability string         `json:"capability,omitempty"`
+	Skill      string         `json:"skill,omitempty"`
+	Provider   string         `json:"provider,omitempty"`
+	Caller     string         `json:"caller,omitempty"`
+	CallID     string         `json:"call_id,omitempty"`
+	LatencyMS  float64        `json:"latency_ms,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	ErrorKind  Kind           `json:"error_kind,omitempty"`
+	Op         string         `json:"op,omitempty"`
+	IDs        []string       `json:"ids,omitempty"`
+	Shapes     []string       `json:"shapes,omitempty"`
+	Missed     int64          `json:"missed,omitempty"` // for lagged: how many events this subscriber lost
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+// Event types.
+const (
+	EventStarted       = "started"
+	EventCompleted     = "completed"
+	EventFailed        = "failed"
+	EventGraphChanged  = "graph.changed"
+	EventSkillsChanged = "skills.changed"
+	EventJobProgress   = "job.progress"
+	EventLagged        = "lagged"
+)
+
+// Bus fans events out to subscribers and keeps a ring of recent history.
+// Publishing never blocks: a subscriber that cannot keep up loses events and
+// is told how many through a lagged event.
+type Bus struct {
+	mu     sync.Mutex
+	nextID int64
+	ring   []Event // circular, len == cap once full
+	start  int     // index of the oldest event in ring
+	size   int
+	subs   map[*Subscription]struct{}
+}
+
+// NewBus returns a bus that remembers the last historySize events.
+func NewBus(historySize int) *Bus {
+	if historySize <= 0 {
+		historySize = 4096
+	}
+	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}}
+}
+
+// Publish stamps ev with the next id and time and delivers it.
+func (b *Bus) Publish(ev Event) {
+	b.mu.Lock()
+	b.nextID++
+	ev.ID = b.nextID
+	if ev.At.IsZero() {
+		ev.At = time.Now().UTC()
+	}
+	idx := (b.start + b.size) % len(b.ring)
+	b.ring[idx] = ev
+	if b.size < len(b.ring) {
+		b.size++
+	} else {
+		b.start = (b.start + 1) % len(b.ring)
+	}
+	for s := range b.subs {
+		s.offer(ev)
+	}
+	b.mu.Unlock()
+}
+
+// LastID is the id of the newest event, 0 if none.
+func (b *Bus) LastID() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.nextID
+}
+
+// History returns the remembered events with id > since, oldest first, and
+// how many events after since are no longer remembered.
+func (b *Bus) History(since int64) (events []Event, missed int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.historyLocked(since)
+}
+
+func (b *Bus) historyLocked(since int64) ([]Event, int64) {
+	var out []Event
+	var missed int64
+	if b.size > 0 {
+		oldest := b.ring[b.start].ID
+		if since < oldest-1 {
+			missed = oldest - 1 - since
+		}
+	}
+	for i := 0; i < b.size; i++ {
+		ev := b.ring[(b.start+i)%len(b.ring)]
+		if ev.ID > since {
+			out = append(out, ev)
+		}
+	}
+	return out, missed
+}
+
+// Subscription is one subscriber's queue.
+type Subscription struct {
+	bus    *Bus
+	ch     chan Event
+	mu     sync.Mutex
+	missed int64
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Subscribe registers a subscriber. With since >= 0, events after since that
+// the ring still holds are queued first (a lagged event leads if some are
+// gone). buffer bounds how far the subscriber may fall behind.
+func (b *Bus) Subscribe(since int64, buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = 1024
+	}
+	s := &Subscription{bus: b, ch: make(chan Event, buffer), done: make(chan struct{})}
+	b.mu.Lock()
+	if since >= 0 {
+		backlog, missed := b.historyLocked(since)
+		s.missed = missed
+		for _, ev := range backlog {
+			s.offer(ev)
+		}
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+func (s *Subscription) offer(ev Event) {
+	select {
+	case s.ch <- ev:
+	default:
+		s.mu.Lock()
+		s.missed++
+		s.mu.Unlock()
+	}
+}
+
+// Next blocks until an event is available or the subscription is closed
+// (ok false). A lagged event is returned first when events were dropped.
+func (s *Subscription) Next(done <-chan struct{}) (Event, bool) {
+	s.mu.Lock()
+	missed := s.missed
+	s.missed = 0
+	s.mu.Unlock()
+	if missed > 0 {
+		return Event{Type: EventLagged, At: time.Now().UTC(), Missed: missed}, true
+	}
+	select {
+	case ev := <-s.ch:
+		return ev, true
+	case <-s.done:
+		return Event{}, false
+	case <-done:
+		return Event{}, false
+	}
+}
+
+// Close unregisters the subscription.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		s.bus.mu.Lock()
+		delete(s.bus.subs, s)
+		s.bus.mu.Unlock()
+		close(s.done)
+	})
+}

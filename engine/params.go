@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// decodeParams decodes raw params into dst strictly: unknown keys and wrong
+// types are errors that name the offending field, so a typo is never silently
+// ignored.
+func decodeParams(method string, raw json.RawMessage, dst any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw = []byte("{}")
+	}
+	if raw[0] != '{' {
+		return Errorf(KindInvalid, "%s: params must be a JSON object, e.g. {\"id\": \"...\"}", method)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return Errorf(KindInvalid, "%s: %s", method, describeDecodeError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Errorf(KindInvalid, "%s: unexpected data after the params object", method)
+	}
+	return nil
+}
+
+func describeDecodeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "params"
+		}
+		return fmt.Sprintf("param %q must be %s, not %s", field, jsonTypeName(te.Type.String()), te.Value)
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		return "unknown param " + strings.TrimPrefix(msg, "json: unknown field ") + "; see system.schema for this method's params"
+	}
+	return "bad params: " + msg
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	}
+	return "a " + goType
+}
+
+// numbersToNative turns json.Number values (from UseNumber) back into int64
+// or float64, recursively, so the shapes package sees ordinary numbers while
+// large integers keep their precision.
+func numbersToNative(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbersToNative(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = numbersToNative(e)
+		}
+		return x
+	}
+	return v
+}
+
+func nativeMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return numbersToNative(m).(map[string]any)
+}
+
+func required(method, name, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return Errorf(KindInvalid, "%s: param %q is required", method, name)
+	}
+	return nil
+}
