@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,11 +21,24 @@ var ErrUnreachable = errors.New("engine unreachable")
 // Client is the Go client of the engine socket: the one used by the CLI, the
 // MCP proxy and the bridge. Safe for concurrent use; calls are multiplexed
 // over one connection.
+//
+// It speaks the wire format itself rather than through jsonrpc2.Conn, whose
+// message types decode every response three times before the caller decodes
+// it once more: on a point read that was most of the client's cost.
 type Client struct {
-	conn *jsonrpc2.Conn
+	nc      net.Conn
+	wmu     sync.Mutex
+	mu      sync.Mutex
+	nextID  uint64
+	pending map[uint64]chan response
+	events  func(Event)
+	err     error // why the connection ended, once it has
+	done    chan struct{}
+}
 
-	mu     sync.Mutex
-	events func(Event)
+type response struct {
+	result json.RawMessage
+	err    *jsonrpc2.Error
 }
 
 // ClientOptions configure Dial.
@@ -40,8 +56,11 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, socketPath, err)
 	}
-	c := &Client{}
-	c.conn = jsonrpc2.NewConn(context.Background(), newLineStream(nc, opts.MaxLine), handlerFunc(c.handle))
+	if opts.MaxLine <= 0 {
+		opts.MaxLine = DefaultMaxLine
+	}
+	c := &Client{nc: nc, pending: map[uint64]chan response{}, done: make(chan struct{})}
+	go c.readLoop(opts.MaxLine)
 	if opts.Name != "" {
 		if err := c.Call(ctx, "system.hello", map[string]string{"client": opts.Name, "session": opts.Session}, nil); err != nil {
 			c.Close()
@@ -56,12 +75,80 @@ func DialHome(ctx context.Context, home string, opts ClientOptions) (*Client, er
 	return Dial(ctx, PathsFor(home).Socket, opts)
 }
 
-func (c *Client) handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) {
-	if req.Method != "observer.event" || req.Params == nil {
+// envelope is every message the engine sends: a response or a notification.
+type envelope struct {
+	ID     *uint64         `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  *jsonrpc2.Error `json:"error"`
+}
+
+func (c *Client) readLoop(maxLine int) {
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	var err error
+	for {
+		var line []byte
+		line, err = readBoundedLine(r, maxLine)
+		if err != nil {
+			break
+		}
+		var env envelope
+		if json.Unmarshal(line, &env) != nil {
+			continue // the engine never sends this; skip rather than die
+		}
+		if env.Method != "" {
+			c.notify(env)
+			continue
+		}
+		if env.ID == nil {
+			continue // an error about a line we never sent as a call
+		}
+		c.mu.Lock()
+		ch := c.pending[*env.ID]
+		delete(c.pending, *env.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- response{result: env.Result, err: env.Error}
+		}
+	}
+	c.mu.Lock()
+	c.err = fmt.Errorf("%w: connection closed: %v", ErrUnreachable, err)
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	close(c.done)
+}
+
+func readBoundedLine(r *bufio.Reader, maxLine int) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxLine+1 {
+			return nil, fmt.Errorf("reply larger than %d bytes", maxLine)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf = append(buf, chunk...)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if buf == nil {
+			return chunk, nil // valid until the next read, which waits for us
+		}
+		return append(buf, chunk...), nil
+	}
+}
+
+func (c *Client) notify(env envelope) {
+	if env.Method != "observer.event" {
 		return
 	}
 	var ev Event
-	if json.Unmarshal(*req.Params, &ev) != nil {
+	if json.Unmarshal(env.Params, &ev) != nil {
 		return
 	}
 	c.mu.Lock()
@@ -76,18 +163,75 @@ func (c *Client) handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Reque
 // may be nil, or a *json.RawMessage to keep it raw). An error response comes
 // back as *Error; a dead connection as ErrUnreachable.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
-	err := c.conn.Call(ctx, method, params, result)
-	if err == nil {
+	ch := make(chan response, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return err
+	}
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = ch
+	c.mu.Unlock()
+
+	if err := c.send(id, method, params); err != nil {
+		c.forget(id)
+		return err
+	}
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.err
+		}
+		if resp.err != nil {
+			return fromRPCError(resp.err)
+		}
+		if result == nil {
+			return nil
+		}
+		if err := json.Unmarshal(resp.result, result); err != nil {
+			return fmt.Errorf("decode %s result: %w", method, err)
+		}
 		return nil
+	case <-ctx.Done():
+		c.forget(id)
+		return ctx.Err()
 	}
-	var rerr *jsonrpc2.Error
-	if errors.As(err, &rerr) {
-		return fromRPCError(rerr)
+}
+
+func (c *Client) forget(id uint64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+func (c *Client) send(id uint64, method string, params any) error {
+	var buf bytes.Buffer
+	buf.WriteString(`{"jsonrpc":"2.0","id":`)
+	buf.WriteString(strconv.FormatUint(id, 10))
+	buf.WriteString(`,"method":`)
+	m, _ := json.Marshal(method)
+	buf.Write(m)
+	if params != nil {
+		p, err := json.Marshal(params)
+		if err != nil {
+			return fmt.Errorf("encode %s params: %w", method, err)
+		}
+		if !bytes.Equal(p, []byte("null")) {
+			buf.WriteString(`,"params":`)
+			buf.Write(p)
+		}
 	}
-	if errors.Is(err, jsonrpc2.ErrClosed) {
-		return fmt.Errorf("%w: connection closed", ErrUnreachable)
+	buf.WriteString("}\n")
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.nc.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("%w: send %s: %v", ErrUnreachable, method, err)
 	}
-	return err
+	return nil
 }
 
 // Subscribe asks for observer events after since (negative: only new ones)
@@ -111,10 +255,10 @@ func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (la
 }
 
 // Done is closed when the connection is gone.
-func (c *Client) Done() <-chan struct{} { return c.conn.DisconnectNotify() }
+func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error { return c.nc.Close() }
 
 // WaitReady dials until the engine answers system.ping or ctx ends.
 func WaitReady(ctx context.Context, socketPath string) error {

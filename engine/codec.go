@@ -37,7 +37,15 @@ func newLineStream(conn net.Conn, maxLine int) *lineStream {
 
 // WriteObject writes obj as one JSON line. Safe for concurrent use.
 func (s *lineStream) WriteObject(obj any) error {
-	b, err := json.Marshal(obj)
+	var b []byte
+	var err error
+	if m, ok := obj.(json.Marshaler); ok {
+		// jsonrpc2's messages marshal themselves; json.Marshal would only
+		// re-validate and copy what they produce.
+		b, err = m.MarshalJSON()
+	} else {
+		b, err = json.Marshal(obj)
+	}
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
@@ -75,15 +83,17 @@ func (s *lineStream) ReadObject(v any) error {
 			}
 			continue
 		}
-		if !json.Valid(line) {
-			s.replyError(nil, CodeParseError, KindInvalid, "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line")
-			continue
-		}
 		if line[0] == '[' {
 			s.replyError(nil, CodeInvalidRequest, KindInvalid, "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)")
 			continue
 		}
+		// Decode first and validate only on failure: the happy path should
+		// parse each line as few times as possible.
 		if uerr := json.Unmarshal(line, v); uerr != nil {
+			if !json.Valid(line) {
+				s.replyError(nil, CodeParseError, KindInvalid, "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line")
+				continue
+			}
 			s.replyError(peekID(line), CodeInvalidRequest, KindInvalid,
 				"invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call): "+uerr.Error())
 			continue

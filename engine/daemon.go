@@ -86,9 +86,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		log.Warn("shape file skipped", "err", e)
 	}
 	bus := NewBus(4096)
-	store, err := graph.Open(ctx, paths.DB, reg, graph.Options{OnChange: func(ev graph.ChangeEvent) {
-		bus.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes})
-	}})
+	store, err := graph.Open(ctx, paths.DB, reg, graph.Options{OnChange: bus.PublishGraphChange})
 	if err != nil {
 		return fmt.Errorf("open graph %s: %w", paths.DB, err)
 	}

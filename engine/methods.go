@@ -16,6 +16,7 @@ type method struct {
 	summary string
 	params  json.RawMessage // JSON Schema of params, served by system.schema
 	quiet   bool            // emits no started/completed events (liveness probes)
+	inline  bool            // runs on the connection's read loop: only for methods that never block
 	handle  func(ctx context.Context, c *call, params json.RawMessage) (any, error)
 }
 
@@ -32,7 +33,7 @@ func typed[P any](name string, fn func(ctx context.Context, c *call, p *P) (any,
 
 func (s *Server) methodTable() map[string]*method {
 	list := []*method{
-		{name: "system.ping", summary: "Liveness check.", params: schemaEmpty, quiet: true,
+		{name: "system.ping", summary: "Liveness check.", params: schemaEmpty, quiet: true, inline: true,
 			handle: typed("system.ping", func(context.Context, *call, *struct{}) (any, error) {
 				return map[string]bool{"pong": true}, nil
 			})},

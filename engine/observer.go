@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 	"time"
+
+	"github.com/agentos/agentos/graph"
 )
 
 // Event is one observer event (DESIGN §8).
@@ -76,6 +78,11 @@ func (b *Bus) Publish(ev Event) {
 		s.offer(ev)
 	}
 	b.mu.Unlock()
+}
+
+// PublishGraphChange publishes a committed graph mutation.
+func (b *Bus) PublishGraphChange(ev graph.ChangeEvent) {
+	b.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes})
 }
 
 // LastID is the id of the newest event, 0 if none.

@@ -101,6 +101,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // connState is what the server knows about one connection.
 type connState struct {
+	stream *lineStream
 	mu     sync.Mutex
 	caller string
 	subs   []*Subscription
@@ -113,11 +114,11 @@ func (c *connState) getCaller() string {
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
-	cs := &connState{caller: caller}
+	cs := &connState{caller: caller, stream: newLineStream(nc, s.opts.MaxLine)}
 	h := handlerFunc(func(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) {
 		s.handle(ctx, cs, conn, req)
 	})
-	conn := jsonrpc2.NewConn(ctx, newLineStream(nc, s.opts.MaxLine), h, jsonrpc2.SetLogger(slogPrintf{s.log}))
+	conn := jsonrpc2.NewConn(ctx, cs.stream, h, jsonrpc2.SetLogger(slogPrintf{s.log}))
 	s.mu.Lock()
 	s.conns[conn] = struct{}{}
 	s.mu.Unlock()
@@ -154,20 +155,26 @@ func (s *Server) handle(ctx context.Context, cs *connState, conn *jsonrpc2.Conn,
 	}
 	m := s.methods[req.Method]
 	if m == nil {
-		s.reply(ctx, conn, req, nil, &Error{Code: CodeMethodNotFound, Kind: KindNotFound,
+		s.reply(cs, req, nil, &Error{Code: CodeMethodNotFound, Kind: KindNotFound,
 			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", req.Method)})
+		return
+	}
+	if m.inline {
+		// Methods that neither block nor allocate much answer on the read
+		// loop itself: a goroutine handoff would cost more than the work.
+		s.run(ctx, cs, conn, req, m)
 		return
 	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.reply(ctx, conn, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
+		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
 		return
 	}
 	if s.queued.Add(1) > int64(s.opts.MaxQueue) {
 		s.queued.Add(-1)
 		s.mu.Unlock()
-		s.reply(ctx, conn, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
+		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
 		return
 	}
 	s.inflight.Add(1)
@@ -212,7 +219,7 @@ func (s *Server) run(ctx context.Context, cs *connState, conn *jsonrpc2.Conn, re
 	if err != nil && KindOf(err) == KindInternal {
 		s.log.Error("method failed", "method", m.name, "caller", c.caller, "err", err)
 	}
-	s.reply(ctx, conn, req, result, err)
+	s.reply(cs, req, result, err)
 	if err == nil && c.afterReply != nil {
 		c.afterReply()
 	}
@@ -232,19 +239,31 @@ func (s *Server) safeInvoke(ctx context.Context, c *call, m *method, params *jso
 	return m.handle(ctx, c, raw)
 }
 
-func (s *Server) reply(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, result any, err error) {
-	resp := &jsonrpc2.Response{ID: req.ID}
+// reply writes the response straight to the stream: going through
+// jsonrpc2.Response would encode the result three more times.
+func (s *Server) reply(cs *connState, req *jsonrpc2.Request, result any, err error) {
+	id, _ := req.ID.MarshalJSON()
+	var res []byte
 	if err == nil {
-		if serr := resp.SetResult(result); serr != nil {
-			err = Errorf(KindInternal, "encode result of %s: %v", req.Method, serr)
+		var merr error
+		if res, merr = json.Marshal(result); merr != nil {
+			err = Errorf(KindInternal, "encode result of %s: %v", req.Method, merr)
 		}
 	}
+	var b []byte
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
 	if err != nil {
-		resp.Result = nil
-		resp.Error = toRPCError(err)
+		e, _ := json.Marshal(toRPCError(err))
+		b = append(b, `,"error":`...)
+		b = append(b, e...)
+	} else {
+		b = append(b, `,"result":`...)
+		b = append(b, res...)
 	}
-	if serr := conn.SendResponse(ctx, resp); serr != nil && !errors.Is(serr, jsonrpc2.ErrClosed) {
-		s.log.Debug("send response", "method", req.Method, "err", serr)
+	b = append(b, '}')
+	if werr := cs.stream.writeLine(b); werr != nil {
+		s.log.Debug("send response", "method", req.Method, "err", werr)
 	}
 }
 

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/shapes"
+)
+
+// testServer runs a Server over a real store and a real socket in-process.
+func testServer(t testing.TB) (*Server, *Client) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	reg, _ := shapes.Load()
+	ctx := context.Background()
+	bus := NewBus(1024)
+	store, err := graph.Open(ctx, filepath.Join(dir, "g.db"), reg, graph.Options{OnChange: bus.PublishGraphChange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sock := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(store, reg, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{})
+	go srv.Serve(ctx, ln)
+	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
+	c, err := Dial(ctx, sock, ClientOptions{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
+func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
+	_, c := testServer(t)
+	ctx := context.Background()
+	events := make(chan Event, 64)
+	if _, err := c.Subscribe(ctx, -1, func(ev Event) { events <- ev }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"name": "x"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for len(types) < 3 {
+		var ev Event
+		select {
+		case ev = <-events:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only got %v", types)
+		}
+		if ev.Method == "observer.subscribe" {
+			continue
+		}
+		types = append(types, ev.Type)
+		if ev.Type != EventGraphChanged && ev.Caller != "test" {
+			t.Fatalf("event caller %q, want the hello name", ev.Caller)
+		}
+	}
+	want := []string{EventStarted, EventGraphChanged, EventCompleted}
+	for i := range want {
+		if types[i] != want[i] {
+			t.Fatalf("events %v, want %v", types, want)
+		}
+	}
+}
+
+func BenchmarkPing(b *testing.B) {
+	_, c := testServer(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Call(ctx, "system.ping", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadByID(b *testing.B) {
+	_, c := testServer(b)
+	ctx := context.Background()
+	var n graph.Node
+	if err := c.Call(ctx, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "t", "priority": 2}}, &n); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Call(ctx, "data.read", map[string]any{"id": n.ID}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
