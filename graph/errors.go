@@ -1,0 +1,86 @@
+package graph
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/agentos/agentos/shapes"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors callers branch on; every error the package returns for one of these
+// conditions wraps the sentinel with a message saying what was wrong.
+var (
+	// ErrNotFound: no such (live) node or edge.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: the request itself is malformed (bad cursor, bad order, ...).
+	ErrInvalid = errors.New("invalid")
+	// ErrConflict: the request contradicts the current state (deleting a
+	// deleted node, a constraint the store enforces).
+	ErrConflict = errors.New("conflict")
+	// ErrReadOnly: a write on a store opened with OpenReadOnly.
+	ErrReadOnly = errors.New("graph store is read-only")
+)
+
+// mapErr is the one place SQLite's error codes become the package's sentinels,
+// so callers never have to know about driver error types. Errors that are
+// already ours (or from shapes) pass through untouched.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: a referenced node does not exist: %v", ErrNotFound, err)
+	case sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	case sqlite3.SQLITE_INTERRUPT:
+		return fmt.Errorf("%w: %v", context.Canceled, err)
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("%w: %v", ErrReadOnly, err)
+	case sqlite3.SQLITE_CONSTRAINT:
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+// kindError gives an error from another package (shapes) one of our
+// sentinels as well, keeping its message: errors.Is matches both
+// shapes.ErrInvalid and ErrInvalid, so callers may branch on ours alone.
+type kindError struct {
+	err  error
+	kind error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// shapeErr classifies an error from shapes.Coerce / CoerceValue: a rejected
+// value and an unknown shape are both the caller's request being invalid.
+func shapeErr(err error) error {
+	if err == nil || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	if errors.Is(err, shapes.ErrInvalid) || errors.Is(err, shapes.ErrUnknownShape) {
+		return &kindError{err: err, kind: ErrInvalid}
+	}
+	return err
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("%w: %s %q does not exist", ErrNotFound, what, id)
+}

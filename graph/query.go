@@ -1,0 +1,405 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/agentos/agentos/shapes"
+)
+
+// Query selects nodes of one shape.
+//
+// Where is equality per key, all must hold: a field compares against its
+// stored value (coerced like a write would store it; an array field matches
+// when any element equals), a relation key compares against a target node
+// id, and nil means "has no value for this key".
+//
+// Order is "" or "created_at" (creation order, the default), "-created_at",
+// "updated_at", "-updated_at", or a field name, "-" prefixed for
+// descending; nodes without that field sort first ascending, last
+// descending. Ties break by id.
+type Query struct {
+	Shape          string         `json:"shape"`
+	Where          map[string]any `json:"where,omitempty"`
+	Order          string         `json:"order,omitempty"`
+	Limit          int            `json:"limit,omitempty"`
+	Cursor         string         `json:"cursor,omitempty"`
+	IncludeDeleted bool           `json:"include_deleted,omitempty"`
+}
+
+// Page is one page of a Query. Cursor fetches the next page; it is empty
+// at the end.
+type Page struct {
+	Nodes  []*Node `json:"nodes"`
+	Cursor string  `json:"cursor,omitempty"`
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+// cursor is the keyset position after the last row of a page: its order
+// value and its seq (creation order, the tie-break). Encoded as base64 JSON;
+// clients treat it as opaque. It names the order it belongs to, so a cursor
+// reused with another order is refused rather than misread.
+type cursor struct {
+	Order string  `json:"o"`
+	Kind  string  `json:"k,omitempty"` // "" none (id orders), "i", "f", "s", "n" (null)
+	I     int64   `json:"i,omitempty"`
+	F     float64 `json:"f,omitempty"`
+	S     string  `json:"s,omitempty"`
+	Seq   int64   `json:"q"` // keyset position: the last row's internal seq (creation order)
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errCursor = fmt.Errorf("%w: cursor is not valid for this query; repeat the query without a cursor to start over", ErrInvalid)
+
+func decodeCursor(s, order string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errCursor
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || c.Seq <= 0 {
+		return nil, errCursor
+	}
+	return &c, nil
+}
+
+func (c *cursor) value() any {
+	switch c.Kind {
+	case "i":
+		return c.I
+	case "f":
+		return c.F
+	case "s":
+		return c.S
+	}
+	return nil
+}
+
+func cursorValue(c *cursor, v any) {
+	switch x := v.(type) {
+	case int64:
+		c.Kind, c.I = "i", x
+	case float64:
+		c.Kind, c.F = "f", x
+	case string:
+		c.Kind, c.S = "s", x
+	case []byte:
+		c.Kind, c.S = "s", string(x)
+	default:
+		c.Kind = "n"
+	}
+}
+
+// where is one compiled condition.
+type whereCond struct {
+	key   string
+	rel   bool
+	null  bool
+	value any // SQL value
+}
+
+// Query returns one page of nodes of q.Shape. Lookups by (key, value) go
+// through the vals(key, value) index and pages are keyset-paginated, so a
+// page costs the same at any depth and stays stable under concurrent inserts.
+func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
+	if strings.TrimSpace(q.Shape) == "" {
+		return nil, fmt.Errorf("%w: query needs a shape", ErrInvalid)
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0:
+		return nil, fmt.Errorf("%w: limit must be positive", ErrInvalid)
+	case limit == 0:
+		limit = defaultLimit
+	case limit > maxLimit:
+		limit = maxLimit
+	}
+	reg := s.reg.Load()
+	rq := s.reader(ctx)
+	sh, known := reg.Get(q.Shape)
+	if !known {
+		// Nodes of a shape whose definition went away stay listable; a name
+		// nothing has ever used is most likely a typo worth a "did you mean".
+		var used bool
+		if err := rq.query("SELECT 1 FROM node_shapes WHERE shape = ? LIMIT 1", []any{q.Shape}, 1, func([]any) error { used = true; return nil }); err != nil {
+			return nil, err
+		}
+		if !used || len(q.Where) > 0 {
+			_, err := reg.Coerce(q.Shape, nil)
+			return nil, shapeErr(err)
+		}
+	}
+	conds, err := compileWhere(reg, sh, q.Shape, q.Where)
+	if err != nil {
+		return nil, err
+	}
+	sqlText, args, ord, err := buildQuery(q, conds, limit)
+	if err != nil {
+		return nil, err
+	}
+	type rowKey struct {
+		seq int64
+		val any
+	}
+	var rows []rowKey
+	if err := rq.query(sqlText, args, 2, func(r []any) error {
+		seq := r[0].(int64)
+		// An array holding the matched value twice yields its node twice,
+		// always adjacently (same order value, same seq).
+		if n := len(rows); n > 0 && rows[n-1].seq == seq {
+			return nil
+		}
+		rows = append(rows, rowKey{seq: seq, val: r[1]})
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	page := &Page{Nodes: []*Node{}}
+	if len(rows) > limit {
+		last := rows[limit-1]
+		c := cursor{Order: ord.text, Seq: last.seq}
+		if ord.kind != orderID {
+			cursorValue(&c, last.val)
+		}
+		page.Cursor = encodeCursor(c)
+		rows = rows[:limit]
+	}
+	seqs := make([]int64, len(rows))
+	for i, r := range rows {
+		seqs[i] = r.seq
+	}
+	nodes, _, err := s.loadNodesBySeq(rq, seqs, true)
+	if err != nil {
+		return nil, err
+	}
+	page.Nodes = nodes
+	return page, nil
+}
+
+func compileWhere(reg *shapes.Registry, sh *shapes.Shape, shape string, where map[string]any) ([]whereCond, error) {
+	keys := make([]string, 0, len(where))
+	for k := range where {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	conds := make([]whereCond, 0, len(keys))
+	for _, k := range keys {
+		v := where[k]
+		if v == nil {
+			conds = append(conds, whereCond{key: k, null: true, rel: sh != nil && sh.Relations[k].Shape != ""})
+			continue
+		}
+		val, err := reg.CoerceValue(shape, k, v)
+		if err != nil {
+			return nil, fmt.Errorf("where: %w", shapeErr(err))
+		}
+		_, isRel := sh.Relations[k]
+		conds = append(conds, whereCond{key: k, rel: isRel, value: sqlOf(val)})
+	}
+	return conds, nil
+}
+
+type orderKind int
+
+const (
+	orderID orderKind = iota
+	orderUpdated
+	orderField
+)
+
+type order struct {
+	text  string
+	kind  orderKind
+	desc  bool
+	field string
+}
+
+func parseOrder(s string) (order, error) {
+	o := order{text: s}
+	name := s
+	if strings.HasPrefix(name, "-") {
+		o.desc = true
+		name = name[1:]
+	}
+	switch name {
+	case "", "created_at", "id":
+		o.kind = orderID
+		if s == "-" {
+			return o, fmt.Errorf("%w: order %q names no field", ErrInvalid, s)
+		}
+	case "updated_at":
+		o.kind = orderUpdated
+	default:
+		if strings.TrimSpace(name) != name || strings.HasPrefix(name, "-") {
+			return o, fmt.Errorf("%w: order %q: use a field name, optionally prefixed with '-'", ErrInvalid, s)
+		}
+		o.kind, o.field = orderField, name
+	}
+	return o, nil
+}
+
+// docPath is the JSON path of key inside a fields document. SQLite matches
+// a quoted path label against the key as the document spells it, which is
+// exactly how appendJSONString wrote it.
+func docPath(key string) string {
+	return "$." + string(appendJSONString(nil, key))
+}
+
+// buildQuery compiles q into one SELECT of (seq, order value). The driving
+// table is chosen so an index does the filtering: a field condition drives
+// through the vals primary key (key, value, owner) — whose entries are in
+// creation order, so the default order needs no sort — else a relation
+// condition through edges(to_id, label), else node_shapes(shape, node).
+// Every other condition is a point lookup per candidate row.
+func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, error) {
+	ord, err := parseOrder(q.Order)
+	if err != nil {
+		return "", nil, ord, err
+	}
+	var b strings.Builder
+	var args []any
+	// Drive from the condition likely to match fewest rows: a text value
+	// (titles, emails, urls), then a relation target, then numbers and
+	// booleans (few distinct values, many rows each).
+	driver, best := -1, 0
+	for i, c := range conds {
+		rank := 0
+		switch {
+		case c.null:
+			continue
+		case c.rel:
+			rank = 2
+		default:
+			rank = 1
+			if _, isText := c.value.(string); isText {
+				rank = 3
+			}
+		}
+		if rank > best {
+			driver, best = i, rank
+		}
+	}
+	var from, idCol string
+	switch {
+	case driver >= 0 && !conds[driver].rel:
+		// CROSS JOIN fixes the join order: the driving index first, then
+		// point lookups, whatever the planner would guess without statistics.
+		from, idCol = "vals d CROSS JOIN nodes n ON n.seq = d.owner", "d.owner"
+	case driver >= 0:
+		from, idCol = "edges d CROSS JOIN nodes n ON n.id = d.from_id", "n.seq"
+	default:
+		from, idCol = "node_shapes d CROSS JOIN nodes n ON n.seq = d.node", "d.node"
+	}
+	orderVal := "NULL"
+	switch ord.kind {
+	case orderUpdated:
+		orderVal = "n.updated_at"
+	case orderField:
+		orderVal = "json_extract(n.fields, ?)"
+		args = append(args, docPath(ord.field))
+	}
+	b.WriteString("SELECT " + idCol + ", " + orderVal + " FROM " + from + " WHERE ")
+	switch {
+	case driver >= 0 && !conds[driver].rel:
+		b.WriteString("d.key = ? AND d.value = ? AND d.owner > 0")
+		args = append(args, conds[driver].key, conds[driver].value)
+	case driver >= 0:
+		b.WriteString("d.to_id = ? AND d.label = ? AND d.deleted_at IS NULL")
+		args = append(args, conds[driver].value, conds[driver].key)
+	default:
+		b.WriteString("d.shape = ?")
+		args = append(args, q.Shape)
+	}
+	if driver >= 0 {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = " + idCol + ")")
+		args = append(args, q.Shape)
+	}
+	if !q.IncludeDeleted {
+		b.WriteString(" AND n.deleted_at IS NULL")
+	}
+	for i, c := range conds {
+		if i == driver {
+			continue
+		}
+		switch {
+		case c.null && c.rel:
+			b.WriteString(" AND NOT EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.deleted_at IS NULL)")
+			args = append(args, c.key)
+		case c.null:
+			// Absence is read from the node's own document: the vals key
+			// (key, value, owner) cannot answer "owner has no value for key".
+			b.WriteString(" AND json_type(n.fields, ?) IS NULL")
+			args = append(args, docPath(c.key))
+		case c.rel:
+			b.WriteString(" AND EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.to_id = ? AND x.deleted_at IS NULL)")
+			args = append(args, c.key, c.value)
+		default:
+			b.WriteString(" AND EXISTS (SELECT 1 FROM vals x WHERE x.key = ? AND x.value = ? AND x.owner = " + idCol + ")")
+			args = append(args, c.key, c.value)
+		}
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, ord.text)
+		if err != nil {
+			return "", nil, ord, err
+		}
+		cmp := ">"
+		if ord.desc {
+			cmp = "<"
+		}
+		switch ord.kind {
+		case orderID:
+			b.WriteString(" AND " + idCol + " " + cmp + " ?")
+			args = append(args, c.Seq)
+		case orderUpdated:
+			b.WriteString(" AND (n.updated_at " + cmp + " ? OR (n.updated_at = ? AND " + idCol + " " + cmp + " ?))")
+			args = append(args, c.I, c.I, c.Seq)
+		case orderField:
+			// NULLs sort first ascending and last descending (SQLite's rule).
+			ov := "json_extract(n.fields, ?)"
+			cv := c.value()
+			path := docPath(ord.field)
+			switch {
+			case cv == nil && !ord.desc:
+				b.WriteString(" AND ((" + ov + " IS NULL AND " + idCol + " > ?) OR " + ov + " IS NOT NULL)")
+				args = append(args, path, c.Seq, path)
+			case cv == nil && ord.desc:
+				b.WriteString(" AND " + ov + " IS NULL AND " + idCol + " < ?")
+				args = append(args, path, c.Seq)
+			case !ord.desc:
+				b.WriteString(" AND (" + ov + " > ? OR (" + ov + " = ? AND " + idCol + " > ?))")
+				args = append(args, path, cv, path, cv, c.Seq)
+			default:
+				b.WriteString(" AND (" + ov + " < ? OR " + ov + " IS NULL OR (" + ov + " = ? AND " + idCol + " < ?))")
+				args = append(args, path, cv, path, path, cv, c.Seq)
+			}
+		}
+	}
+	dir := ""
+	if ord.desc {
+		dir = " DESC"
+	}
+	switch ord.kind {
+	case orderID:
+		b.WriteString(" ORDER BY " + idCol + dir)
+	case orderUpdated:
+		b.WriteString(" ORDER BY n.updated_at" + dir + ", " + idCol + dir)
+	case orderField:
+		b.WriteString(" ORDER BY 2" + dir + ", " + idCol + dir)
+	}
+	b.WriteString(" LIMIT ?")
+	args = append(args, int64(limit+1))
+	return b.String(), args, ord, nil
+}

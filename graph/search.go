@@ -1,0 +1,238 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/agentos/agentos/shapes"
+)
+
+// Hit is one search result. Snippet is a short excerpt with matched words
+// in [ and ]; Rank is higher for better matches (negated bm25).
+type Hit struct {
+	Node    *Node   `json:"node"`
+	Snippet string  `json:"snippet"`
+	Rank    float64 `json:"rank"`
+}
+
+const (
+	defaultSearchLimit = 20
+	maxSearchLimit     = 1000
+	snippetWords       = 12
+)
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// ftsQuery turns free text into a safe FTS5 expression: every word becomes
+// a quoted prefix term ("word"*), all of them required. Operators, quotes
+// and brackets in the input are therefore just text, so nothing a user
+// types is a syntax error. Words without a letter or digit (which the
+// tokenizer would drop anyway) are skipped. It also returns the lowercased
+// tokens, for marking snippets.
+func ftsQuery(text string) (string, []string) {
+	var b strings.Builder
+	var terms []string
+	for _, word := range strings.FieldsFunc(text, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}) {
+		toks := strings.FieldsFunc(word, func(r rune) bool { return !isWordRune(r) })
+		if len(toks) == 0 {
+			continue
+		}
+		for _, t := range toks {
+			terms = append(terms, strings.ToLower(t))
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(word, `"`, `""`))
+		b.WriteString(`"*`)
+	}
+	return b.String(), terms
+}
+
+// Search finds live nodes whose searchable text matches every word of
+// query (each as a prefix), best first, optionally only nodes of shape.
+func (s *Store) Search(ctx context.Context, query, shape string, limit int) ([]Hit, error) {
+	switch {
+	case limit < 0:
+		return nil, fmt.Errorf("%w: limit must be positive", ErrInvalid)
+	case limit == 0:
+		limit = defaultSearchLimit
+	case limit > maxSearchLimit:
+		limit = maxSearchLimit
+	}
+	expr, terms := ftsQuery(query)
+	if expr == "" {
+		return []Hit{}, nil
+	}
+	// Soft-deleted nodes leave the index on delete; the join re-checks anyway.
+	q := `SELECT n.seq, bm25(fts) FROM fts CROSS JOIN nodes n ON n.seq = fts.rowid
+		WHERE fts MATCH ? AND n.deleted_at IS NULL`
+	args := []any{expr}
+	if shape != "" {
+		q += " AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = n.seq)"
+		args = append(args, shape)
+	}
+	q += " ORDER BY bm25(fts) LIMIT ?"
+	args = append(args, int64(limit))
+	rq := s.reader(ctx)
+	var seqs []int64
+	ranks := map[int64]float64{}
+	if err := rq.query(q, args, 2, func(r []any) error {
+		seq := r[0].(int64)
+		seqs = append(seqs, seq)
+		if f, ok := r[1].(float64); ok {
+			ranks[seq] = -f
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	nodes, nodeSeqs, err := s.loadNodesBySeq(rq, seqs, false)
+	if err != nil {
+		return nil, err
+	}
+	reg := s.reg.Load()
+	hits := make([]Hit, len(nodes))
+	for i, n := range nodes {
+		hits[i] = Hit{Node: n, Snippet: snippet(reg, n, terms), Rank: ranks[nodeSeqs[i]]}
+	}
+	return hits, nil
+}
+
+// snippet cuts an excerpt around the first matched word of the node's
+// searchable text (the index is contentless, so the text comes from the
+// node itself) and brackets every matched word in it.
+func snippet(reg *shapes.Registry, n *Node, terms []string) string {
+	var sh *shapes.Shape
+	if len(n.Shapes) > 0 {
+		sh, _ = reg.Get(n.Shapes[0])
+	}
+	keys := make([]string, 0, len(n.Fields))
+	for k := range n.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var texts []string
+	for _, k := range keys {
+		if declared, ok := searchable(sh, k); declared && !ok {
+			continue
+		}
+		switch v := n.Fields[k].(type) {
+		case string:
+			texts = append(texts, v)
+		case []any:
+			for _, e := range v {
+				if s, ok := e.(string); ok {
+					texts = append(texts, s)
+				}
+			}
+		}
+	}
+	matches := func(word string) bool {
+		lw := strings.ToLower(word)
+		for _, t := range terms {
+			if strings.HasPrefix(lw, t) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, text := range texts {
+		words := wordSpans(text)
+		for i, w := range words {
+			if matches(text[w[0]:w[1]]) {
+				return cut(text, words, max(0, i-3), matches)
+			}
+		}
+	}
+	if len(texts) > 0 {
+		return cut(texts[0], wordSpans(texts[0]), 0, func(string) bool { return false })
+	}
+	return ""
+}
+
+// wordSpans returns the byte ranges of the words of text.
+func wordSpans(text string) [][2]int {
+	var spans [][2]int
+	start := -1
+	for i, r := range text {
+		if isWordRune(r) {
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
+			spans = append(spans, [2]int{start, i})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		spans = append(spans, [2]int{start, len(text)})
+	}
+	return spans
+}
+
+// cut renders up to snippetWords words from words[from], keeping the text
+// between them and bracketing matched words.
+func cut(text string, words [][2]int, from int, matches func(string) bool) string {
+	if len(words) == 0 {
+		return trimRunes(text, 80)
+	}
+	to := min(len(words), from+snippetWords)
+	var b strings.Builder
+	if from > 0 {
+		b.WriteString("…")
+	}
+	pos := words[from][0]
+	for _, w := range words[from:to] {
+		b.WriteString(collapseSpace(text[pos:w[0]]))
+		word := text[w[0]:w[1]]
+		if matches(word) {
+			b.WriteString("[" + word + "]")
+		} else {
+			b.WriteString(word)
+		}
+		pos = w[1]
+	}
+	if to < len(words) {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// collapseSpace turns each run of whitespace (newlines included) into one
+// space, so a snippet is one line.
+func collapseSpace(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func trimRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -1,0 +1,250 @@
+package graph
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/agentos/agentos/shapes"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tune a writable store.
+type Options struct {
+	// OnChange is called after each committed mutation, outside the
+	// transaction and after the writer lock is released. It runs on the
+	// writing goroutine, so it must not block for long (hand off to a queue).
+	OnChange func(ChangeEvent)
+	// ReadConns is the size of the read-only connection pool (default 4).
+	ReadConns int
+}
+
+// ChangeEvent describes one committed mutation. Op is the method that made
+// it: create, update, write, delete, restore, link or unlink. IDs are the
+// nodes whose stored state changed (children created through relations
+// included); Shapes are every shape those nodes belong to.
+type ChangeEvent struct {
+	Op     string   `json:"op"`
+	IDs    []string `json:"ids"`
+	Shapes []string `json:"shapes"`
+}
+
+// Store is the graph database. All methods are safe for concurrent use:
+// writes are serialised on one connection, reads run on a pool.
+type Store struct {
+	path     string
+	reg      atomic.Pointer[shapes.Registry]
+	onChange func(ChangeEvent)
+	ids      idGen
+
+	rdb    *sql.DB
+	rmu    sync.RWMutex
+	rstmts map[string]*sql.Stmt
+
+	// The writer: one *sql.Conn held for the store's life, driven through
+	// its driver connection (Conn.Raw) so that statements are prepared once
+	// and executed without database/sql's per-call bookkeeping. wmu
+	// serialises transactions; wstmts is guarded by it.
+	wdb    *sql.DB
+	wconn  *sql.Conn
+	wmu    sync.Mutex
+	wstmts map[string]driver.Stmt
+
+	texts sync.Map // textKey → generated SQL text (see inSQL, bulk)
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// dsnPath makes a file path safe inside a file: URI (SQLite decodes %XX;
+// '?' and '#' would otherwise end the path).
+func dsnPath(path string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return r.Replace(path)
+}
+
+// writerDSN: busy_timeout first so every later pragma (journal_mode needs a
+// lock) waits instead of failing; _txlock=immediate so a transaction takes
+// the write lock at BEGIN, never upgrading halfway (which can deadlock).
+func writerDSN(path string) string {
+	return "file:" + dsnPath(path) +
+		"?_pragma=busy_timeout(5000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=cache_size(-8000)" +
+
+		"&_pragma=temp_store(MEMORY)" +
+		"&_txlock=immediate"
+}
+
+func readerDSN(path string) string {
+	return "file:" + dsnPath(path) + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)"
+}
+
+// Open opens (creating if needed) the database at path, applies pending
+// migrations and starts the reader pool.
+func Open(ctx context.Context, path string, reg *shapes.Registry, opts Options) (*Store, error) {
+	if reg == nil {
+		return nil, fmt.Errorf("graph: open %s: %w: a shapes registry is required", path, ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("graph: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("graph: open %s: %w", abs, err)
+	}
+	_, statErr := os.Stat(abs)
+	fresh := errors.Is(statErr, os.ErrNotExist)
+
+	s := &Store{path: abs, onChange: opts.OnChange, rstmts: map[string]*sql.Stmt{}, wstmts: map[string]driver.Stmt{}}
+	s.reg.Store(reg)
+
+	s.wdb, err = sql.Open("sqlite", writerDSN(abs))
+	if err != nil {
+		return nil, fmt.Errorf("graph: open %s: %w", abs, err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if _, err := migrate(ctx, s.wdb); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("graph: open %s: %w", abs, mapErr(err))
+	}
+	if fresh {
+		// The file holds the credential vault too: owner-only.
+		_ = os.Chmod(abs, 0o600)
+	}
+	s.wconn, err = s.wdb.Conn(ctx)
+	if err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("graph: open %s: %w", abs, err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = 4
+	}
+	if s.rdb, err = openReaders(ctx, abs, n); err != nil {
+		s.wconn.Close()
+		s.wdb.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens an existing database for reading only (mode=ro): every
+// write method returns ErrReadOnly. The bridge serves HTTP reads from one.
+func OpenReadOnly(ctx context.Context, path string, reg *shapes.Registry) (*Store, error) {
+	if reg == nil {
+		return nil, fmt.Errorf("graph: open %s: %w: a shapes registry is required", path, ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("graph: open %s: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("graph: open %s read-only: %w (start the engine once to create it)", abs, err)
+	}
+	s := &Store{path: abs, rstmts: map[string]*sql.Stmt{}}
+	s.reg.Store(reg)
+	if s.rdb, err = openReaders(ctx, abs, 4); err != nil {
+		return nil, err
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n == 0 {
+		s.rdb.Close()
+		return nil, fmt.Errorf("graph: open %s read-only: not an agentos graph (no migrations applied): %v", abs, err)
+	}
+	return s, nil
+}
+
+func openReaders(ctx context.Context, path string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", readerDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("graph: open readers %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("graph: open readers %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close releases every connection. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		s.rmu.Lock()
+		for _, st := range s.rstmts {
+			st.Close()
+		}
+		s.rstmts = map[string]*sql.Stmt{}
+		s.rmu.Unlock()
+		if s.rdb != nil {
+			errs = append(errs, s.rdb.Close())
+		}
+		if s.wconn != nil {
+			s.wmu.Lock()
+			_ = s.wconn.Raw(func(any) error {
+				for _, st := range s.wstmts {
+					st.Close()
+				}
+				return nil
+			})
+			s.wstmts = nil
+			errs = append(errs, s.wconn.Close())
+			s.wmu.Unlock()
+		}
+		if s.wdb != nil {
+			errs = append(errs, s.wdb.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// SetShapes swaps in a reloaded registry; operations already running keep
+// the one they started with.
+func (s *Store) SetShapes(reg *shapes.Registry) {
+	if reg != nil {
+		s.reg.Store(reg)
+	}
+}
+
+// Shapes returns the registry in use.
+func (s *Store) Shapes() *shapes.Registry { return s.reg.Load() }
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// ReadOnly reports whether the store was opened with OpenReadOnly.
+func (s *Store) ReadOnly() bool { return s.wconn == nil }
+
+type actorKey struct{}
+
+// WithActor records who is acting ("cli", "mcp:<session>", "skill:<id>",
+// "engine"); change records carry it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the actor set by WithActor, or "unknown".
+func ActorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "unknown"
+}

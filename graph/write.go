@@ -1,0 +1,414 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/agentos/agentos/shapes"
+)
+
+// maxNesting bounds relation objects inside relation objects.
+const maxNesting = 8
+
+// WriteResult answers a batch write. IDs[i] is the node item i ended up in
+// (two items with the same identity share one id). An item counts as
+// Created when it made a new node, otherwise as Updated (merged into an
+// existing node or into one made earlier in the same batch).
+type WriteResult struct {
+	IDs      []string      `json:"ids"`
+	Created  int           `json:"created"`
+	Updated  int           `json:"updated"`
+	Warnings []ItemWarning `json:"warnings,omitempty"`
+}
+
+// ItemWarning carries the coercion notes of one item of a batch.
+type ItemWarning struct {
+	Index    int      `json:"index"`
+	Warnings []string `json:"warnings"`
+}
+
+type itemResult struct {
+	id       string
+	created  bool
+	warnings []string
+}
+
+// Create stores one node of shape, or merges into the node with the same
+// identity. Relation values may come in fields or in relations: a string is
+// an existing node's id, an object becomes (or merges into) a child node of
+// the relation's shape, linked from this one with the relation key as label.
+// The node comes back with its edges and any coercion warnings.
+func (s *Store) Create(ctx context.Context, shape string, fields map[string]any, relations map[string]any) (*Node, error) {
+	item := fields
+	if len(relations) > 0 {
+		sh, ok := s.reg.Load().Get(shape)
+		if !ok {
+			_, err := s.reg.Load().Coerce(shape, nil)
+			return nil, shapeErr(err)
+		}
+		item = make(map[string]any, len(fields)+len(relations))
+		for k, v := range fields {
+			item[k] = v
+		}
+		for k, v := range relations {
+			if _, isRel := sh.Relations[k]; !isRel {
+				return nil, fmt.Errorf("%w: %s is not a relation of %s (its relations are %s)", ErrInvalid, k, shape, relationNames(sh))
+			}
+			if _, dup := fields[k]; dup {
+				return nil, fmt.Errorf("%w: %s given both in fields and in relations; give it once", ErrInvalid, k)
+			}
+			item[k] = v
+		}
+	}
+	if item == nil {
+		item = map[string]any{}
+	}
+	var node *Node
+	err := s.write(ctx, "create", func(w *wtx) error {
+		res, err := w.upsert(shape, []map[string]any{item}, func(int) string { return "" }, 0)
+		if err != nil {
+			return err
+		}
+		if node, err = w.node(res[0].id); err != nil {
+			return err
+		}
+		node.Warnings = res[0].warnings
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// Write upserts items of one shape in a single transaction: either every
+// item is stored or none is. Items with the same identity, in the batch or
+// in the store, merge into one node.
+func (s *Store) Write(ctx context.Context, shape string, items []map[string]any) (*WriteResult, error) {
+	out := &WriteResult{IDs: []string{}}
+	if len(items) == 0 {
+		if _, ok := s.reg.Load().Get(shape); !ok {
+			_, err := s.reg.Load().Coerce(shape, nil)
+			return nil, shapeErr(err)
+		}
+		return out, nil
+	}
+	err := s.write(ctx, "write", func(w *wtx) error {
+		res, err := w.upsert(shape, items, func(i int) string { return "items[" + strconv.Itoa(i) + "]" }, 0)
+		if err != nil {
+			return err
+		}
+		out.IDs = make([]string, len(res))
+		for i, r := range res {
+			out.IDs[i] = r.id
+			if r.created {
+				out.Created++
+			} else {
+				out.Updated++
+			}
+			if len(r.warnings) > 0 {
+				out.Warnings = append(out.Warnings, ItemWarning{Index: i, Warnings: r.warnings})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Update merges fields into an existing live node (coerced against its
+// primary shape): last writer wins per key, null removes a key (for a
+// relation key: unlinks it), relation values add edges.
+func (s *Store) Update(ctx context.Context, id string, fields map[string]any) (*Node, error) {
+	var node *Node
+	err := s.write(ctx, "update", func(w *wtx) error {
+		st, err := w.loadState(id)
+		if err != nil {
+			return err
+		}
+		if st.deleted {
+			return fmt.Errorf("%w: node %s is deleted; restore it (data.restore) before updating it", ErrConflict, id)
+		}
+		primary := st.shapes[0]
+		sh, ok := w.reg.Get(primary)
+		if !ok {
+			_, err := w.reg.Coerce(primary, nil)
+			return fmt.Errorf("node %s: %w", id, shapeErr(err))
+		}
+		c, err := w.reg.Coerce(primary, fields)
+		if err != nil {
+			return shapeErr(err)
+		}
+		res := []itemResult{{id: id, warnings: c.Warnings}}
+		rels, err := w.resolveRelations(sh, []*shapes.Coerced{c}, res, func(int) string { return "" }, 0)
+		if err != nil {
+			return err
+		}
+		var r map[string][]string
+		if rels != nil {
+			r = rels[0]
+		}
+		w.apply(st, sh, c, r)
+		st.pending = true
+		if err := w.flush([]*nodeState{st}); err != nil {
+			return err
+		}
+		if node, err = w.node(id); err != nil {
+			return err
+		}
+		node.Warnings = res[0].warnings
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// upsert coerces, resolves relations and identities of items of one shape,
+// then writes them. where(i) names item i in error messages.
+func (w *wtx) upsert(shapeName string, items []map[string]any, where func(int) string, depth int) ([]itemResult, error) {
+	if depth > maxNesting {
+		return nil, fmt.Errorf("%w: relation objects nested more than %d deep", ErrInvalid, maxNesting)
+	}
+	if err := w.outer.Err(); err != nil {
+		return nil, err
+	}
+	sh, ok := w.reg.Get(shapeName)
+	if !ok {
+		_, err := w.reg.Coerce(shapeName, nil)
+		return nil, shapeErr(err)
+	}
+	res := make([]itemResult, len(items))
+	cs := make([]*shapes.Coerced, len(items))
+	for i, it := range items {
+		c, err := w.reg.Coerce(shapeName, it)
+		if err != nil {
+			return nil, at(where(i), shapeErr(err))
+		}
+		cs[i] = c
+		res[i].warnings = c.Warnings
+	}
+	rels, err := w.resolveRelations(sh, cs, res, where, depth)
+	if err != nil {
+		return nil, err
+	}
+	var ix *identIndex
+	probes := identityProbes(sh)
+	if len(probes) > 0 {
+		if ix, err = w.prefetch(sh, probes, cs, rels); err != nil {
+			return nil, err
+		}
+	}
+	implied := w.reg.Implied(shapeName)
+	level := make([]*nodeState, 0, len(items))
+	for i, c := range cs {
+		var r map[string][]string
+		if rels != nil {
+			r = rels[i]
+		}
+		var st *nodeState
+		if ix != nil {
+			st = ix.match(w, probes, c, r)
+		}
+		if st == nil {
+			st = w.newState(implied)
+			res[i].created = true
+		}
+		w.apply(st, sh, c, r)
+		if ix != nil {
+			ix.add(st, probes)
+		}
+		res[i].id = st.id
+		if !st.pending {
+			st.pending = true
+			level = append(level, st)
+		}
+	}
+	if err := w.flush(level); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// at prefixes err with where the offending item sits, keeping errors.Is.
+func at(where string, err error) error {
+	if where == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+type relRef struct {
+	item int
+	key  string
+	pos  int
+}
+
+// resolveRelations turns every relation value of every item into node ids:
+// nested objects are upserted as child nodes first (one batch per relation
+// key, so identical children across items merge), string ids must name
+// live nodes. It returns, per item, label → target ids (nil when no item
+// has relations).
+func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []itemResult, where func(int) string, depth int) ([]map[string][]string, error) {
+	keySet := map[string]bool{}
+	for _, c := range cs {
+		for k := range c.Relations {
+			keySet[k] = true
+		}
+	}
+	if len(keySet) == 0 {
+		return nil, nil
+	}
+	keys := sortedKeys(keySet)
+	rels := make([]map[string][]string, len(cs))
+	var idRefs []relRef
+	for _, key := range keys {
+		rel, ok := sh.Relations[key]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is not a relation of %s", ErrInvalid, key, sh.Name)
+		}
+		var kids []map[string]any
+		var kidRefs []relRef
+		for i, c := range cs {
+			list := c.Relations[key]
+			if len(list) == 0 {
+				continue
+			}
+			if rels[i] == nil {
+				rels[i] = map[string][]string{}
+			}
+			targets := make([]string, len(list))
+			rels[i][key] = targets
+			for pos, v := range list {
+				switch x := v.(type) {
+				case string:
+					targets[pos] = x
+					idRefs = append(idRefs, relRef{i, key, pos})
+				case map[string]any:
+					kids = append(kids, x)
+					kidRefs = append(kidRefs, relRef{i, key, pos})
+				default:
+					return nil, at(where(i), fmt.Errorf("%w: %s: %T is not a node id or object", ErrInvalid, key, v))
+				}
+			}
+		}
+		if len(kids) == 0 {
+			continue
+		}
+		kidWhere := func(j int) string {
+			r := kidRefs[j]
+			p := key
+			if len(cs[r.item].Relations[key]) > 1 || rel.Many {
+				p += "[" + strconv.Itoa(r.pos) + "]"
+			}
+			if parent := where(r.item); parent != "" {
+				return parent + "." + p
+			}
+			return p
+		}
+		kr, err := w.upsert(rel.Shape, kids, kidWhere, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		for j, r := range kidRefs {
+			rels[r.item][key][r.pos] = kr[j].id
+			for _, msg := range kr[j].warnings {
+				res[r.item].warnings = append(res[r.item].warnings, key+": "+msg)
+			}
+		}
+	}
+	if len(idRefs) > 0 {
+		if err := w.checkTargets(sh, rels, idRefs, res, where); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range rels {
+		for k, ts := range m {
+			m[k] = dedupe(ts)
+		}
+	}
+	return rels, nil
+}
+
+// checkTargets verifies that node ids given as relation values exist and
+// are live; a target of another shape than the relation declares is kept
+// with a warning (shapes evolve; the id is what the caller meant).
+func (w *wtx) checkTargets(sh *shapes.Shape, rels []map[string][]string, refs []relRef, res []itemResult, where func(int) string) error {
+	type info struct {
+		shapes  string
+		deleted bool
+	}
+	found := map[string]info{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range refs {
+		id := rels[r.item][r.key][r.pos]
+		if !seen[id] && validID(id) {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if err := chunks(ids, func(part []string) error {
+		args := padIDs(part)
+		return w.query(w.s.inSQL("SELECT id, shapes, deleted_at FROM nodes WHERE id IN (%s)", len(args)), args, 3, func(r []any) error {
+			found[r[0].(string)] = info{shapes: r[1].(string), deleted: r[2] != nil}
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	for _, r := range refs {
+		id := rels[r.item][r.key][r.pos]
+		inf, ok := found[id]
+		switch {
+		case !ok:
+			return at(where(r.item), fmt.Errorf("%w: %s: node %q does not exist; give an existing node id or an object to create one", ErrNotFound, r.key, id))
+		case inf.deleted:
+			return at(where(r.item), fmt.Errorf("%w: %s: node %q is deleted; restore it first or link another node", ErrNotFound, r.key, id))
+		}
+		want := sh.Relations[r.key].Shape
+		if !containsString(strings.Fields(inf.shapes), want) {
+			res[r.item].warnings = append(res[r.item].warnings,
+				fmt.Sprintf("%s: node %s is a %s, not a %s; linked anyway", r.key, id, firstWord(inf.shapes), want))
+		}
+	}
+	return nil
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return "node"
+}
+
+func dedupe(list []string) []string {
+	if len(list) < 2 {
+		return list
+	}
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if !containsString(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func relationNames(sh *shapes.Shape) string {
+	if len(sh.Relations) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(sh.Relations))
+	for k := range sh.Relations {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
