@@ -1,0 +1,62 @@
+// Command agentos-bench measures the engine against physical floors taken in
+// the same run on the same machine (DESIGN §12) and prints each figure, its
+// floor and the ratio. It starts a real engine (this binary, re-executed in
+// engine mode) in a temporary AGENTOS_HOME and talks to it over the socket.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "agentos-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	// Child modes: the engine and the echo floor run as their own processes,
+	// so neither shares a scheduler or heap with the measuring client.
+	if len(args) >= 2 && args[0] == childEngine {
+		return runEngineChild(ctx, args[1])
+	}
+	if len(args) >= 2 && args[0] == childEcho {
+		return runEchoChild(ctx, args[1])
+	}
+	fs := flag.NewFlagSet("agentos-bench", flag.ContinueOnError)
+	items := fs.Int("items", 100_000, "items to ingest for the data.write path")
+	big := fs.Int("big", 1_000_000, "nodes in the graph for the data.read {shape, where} path (0 skips it)")
+	pings := fs.Int("pings", 20_000, "round trips for the ping and point-read paths")
+	jsonOut := fs.Bool("json", false, "print results as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := newBench(ctx, *pings)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	steps := []func(context.Context) error{
+		b.ping,
+		func(ctx context.Context) error { return b.ingest(ctx, *items) },
+		b.pointRead,
+	}
+	if *big > 0 {
+		steps = append(steps, func(ctx context.Context) error { return b.whereRead(ctx, *big) })
+	}
+	steps = append(steps, b.idleMemory)
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return b.report(os.Stdout, *jsonOut)
+}
