@@ -159,19 +159,14 @@ func (s *Server) handle(ctx context.Context, cs *connState, conn *jsonrpc2.Conn,
 			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", req.Method)})
 		return
 	}
-	if m.inline {
-		// Methods that neither block nor allocate much answer on the read
-		// loop itself: a goroutine handoff would cost more than the work.
-		s.run(ctx, cs, conn, req, m)
-		return
-	}
+	inline := m.runsInline(req.Params)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
 		return
 	}
-	if s.queued.Add(1) > int64(s.opts.MaxQueue) {
+	if !inline && s.queued.Add(1) > int64(s.opts.MaxQueue) {
 		s.queued.Add(-1)
 		s.mu.Unlock()
 		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
@@ -179,6 +174,11 @@ func (s *Server) handle(ctx context.Context, cs *connState, conn *jsonrpc2.Conn,
 	}
 	s.inflight.Add(1)
 	s.mu.Unlock()
+	if inline {
+		defer s.inflight.Done()
+		s.run(ctx, cs, conn, req, m)
+		return
+	}
 	go func() {
 		defer s.inflight.Done()
 		s.sem <- struct{}{}

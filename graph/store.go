@@ -80,7 +80,6 @@ func writerDSN(path string) string {
 		"&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-8000)" +
-
 		"&_pragma=temp_store(MEMORY)" +
 		"&_txlock=immediate"
 }
