@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -24,16 +25,34 @@ var ErrUnreachable = errors.New("engine unreachable")
 //
 // It speaks the wire format itself rather than through jsonrpc2.Conn, whose
 // message types decode every response three times before the caller decodes
-// it once more: on a point read that was most of the client's cost.
+// it once more. And it has no reader goroutine of its own until something
+// subscribes: a waiting caller reads the socket itself (handing the role to
+// another waiter when its own reply arrives), because waking a caller from a
+// separate reader goroutine cost as much as the engine's whole answer to a ping.
 type Client struct {
 	nc      net.Conn
+	r       *bufio.Reader
+	maxLine int
 	wmu     sync.Mutex
-	mu      sync.Mutex
-	nextID  uint64
-	pending map[uint64]chan response
-	events  func(Event)
-	err     error // why the connection ended, once it has
-	done    chan struct{}
+
+	// token is the reader role: whoever takes it from the channel reads the
+	// socket until its own reply arrives, then puts it back. partial is a
+	// line cut off when a reader gave up the role on cancellation.
+	token   chan struct{}
+	partial []byte
+
+	mu        sync.Mutex
+	nextID    uint64
+	pending   map[uint64]*pendingCall
+	events    func(Event)
+	dedicated bool  // a reader goroutine owns the socket (after Subscribe)
+	err       error // why the connection ended, once it has
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+type pendingCall struct {
+	resp chan response // the reply, or closed when the connection died
 }
 
 type response struct {
@@ -45,8 +64,12 @@ type response struct {
 type ClientOptions struct {
 	Name    string // sent with system.hello so events and history name the caller
 	Session string
-	MaxLine int
+	MaxLine int // largest reply accepted (default DefaultMaxReply)
 }
+
+// DefaultMaxReply caps one reply line on the client. Replies are not bounded
+// by the request cap: a page of 1000 large nodes can exceed 16 MiB.
+const DefaultMaxReply = 256 << 20
 
 // Dial connects to the engine at socketPath. A missing or dead socket gives
 // an error wrapping ErrUnreachable.
@@ -57,10 +80,13 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, socketPath, err)
 	}
 	if opts.MaxLine <= 0 {
-		opts.MaxLine = DefaultMaxLine
+		opts.MaxLine = DefaultMaxReply
 	}
-	c := &Client{nc: nc, pending: map[uint64]chan response{}, done: make(chan struct{})}
-	go c.readLoop(opts.MaxLine)
+	c := &Client{
+		nc: nc, r: bufio.NewReaderSize(nc, 64<<10), maxLine: opts.MaxLine,
+		token: make(chan struct{}, 1), pending: map[uint64]*pendingCall{}, done: make(chan struct{}),
+	}
+	c.token <- struct{}{}
 	if opts.Name != "" {
 		if err := c.Call(ctx, "system.hello", map[string]string{"client": opts.Name, "session": opts.Session}, nil); err != nil {
 			c.Close()
@@ -84,64 +110,74 @@ type envelope struct {
 	Error  *jsonrpc2.Error `json:"error"`
 }
 
-func (c *Client) readLoop(maxLine int) {
-	r := bufio.NewReaderSize(c.nc, 64<<10)
-	var err error
-	for {
-		var line []byte
-		line, err = readBoundedLine(r, maxLine)
-		if err != nil {
-			break
-		}
-		var env envelope
-		if json.Unmarshal(line, &env) != nil {
-			continue // the engine never sends this; skip rather than die
-		}
-		if env.Method != "" {
-			c.notify(env)
-			continue
-		}
-		if env.ID == nil {
-			continue // an error about a line we never sent as a call
-		}
-		c.mu.Lock()
-		ch := c.pending[*env.ID]
-		delete(c.pending, *env.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- response{result: env.Result, err: env.Error}
-		}
+// readOne reads and dispatches one message. It returns the id it answered
+// (0 for notifications and strays). Only the holder of the token calls it.
+func (c *Client) readOne() (uint64, error) {
+	line, err := c.readLine()
+	if err != nil {
+		return 0, err
+	}
+	var env envelope
+	if json.Unmarshal(line, &env) != nil {
+		return 0, nil // the engine never sends this; skip rather than die
+	}
+	if env.Method != "" {
+		c.notify(env)
+		return 0, nil
+	}
+	if env.ID == nil {
+		return 0, nil // an error about a line we never sent as a call
 	}
 	c.mu.Lock()
-	c.err = fmt.Errorf("%w: connection closed: %v", ErrUnreachable, err)
-	for id, ch := range c.pending {
-		close(ch)
+	pc := c.pending[*env.ID]
+	delete(c.pending, *env.ID)
+	c.mu.Unlock()
+	if pc != nil {
+		pc.resp <- response{result: env.Result, err: env.Error}
+	}
+	return *env.ID, nil
+}
+
+// readLine reads one reply line, keeping what a reader that gave up the role
+// mid-line had already read.
+func (c *Client) readLine() ([]byte, error) {
+	for {
+		chunk, err := c.r.ReadSlice('\n')
+		if len(c.partial)+len(chunk) > c.maxLine+1 {
+			return nil, fmt.Errorf("reply larger than %d bytes", c.maxLine)
+		}
+		if err == nil && c.partial == nil {
+			return chunk, nil // valid until the next read, which waits for us
+		}
+		c.partial = append(c.partial, chunk...)
+		if err == nil {
+			line := c.partial
+			c.partial = nil
+			return line, nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+	}
+}
+
+// fail ends the connection: every waiting call gets the error.
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: connection closed: %v", ErrUnreachable, err)
+	}
+	for id, pc := range c.pending {
+		close(pc.resp)
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
-	close(c.done)
+	c.closeOnce.Do(func() { close(c.done); c.nc.Close() })
 }
 
-func readBoundedLine(r *bufio.Reader, maxLine int) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > maxLine+1 {
-			return nil, fmt.Errorf("reply larger than %d bytes", maxLine)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			buf = append(buf, chunk...)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if buf == nil {
-			return chunk, nil // valid until the next read, which waits for us
-		}
-		return append(buf, chunk...), nil
-	}
-}
+// releaseToken gives the reader role back. A caller blocked in await
+// receives it straight from the channel and reads on.
+func (c *Client) releaseToken() { c.token <- struct{}{} }
 
 func (c *Client) notify(env envelope) {
 	if env.Method != "observer.event" {
@@ -163,7 +199,7 @@ func (c *Client) notify(env envelope) {
 // may be nil, or a *json.RawMessage to keep it raw). An error response comes
 // back as *Error; a dead connection as ErrUnreachable.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
-	ch := make(chan response, 1)
+	pc := &pendingCall{resp: make(chan response, 1)}
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -172,34 +208,95 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	}
 	c.nextID++
 	id := c.nextID
-	c.pending[id] = ch
+	c.pending[id] = pc
 	c.mu.Unlock()
 
 	if err := c.send(id, method, params); err != nil {
 		c.forget(id)
 		return err
 	}
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return c.err
-		}
-		if resp.err != nil {
-			return fromRPCError(resp.err)
-		}
-		if result == nil {
-			return nil
-		}
-		if err := json.Unmarshal(resp.result, result); err != nil {
-			return fmt.Errorf("decode %s result: %w", method, err)
-		}
+	resp, err := c.await(ctx, id, pc)
+	if err != nil {
+		return err
+	}
+	if resp.err != nil {
+		return fromRPCError(resp.err)
+	}
+	if result == nil {
 		return nil
+	}
+	if err := json.Unmarshal(resp.result, result); err != nil {
+		return fmt.Errorf("decode %s result: %w", method, err)
+	}
+	return nil
+}
+
+// await waits for the reply to id, reading the socket itself whenever the
+// reader role is free.
+func (c *Client) await(ctx context.Context, id uint64, pc *pendingCall) (response, error) {
+	select {
+	case resp, ok := <-pc.resp:
+		return c.delivered(resp, ok)
+	case <-c.token:
+		defer c.releaseToken()
+		// The previous reader may have delivered our reply just before
+		// handing over.
+		select {
+		case resp, ok := <-pc.resp:
+			return c.delivered(resp, ok)
+		default:
+		}
+		resp, ok, err := c.readUntil(ctx, id, pc)
+		if err != nil {
+			return response{}, err
+		}
+		return c.delivered(resp, ok)
 	case <-ctx.Done():
 		c.forget(id)
-		return ctx.Err()
+		return response{}, ctx.Err()
 	}
+}
+
+// readUntil reads messages until the reply to id arrives. A cancelled ctx
+// interrupts the read through a deadline; the partial line is kept for the
+// next reader.
+func (c *Client) readUntil(ctx context.Context, id uint64, pc *pendingCall) (response, bool, error) {
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	defer func() {
+		if !stop() {
+			<-interrupted // the deadline is set: clear it for the next reader
+			c.nc.SetReadDeadline(time.Time{})
+		}
+	}()
+	for {
+		got, err := c.readOne()
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				c.forget(id)
+				return response{}, false, ctx.Err()
+			}
+			c.fail(err)
+			resp, ok := <-pc.resp
+			return resp, ok, nil
+		}
+		if got == id {
+			resp, ok := <-pc.resp
+			return resp, ok, nil
+		}
+	}
+}
+
+func (c *Client) delivered(resp response, ok bool) (response, error) {
+	if !ok {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return response{}, c.err
+	}
+	return resp, nil
 }
 
 func (c *Client) forget(id uint64) {
@@ -240,7 +337,22 @@ func (c *Client) send(id uint64, method string, params any) error {
 func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (lastID int64, err error) {
 	c.mu.Lock()
 	c.events = fn
+	startReader := !c.dedicated
+	c.dedicated = true
 	c.mu.Unlock()
+	if startReader {
+		// Notifications arrive with no call waiting: from now on one
+		// goroutine owns the socket and callers only wait.
+		go func() {
+			<-c.token
+			for {
+				if _, err := c.readOne(); err != nil {
+					c.fail(err)
+					return
+				}
+			}
+		}()
+	}
 	params := map[string]any{}
 	if since >= 0 {
 		params["since"] = since
@@ -257,8 +369,11 @@ func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (la
 // Done is closed when the connection is gone.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Close closes the connection.
-func (c *Client) Close() error { return c.nc.Close() }
+// Close closes the connection; calls still waiting get ErrUnreachable.
+func (c *Client) Close() error {
+	c.fail(errors.New("closed by the client"))
+	return nil
+}
 
 // WaitReady dials until the engine answers system.ping or ctx ends.
 func WaitReady(ctx context.Context, socketPath string) error {

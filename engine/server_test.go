@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -103,5 +105,71 @@ func BenchmarkReadByID(b *testing.B) {
 		if err := c.Call(ctx, "data.read", map[string]any{"id": n.ID}, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestOneClientCarriesManyConcurrentCalls(t *testing.T) {
+	_, c := testServer(t)
+	ctx := context.Background()
+	var n graph.Node
+	if err := c.Call(ctx, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"name": "shared"}}, &n); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		go func(g int) {
+			for i := 0; i < 200; i++ {
+				var got graph.Node
+				if err := c.Call(ctx, "data.read", map[string]any{"id": n.ID}, &got); err != nil || got.ID != n.ID {
+					errs <- fmt.Errorf("read: %v (%s)", err, got.ID)
+					return
+				}
+				if i%20 == 0 {
+					var res struct{ IDs []string }
+					if err := c.Call(ctx, "data.write", map[string]any{"shape": "note", "items": []map[string]any{{"name": fmt.Sprint(g, "-", i)}}}, &res); err != nil || len(res.IDs) != 1 {
+						errs <- fmt.Errorf("write: %v", err)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 16; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCancelledCallLeavesTheClientUsable(t *testing.T) {
+	_, c := testServer(t)
+	items := make([]map[string]any, 5000)
+	for i := range items {
+		items[i] = map[string]any{"name": fmt.Sprint("bulk ", i), "content": "some words to index"}
+	}
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i)*time.Millisecond)
+		err := c.Call(ctx, "data.write", map[string]any{"shape": "note", "items": items}, nil)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("cancelled call: %v", err)
+		}
+		if err := c.Call(context.Background(), "system.ping", nil, nil); err != nil {
+			t.Fatalf("ping after a cancelled call: %v", err)
+		}
+	}
+}
+
+func TestClosedClientFailsCallsWithUnreachable(t *testing.T) {
+	_, c := testServer(t)
+	c.Close()
+	if err := c.Call(context.Background(), "system.ping", nil, nil); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("call on a closed client: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(time.Second):
+		t.Fatal("Done not closed after Close")
 	}
 }
