@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 )
@@ -16,16 +15,13 @@ const DefaultMaxLine = 16 << 20
 
 var errLineTooLong = errors.New("line too long")
 
-// lineStream is a newline-delimited jsonrpc2.ObjectStream that survives bad
-// input. The stock codecs hand decode errors to jsonrpc2, which then closes
-// the connection; here a malformed or oversize line is answered with an error
-// response on the spot and reading goes on with the next line.
+// lineStream reads and writes newline-delimited JSON on one connection.
+// Writes are safe for concurrent use; reads belong to the connection's loop.
 type lineStream struct {
 	conn    net.Conn
 	r       *bufio.Reader
 	maxLine int
-
-	wmu sync.Mutex
+	wmu     sync.Mutex
 }
 
 func newLineStream(conn net.Conn, maxLine int) *lineStream {
@@ -33,23 +29,6 @@ func newLineStream(conn net.Conn, maxLine int) *lineStream {
 		maxLine = DefaultMaxLine
 	}
 	return &lineStream{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), maxLine: maxLine}
-}
-
-// WriteObject writes obj as one JSON line. Safe for concurrent use.
-func (s *lineStream) WriteObject(obj any) error {
-	var b []byte
-	var err error
-	if m, ok := obj.(json.Marshaler); ok {
-		// jsonrpc2's messages marshal themselves; json.Marshal would only
-		// re-validate and copy what they produce.
-		b, err = m.MarshalJSON()
-	} else {
-		b, err = json.Marshal(obj)
-	}
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
-	}
-	return s.writeLine(b)
 }
 
 func (s *lineStream) writeLine(b []byte) error {
@@ -60,50 +39,9 @@ func (s *lineStream) writeLine(b []byte) error {
 	return err
 }
 
-// ReadObject reads the next well-formed message into v. Lines that are not
-// messages are answered here and skipped; only I/O errors are returned.
-func (s *lineStream) ReadObject(v any) error {
-	for {
-		line, err := s.readLine()
-		if errors.Is(err, errLineTooLong) {
-			s.replyError(nil, CodeInvalidRequest, KindInvalid,
-				fmt.Sprintf("request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", s.maxLine>>20))
-			continue
-		}
-		if err != nil {
-			if len(bytes.TrimSpace(line)) == 0 || !errors.Is(err, io.EOF) {
-				return err
-			}
-			// A final line without a newline is still a message.
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if line[0] == '[' {
-			s.replyError(nil, CodeInvalidRequest, KindInvalid, "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)")
-			continue
-		}
-		// Decode first and validate only on failure: the happy path should
-		// parse each line as few times as possible.
-		if uerr := json.Unmarshal(line, v); uerr != nil {
-			if !json.Valid(line) {
-				s.replyError(nil, CodeParseError, KindInvalid, "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line")
-				continue
-			}
-			s.replyError(peekID(line), CodeInvalidRequest, KindInvalid,
-				"invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call): "+uerr.Error())
-			continue
-		}
-		return nil
-	}
-}
-
-// readLine returns one line without its newline. A line longer than maxLine
-// is discarded up to its newline and reported as errLineTooLong.
+// readLine returns one line without its newline, valid until the next call.
+// A line longer than maxLine is discarded up to its newline and reported as
+// errLineTooLong; the stream stays usable.
 func (s *lineStream) readLine() ([]byte, error) {
 	var buf []byte
 	for {
@@ -120,15 +58,14 @@ func (s *lineStream) readLine() ([]byte, error) {
 			buf = append(buf, chunk...)
 			continue
 		}
-		if buf == nil {
-			// Fast path: the line fit the reader's buffer; copy because the
-			// slice is only valid until the next read.
-			buf = make([]byte, len(chunk))
-			copy(buf, chunk)
-		} else {
-			buf = append(buf, chunk...)
+		if buf != nil {
+			chunk = append(buf, chunk...)
 		}
-		return bytes.TrimSuffix(buf, []byte{'\n'}), err
+		if err != nil && len(bytes.TrimSpace(chunk)) == 0 {
+			return nil, err
+		}
+		// A final line without a newline is still a message.
+		return bytes.TrimSuffix(chunk, []byte{'\n'}), nil
 	}
 }
 
@@ -142,17 +79,67 @@ func (s *lineStream) discardLine() error {
 	}
 }
 
-func (s *lineStream) replyError(id json.RawMessage, code int64, kind Kind, msg string) {
-	if id == nil {
-		id = json.RawMessage("null")
+// request is a JSON-RPC 2.0 request as read off the wire. The id is kept raw
+// and echoed back byte for byte; params stay raw until the method decodes
+// them into its own type.
+type request struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  *string         `json:"method"`
+	Params  json.RawMessage `json:"params"`
+}
+
+// notification reports a request without an id: it gets no response.
+func (r *request) notification() bool { return r.ID == nil }
+
+// errBadRequest is a line that is not a request; it carries the wire error.
+type errBadRequest struct {
+	id   json.RawMessage
+	code int64
+	msg  string
+}
+
+func (e *errBadRequest) Error() string { return e.msg }
+
+// parseRequest decodes one line in a single pass. Only on failure does it
+// look again, to tell a parse error from an invalid request.
+func parseRequest(line []byte) (*request, error) {
+	line = bytes.TrimSpace(line)
+	if len(line) > 0 && line[0] == '[' {
+		return nil, &errBadRequest{code: CodeInvalidRequest,
+			msg: "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)"}
 	}
-	resp := struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   any             `json:"error"`
-	}{"2.0", id, rpcError(code, kind, msg)}
-	b, _ := json.Marshal(resp)
-	_ = s.writeLine(b)
+	var r request
+	if err := json.Unmarshal(line, &r); err != nil {
+		if !json.Valid(line) {
+			return nil, &errBadRequest{code: CodeParseError, msg: "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line"}
+		}
+		return nil, &errBadRequest{id: peekID(line), code: CodeInvalidRequest,
+			msg: "invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call): " + err.Error()}
+	}
+	id := validID(r.ID)
+	switch {
+	case r.ID != nil && id == nil:
+		return nil, &errBadRequest{code: CodeInvalidRequest, msg: "invalid request: \"id\" must be a string or a number"}
+	case r.Method == nil || *r.Method == "":
+		return nil, &errBadRequest{id: id, code: CodeInvalidRequest,
+			msg: "invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call)"}
+	case r.JSONRPC != "2.0":
+		return nil, &errBadRequest{id: id, code: CodeInvalidRequest, msg: "invalid request: \"jsonrpc\" must be \"2.0\""}
+	}
+	return &r, nil
+}
+
+// validID returns id if it is a JSON string, number or null, else nil.
+func validID(id json.RawMessage) json.RawMessage {
+	if len(id) == 0 {
+		return nil
+	}
+	switch c := id[0]; {
+	case c == '"', c == '-', c >= '0' && c <= '9', bytes.Equal(id, []byte("null")):
+		return id
+	}
+	return nil
 }
 
 // peekID extracts the id of a message that failed to decode, so the error
@@ -161,14 +148,50 @@ func peekID(line []byte) json.RawMessage {
 	var m struct {
 		ID json.RawMessage `json:"id"`
 	}
-	if json.Unmarshal(line, &m) != nil || len(m.ID) == 0 {
+	if json.Unmarshal(line, &m) != nil {
 		return nil
 	}
-	if m.ID[0] == '"' || (m.ID[0] >= '0' && m.ID[0] <= '9') || m.ID[0] == '-' {
-		return m.ID
-	}
-	return nil
+	return validID(m.ID)
 }
 
-// Close closes the underlying connection.
-func (s *lineStream) Close() error { return s.conn.Close() }
+// encodeResponse builds one response line. Exactly one of result and err is
+// used; the result is encoded once, straight into the line.
+func encodeResponse(id json.RawMessage, result any, err error) []byte {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	var res []byte
+	if err == nil {
+		var merr error
+		if res, merr = json.Marshal(result); merr != nil {
+			err = Errorf(KindInternal, "encode result: %v", merr)
+		}
+	}
+	b := make([]byte, 0, len(res)+64)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	if err != nil {
+		e, _ := json.Marshal(toRPCError(err))
+		b = append(b, `,"error":`...)
+		b = append(b, e...)
+	} else {
+		b = append(b, `,"result":`...)
+		b = append(b, res...)
+	}
+	return append(b, '}')
+}
+
+// encodeNotification builds one notification line.
+func encodeNotification(method string, params any) ([]byte, error) {
+	p, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", method, err)
+	}
+	m, _ := json.Marshal(method)
+	b := make([]byte, 0, len(p)+len(m)+40)
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = append(b, m...)
+	b = append(b, `,"params":`...)
+	b = append(b, p...)
+	return append(b, '}'), nil
+}

@@ -1,58 +1,72 @@
 package engine
 
 import (
-	"bufio"
-	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
-	"time"
 )
 
-// pipeStream returns a lineStream over one end of a pipe and the other end.
-func pipeStream(t *testing.T, maxLine int) (*lineStream, net.Conn, *bufio.Reader) {
-	a, b := net.Pipe()
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return newLineStream(a, maxLine), b, bufio.NewReader(b)
-}
-
-func TestLineStreamAnswersBadLinesAndReadsTheNextGoodOne(t *testing.T) {
-	s, peer, replies := pipeStream(t, 64)
-	go func() {
-		peer.Write([]byte("{oops\n"))
-		peer.Write([]byte(`{"jsonrpc":"2.0","id":1,"method":"` + strings.Repeat("x", 100) + `"}` + "\n"))
-		peer.Write([]byte("\n   \n"))
-		peer.Write([]byte(`{"jsonrpc":"2.0","id":2,"method":"system.ping"}` + "\n"))
-	}()
-	got := make(chan map[string]any, 1)
-	go func() {
-		var m map[string]any
-		if err := s.ReadObject(&m); err != nil {
-			t.Error(err)
+func TestParseRequestTellsParseErrorsFromInvalidRequests(t *testing.T) {
+	cases := []struct {
+		line   string
+		code   int64
+		wantID string
+	}{
+		{`{oops`, CodeParseError, ""},
+		{"\x00\xff\xfe", CodeParseError, ""},
+		{`[{"jsonrpc":"2.0","id":1,"method":"system.ping"}]`, CodeInvalidRequest, ""},
+		{`{"jsonrpc":"2.0","id":7}`, CodeInvalidRequest, "7"},
+		{`{"jsonrpc":"2.0","id":"a","method":5}`, CodeInvalidRequest, `"a"`},
+		{`{"jsonrpc":"1.0","id":3,"method":"system.ping"}`, CodeInvalidRequest, "3"},
+		{`{"jsonrpc":"2.0","id":{"x":1},"method":"system.ping"}`, CodeInvalidRequest, ""},
+		{`"just a string"`, CodeInvalidRequest, ""},
+	}
+	for _, tc := range cases {
+		_, err := parseRequest([]byte(tc.line))
+		var bad *errBadRequest
+		if !errors.As(err, &bad) {
+			t.Fatalf("%q: no error", tc.line)
 		}
-		got <- m
-	}()
-	for _, wantCode := range []float64{-32700, -32600} {
-		peer.SetReadDeadline(time.Now().Add(5 * time.Second))
-		line, err := replies.ReadBytes('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r struct {
-			Error struct{ Code float64 } `json:"error"`
-		}
-		json.Unmarshal(line, &r)
-		if r.Error.Code != wantCode {
-			t.Fatalf("reply %s, want code %v", line, wantCode)
+		if bad.code != tc.code || string(bad.id) != tc.wantID {
+			t.Errorf("%q: code %d id %q, want %d %q (%s)", tc.line, bad.code, bad.id, tc.code, tc.wantID, bad.msg)
 		}
 	}
-	select {
-	case m := <-got:
-		if m["method"] != "system.ping" {
-			t.Fatalf("read %v", m)
+}
+
+func TestParseRequestKeepsIDAndParamsRaw(t *testing.T) {
+	r, err := parseRequest([]byte(`{"jsonrpc":"2.0","id":"x-1","method":"data.read","params":{"id":"N"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.ID) != `"x-1"` || *r.Method != "data.read" || string(r.Params) != `{"id":"N"}` || r.notification() {
+		t.Fatalf("parsed %+v", r)
+	}
+	n, err := parseRequest([]byte(`{"jsonrpc":"2.0","method":"x"}`))
+	if err != nil || !n.notification() {
+		t.Fatalf("notification: %+v %v", n, err)
+	}
+}
+
+func TestReadLineSkipsOversizeLinesAndKeepsReading(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	s := newLineStream(a, 64)
+	go func() {
+		b.Write([]byte(strings.Repeat("x", 200) + "\n"))
+		b.Write([]byte("short\n"))
+		b.Write([]byte("last-without-newline"))
+		b.Close()
+	}()
+	if _, err := s.readLine(); !errors.Is(err, errLineTooLong) {
+		t.Fatalf("oversize line: %v", err)
+	}
+	for _, want := range []string{"short", "last-without-newline"} {
+		line, err := s.readLine()
+		if err != nil || string(line) != want {
+			t.Fatalf("got %q %v, want %q", line, err, want)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the good line after bad ones was never read")
 	}
 }
 

@@ -27,15 +27,8 @@ type method struct {
 
 func always(json.RawMessage) bool { return true }
 
-func (m *method) runsInline(params *json.RawMessage) bool {
-	if m.inline == nil {
-		return false
-	}
-	var raw json.RawMessage
-	if params != nil {
-		raw = *params
-	}
-	return m.inline(raw)
+func (m *method) runsInline(params json.RawMessage) bool {
+	return m.inline != nil && m.inline(params)
 }
 
 // isPointRead tells data.read {id} (one primary-key lookup) from a query.
@@ -117,9 +110,9 @@ func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) 
 	if p.Session != "" {
 		caller += ":" + p.Session
 	}
-	c.state.mu.Lock()
-	c.state.caller = caller
-	c.state.mu.Unlock()
+	c.conn.mu.Lock()
+	c.conn.caller = caller
+	c.conn.mu.Unlock()
 	return map[string]any{"caller": caller, "version": s.opts.Version}, nil
 }
 
@@ -378,19 +371,18 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 		since = *p.Since
 	}
 	sub := s.bus.Subscribe(since, 1024)
-	c.state.mu.Lock()
-	c.state.subs = append(c.state.subs, sub)
-	c.state.mu.Unlock()
+	c.conn.mu.Lock()
+	c.conn.subs = append(c.conn.subs, sub)
+	c.conn.mu.Unlock()
 	c.afterReply = func() {
 		go func() {
 			defer sub.Close()
-			done := c.conn.DisconnectNotify()
 			for {
-				ev, ok := sub.Next(done)
+				ev, ok := sub.Next(c.conn.done)
 				if !ok {
 					return
 				}
-				if err := c.conn.Notify(context.Background(), "observer.event", ev); err != nil {
+				if err := c.conn.notify("observer.event", ev); err != nil {
 					return
 				}
 			}

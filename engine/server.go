@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
-	"github.com/sourcegraph/jsonrpc2"
 )
 
 // ServerOptions tune the JSON-RPC server.
@@ -45,7 +45,7 @@ type Server struct {
 	mu       sync.Mutex
 	closing  bool
 	inflight sync.WaitGroup
-	conns    map[*jsonrpc2.Conn]struct{}
+	conns    map[*conn]net.Conn
 	connWG   sync.WaitGroup
 }
 
@@ -67,7 +67,7 @@ func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Log
 		bus:     bus,
 		started: time.Now(),
 		sem:     make(chan struct{}, opts.Workers),
-		conns:   map[*jsonrpc2.Conn]struct{}{},
+		conns:   map[*conn]net.Conn{},
 	}
 	s.shapes.Store(reg)
 	s.methods = s.methodTable()
@@ -99,84 +99,123 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// connState is what the server knows about one connection.
-type connState struct {
+// conn is one client connection: its read loop, its writer and what the
+// server knows about its caller.
+type conn struct {
 	stream *lineStream
+	ctx    context.Context // cancelled when the connection ends
+	done   chan struct{}   // closed when the connection ends
+
 	mu     sync.Mutex
 	caller string
 	subs   []*Subscription
 }
 
-func (c *connState) getCaller() string {
+func (c *conn) getCaller() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.caller
 }
 
+// notify sends a notification on this connection.
+func (c *conn) notify(method string, params any) error {
+	b, err := encodeNotification(method, params)
+	if err != nil {
+		return err
+	}
+	return c.stream.writeLine(b)
+}
+
+func (c *conn) writeError(id json.RawMessage, code int64, msg string) {
+	_ = c.stream.writeLine(encodeResponse(id, nil, &Error{Code: code, Kind: KindInvalid, Message: msg}))
+}
+
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
-	cs := &connState{caller: caller, stream: newLineStream(nc, s.opts.MaxLine)}
-	h := handlerFunc(func(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) {
-		s.handle(ctx, cs, conn, req)
-	})
-	conn := jsonrpc2.NewConn(ctx, cs.stream, h, jsonrpc2.SetLogger(slogPrintf{s.log}))
+	ctx, cancel := context.WithCancel(ctx)
+	c := &conn{stream: newLineStream(nc, s.opts.MaxLine), ctx: ctx, done: make(chan struct{}), caller: caller}
 	s.mu.Lock()
-	s.conns[conn] = struct{}{}
+	s.conns[c] = nc
 	s.mu.Unlock()
 	s.connWG.Add(1)
 	go func() {
 		defer s.connWG.Done()
-		<-conn.DisconnectNotify()
-		cs.mu.Lock()
-		for _, sub := range cs.subs {
+		s.readLoop(c)
+		cancel()
+		close(c.done)
+		nc.Close()
+		c.mu.Lock()
+		for _, sub := range c.subs {
 			sub.Close()
 		}
-		cs.mu.Unlock()
+		c.mu.Unlock()
 		s.mu.Lock()
-		delete(s.conns, conn)
+		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
 }
 
-type handlerFunc func(context.Context, *jsonrpc2.Conn, *jsonrpc2.Request)
-
-func (f handlerFunc) Handle(ctx context.Context, c *jsonrpc2.Conn, r *jsonrpc2.Request) { f(ctx, c, r) }
-
-type slogPrintf struct{ log *slog.Logger }
-
-func (l slogPrintf) Printf(format string, v ...any) {
-	l.log.Debug("jsonrpc2", "msg", fmt.Sprintf(format, v...))
+// readLoop reads requests until the connection ends. Bad lines are answered
+// and skipped: only I/O errors end the loop.
+//
+// The loop is ours rather than jsonrpc2.Conn's: its Request decoder turns
+// params into generic maps and encodes them again (the whole batch, for a
+// data.write), and any line it cannot decode closes the connection.
+func (s *Server) readLoop(c *conn) {
+	for {
+		line, err := c.stream.readLine()
+		if errors.Is(err, errLineTooLong) {
+			c.writeError(nil, CodeInvalidRequest, fmt.Sprintf(
+				"request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", c.stream.maxLine>>20))
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		req, err := parseRequest(line)
+		if err != nil {
+			var bad *errBadRequest
+			errors.As(err, &bad)
+			c.writeError(bad.id, bad.code, bad.msg)
+			continue
+		}
+		if req.notification() {
+			continue // no client notifications are defined; JSON-RPC says ignore them
+		}
+		s.handle(c, req)
+	}
 }
 
-// handle runs on the connection's read loop: it must return at once, so the
-// work goes to a goroutine bounded by the worker semaphore.
-func (s *Server) handle(ctx context.Context, cs *connState, conn *jsonrpc2.Conn, req *jsonrpc2.Request) {
-	if req.Notif {
-		return // no client notifications are defined yet; ignoring them is what JSON-RPC asks
-	}
-	m := s.methods[req.Method]
+// handle runs on the connection's read loop, so it returns at once: the work
+// goes to a goroutine bounded by the worker semaphore. Only inline methods,
+// whose work is bounded and shorter than a goroutine handoff, run here.
+func (s *Server) handle(c *conn, req *request) {
+	m := s.methods[*req.Method]
 	if m == nil {
-		s.reply(cs, req, nil, &Error{Code: CodeMethodNotFound, Kind: KindNotFound,
-			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", req.Method)})
+		s.reply(c, req, nil, &Error{Code: CodeMethodNotFound, Kind: KindNotFound,
+			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", *req.Method)})
 		return
 	}
 	inline := m.runsInline(req.Params)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
+		s.reply(c, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
 		return
 	}
 	if !inline && s.queued.Add(1) > int64(s.opts.MaxQueue) {
 		s.queued.Add(-1)
 		s.mu.Unlock()
-		s.reply(cs, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
+		s.reply(c, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
 		return
 	}
 	s.inflight.Add(1)
 	s.mu.Unlock()
 	if inline {
 		defer s.inflight.Done()
-		s.run(ctx, cs, conn, req, m)
+		s.run(c, req, m)
 		return
 	}
 	go func() {
@@ -184,32 +223,31 @@ func (s *Server) handle(ctx context.Context, cs *connState, conn *jsonrpc2.Conn,
 		s.sem <- struct{}{}
 		s.queued.Add(-1)
 		defer func() { <-s.sem }()
-		s.run(ctx, cs, conn, req, m)
+		s.run(c, req, m)
 	}()
 }
 
 // call is what a method handler sees of the request.
 type call struct {
-	conn   *jsonrpc2.Conn
-	state  *connState
+	conn   *conn
 	caller string
 	// afterReply runs once the response is on the wire (observer.subscribe
 	// must not send notifications before its own result).
 	afterReply func()
 }
 
-func (s *Server) run(ctx context.Context, cs *connState, conn *jsonrpc2.Conn, req *jsonrpc2.Request, m *method) {
-	c := &call{conn: conn, state: cs, caller: cs.getCaller()}
-	ctx = graph.WithActor(ctx, c.caller)
+func (s *Server) run(c *conn, req *request, m *method) {
+	cl := &call{conn: c, caller: c.getCaller()}
+	ctx := graph.WithActor(c.ctx, cl.caller)
 	var callID string
 	start := time.Now()
 	if !m.quiet {
 		callID = strconv.FormatInt(s.callID.Add(1), 10)
-		s.bus.Publish(Event{Type: EventStarted, Method: m.name, Caller: c.caller, CallID: callID})
+		s.bus.Publish(Event{Type: EventStarted, Method: m.name, Caller: cl.caller, CallID: callID})
 	}
-	result, err := s.safeInvoke(ctx, c, m, req.Params)
+	result, err := s.safeInvoke(ctx, cl, m, req.Params)
 	if !m.quiet {
-		ev := Event{Type: EventCompleted, Method: m.name, Caller: c.caller, CallID: callID,
+		ev := Event{Type: EventCompleted, Method: m.name, Caller: cl.caller, CallID: callID,
 			LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 		if err != nil {
 			ev.Type, ev.Error, ev.ErrorKind = EventFailed, err.Error(), KindOf(err)
@@ -217,53 +255,28 @@ func (s *Server) run(ctx context.Context, cs *connState, conn *jsonrpc2.Conn, re
 		s.bus.Publish(ev)
 	}
 	if err != nil && KindOf(err) == KindInternal {
-		s.log.Error("method failed", "method", m.name, "caller", c.caller, "err", err)
+		s.log.Error("method failed", "method", m.name, "caller", cl.caller, "err", err)
 	}
-	s.reply(cs, req, result, err)
-	if err == nil && c.afterReply != nil {
-		c.afterReply()
+	s.reply(c, req, result, err)
+	if err == nil && cl.afterReply != nil {
+		cl.afterReply()
 	}
 }
 
-func (s *Server) safeInvoke(ctx context.Context, c *call, m *method, params *json.RawMessage) (result any, err error) {
+func (s *Server) safeInvoke(ctx context.Context, c *call, m *method, params json.RawMessage) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in method", "method", m.name, "panic", r, "stack", string(debug.Stack()))
 			err = Errorf(KindInternal, "internal error in %s: %v (see logs/engine.log)", m.name, r)
 		}
 	}()
-	var raw json.RawMessage
-	if params != nil {
-		raw = *params
-	}
-	return m.handle(ctx, c, raw)
+	return m.handle(ctx, c, params)
 }
 
-// reply writes the response straight to the stream: going through
-// jsonrpc2.Response would encode the result three more times.
-func (s *Server) reply(cs *connState, req *jsonrpc2.Request, result any, err error) {
-	id, _ := req.ID.MarshalJSON()
-	var res []byte
-	if err == nil {
-		var merr error
-		if res, merr = json.Marshal(result); merr != nil {
-			err = Errorf(KindInternal, "encode result of %s: %v", req.Method, merr)
-		}
-	}
-	var b []byte
-	b = append(b, `{"jsonrpc":"2.0","id":`...)
-	b = append(b, id...)
-	if err != nil {
-		e, _ := json.Marshal(toRPCError(err))
-		b = append(b, `,"error":`...)
-		b = append(b, e...)
-	} else {
-		b = append(b, `,"result":`...)
-		b = append(b, res...)
-	}
-	b = append(b, '}')
-	if werr := cs.stream.writeLine(b); werr != nil {
-		s.log.Debug("send response", "method", req.Method, "err", werr)
+// reply writes the response for req.
+func (s *Server) reply(c *conn, req *request, result any, err error) {
+	if werr := c.stream.writeLine(encodeResponse(req.ID, result, err)); werr != nil {
+		s.log.Debug("send response", "method", *req.Method, "err", werr)
 	}
 }
 
@@ -282,8 +295,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("in-flight requests did not finish: %w", ctx.Err())
 	}
 	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
+	for _, nc := range s.conns {
+		nc.Close()
 	}
 	s.mu.Unlock()
 	s.connWG.Wait()
