@@ -161,7 +161,8 @@ func removeString(list []string, s string) []string {
 }
 
 // apply merges one coerced item into st: last writer wins per key, null
-// removes a key (or, for a relation, its edges), relation targets add edges.
+// removes a key (or, for a relation, its edges); targets of a T[] relation
+// add edges, the target of a one-node relation replaces its edge.
 func (w *wtx) apply(st *nodeState, sh *shapes.Shape, c *shapes.Coerced, rels map[string][]string) {
 	for k, v := range c.Scalars {
 		st.set(sh, k, fieldVal{vals: []shapes.Value{v}})
@@ -177,6 +178,12 @@ func (w *wtx) apply(st *nodeState, sh *shapes.Shape, c *shapes.Coerced, rels map
 		st.unset(sh, k)
 	}
 	for label, targets := range rels {
+		// A one-target relation is a value like any other: the last writer
+		// wins, so a new target replaces the edge instead of adding one.
+		if rel, ok := sh.Relations[label]; ok && !rel.Many && len(targets) == 1 &&
+			(len(st.out[label]) > 1 || !st.hasEdge(label, targets[0])) {
+			st.unlinkAll(label)
+		}
 		for _, t := range targets {
 			w.link(st, label, t)
 		}

@@ -123,7 +123,8 @@ func (s *Store) Write(ctx context.Context, shape string, items []map[string]any)
 
 // Update merges fields into an existing live node (coerced against its
 // primary shape): last writer wins per key, null removes a key (for a
-// relation key: unlinks it), relation values add edges.
+// relation key: unlinks it); a T[] relation adds edges, a one-node relation
+// replaces its edge.
 func (s *Store) Update(ctx context.Context, id string, fields map[string]any) (*Node, error) {
 	var node *Node
 	err := s.write(ctx, "update", func(w *wtx) error {
