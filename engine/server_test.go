@@ -173,3 +173,24 @@ func TestClosedClientFailsCallsWithUnreachable(t *testing.T) {
 		t.Fatal("Done not closed after Close")
 	}
 }
+
+func BenchmarkWriteBatchOf1000(b *testing.B) {
+	_, c := testServer(b)
+	ctx := context.Background()
+	batches := make([][]map[string]any, b.N)
+	for i := range batches {
+		items := make([]map[string]any, 1000)
+		for j := range items {
+			n := i*1000 + j
+			items[j] = map[string]any{"name": fmt.Sprint("note ", n), "content": fmt.Sprint("alpha harbor quiet entry ", n)}
+		}
+		batches[i] = items
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Call(ctx, "data.write", map[string]any{"shape": "note", "items": batches[i]}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "items/s")
+}
