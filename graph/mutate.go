@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"github.com/agentos/agentos/shapes"
 	"strings"
 	"time"
 )
@@ -62,6 +63,11 @@ func (s *Store) Restore(ctx context.Context, id string) (*Node, error) {
 		if !st.deleted {
 			return fmt.Errorf("%w: node %s is not deleted; nothing to restore", ErrConflict, id)
 		}
+		if twin, err := w.identityTwin(st); err != nil {
+			return err
+		} else if twin != "" {
+			return fmt.Errorf("%w: node %s has the same identity as the live node %s (written after the delete); delete that one first, or update it instead of restoring", ErrConflict, id, twin)
+		}
 		var deletedAt any
 		if err := w.query("SELECT deleted_at FROM nodes WHERE seq = ?", []any{st.seq}, 1, func(r []any) error { deletedAt = r[0]; return nil }); err != nil {
 			return err
@@ -99,6 +105,45 @@ func (s *Store) Restore(ctx context.Context, id string) (*Node, error) {
 		return nil, err
 	}
 	return node, nil
+}
+
+// identityTwin returns the id of a live node that has st's identity, if
+// any. Restoring st then would leave two live nodes with one identity, which
+// later writes could not tell apart.
+func (w *wtx) identityTwin(st *nodeState) (string, error) {
+	if len(st.shapes) == 0 {
+		return "", nil
+	}
+	sh, ok := w.reg.Get(st.shapes[0])
+	if !ok {
+		return "", nil
+	}
+	probes := identityProbes(sh)
+	if len(probes) == 0 {
+		return "", nil
+	}
+	c := &shapes.Coerced{Scalars: map[string]shapes.Value{}, Arrays: map[string][]shapes.Value{}}
+	for k, f := range st.vals {
+		if f.array {
+			c.Arrays[k] = f.vals
+		} else if len(f.vals) == 1 {
+			c.Scalars[k] = f.vals[0]
+		}
+	}
+	rels := map[string][]string{}
+	for label, refs := range st.out {
+		for _, e := range refs {
+			rels[label] = append(rels[label], e.to)
+		}
+	}
+	ix, err := w.prefetch(sh, probes, []*shapes.Coerced{c}, []map[string][]string{rels})
+	if err != nil || ix == nil {
+		return "", err
+	}
+	if twin := ix.match(w, probes, c, rels); twin != nil && twin.id != st.id {
+		return twin.id, nil
+	}
+	return "", nil
 }
 
 // record appends one change record of the node with row key seq.

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -206,5 +207,31 @@ func TestLinkUnlinkAndNeighbors(t *testing.T) {
 	want := []string{"create", "link", "link", "unlink", "link"}
 	if len(ops) != len(want) {
 		t.Fatalf("history ops %v, want %v", ops, want)
+	}
+}
+
+func TestRestoreRefusesWhenALiveNodeTookTheIdentity(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := context.Background()
+	old, err := s.Create(ctx, "webpage", map[string]any{"url": "https://example.com/a", "name": "old"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	twin, err := s.Create(ctx, "webpage", map[string]any{"url": "https://example.com/a", "name": "new"}, nil)
+	if err != nil || twin.ID == old.ID {
+		t.Fatalf("re-created %v, %v", twin, err)
+	}
+	_, err = s.Restore(ctx, old.ID)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), twin.ID) {
+		t.Fatalf("restore with a live twin: %v", err)
+	}
+	if _, err := s.Delete(ctx, twin.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(ctx, old.ID); err != nil {
+		t.Fatalf("restore once the twin is gone: %v", err)
 	}
 }
