@@ -41,6 +41,9 @@ type Client struct {
 	token   chan struct{}
 	partial []byte
 
+	// Engine is what system.hello answered (zero without ClientOptions.Name).
+	Engine Hello
+
 	mu        sync.Mutex
 	nextID    uint64
 	pending   map[uint64]*pendingCall
@@ -88,7 +91,7 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 	}
 	c.token <- struct{}{}
 	if opts.Name != "" {
-		if err := c.Call(ctx, "system.hello", map[string]string{"client": opts.Name, "session": opts.Session}, nil); err != nil {
+		if err := c.Call(ctx, "system.hello", map[string]string{"client": opts.Name, "session": opts.Session}, &c.Engine); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("%w: hello: %v", ErrUnreachable, err)
 		}
@@ -261,17 +264,7 @@ func (c *Client) await(ctx context.Context, id uint64, pc *pendingCall) (respons
 // interrupts the read through a deadline; the partial line is kept for the
 // next reader.
 func (c *Client) readUntil(ctx context.Context, id uint64, pc *pendingCall) (response, bool, error) {
-	interrupted := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-		close(interrupted)
-	})
-	defer func() {
-		if !stop() {
-			<-interrupted // the deadline is set: clear it for the next reader
-			c.nc.SetReadDeadline(time.Time{})
-		}
-	}()
+	defer interruptOnCancel(ctx, c.nc.SetReadDeadline)()
 	for {
 		got, err := c.readOne()
 		if err != nil {
@@ -305,6 +298,26 @@ func (c *Client) forget(id uint64) {
 	c.mu.Unlock()
 }
 
+// interruptOnCancel makes a blocking read on the connection return when ctx
+// ends, by moving its deadline into the past. The returned func undoes that
+// for the next reader.
+func interruptOnCancel(ctx context.Context, setDeadline func(time.Time) error) func() {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		setDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	return func() {
+		if !stop() {
+			<-interrupted
+			setDeadline(time.Time{})
+		}
+	}
+}
+
 func (c *Client) send(id uint64, method string, params any) error {
 	var buf bytes.Buffer
 	buf.WriteString(`{"jsonrpc":"2.0","id":`)
@@ -323,9 +336,18 @@ func (c *Client) send(id uint64, method string, params any) error {
 		}
 	}
 	buf.WriteString("}\n")
+	if buf.Len() > DefaultMaxLine+1 {
+		return Errorf(KindInvalid, "%s: the request is %d MiB, over the engine's %d MiB limit per request; split it (e.g. several data.write calls)",
+			method, buf.Len()>>20, DefaultMaxLine>>20)
+	}
+	// A send is not cut short by ctx: half a line would corrupt the stream
+	// for every call sharing it. An engine that stops reading altogether
+	// is given writeTimeout, then the connection is dropped.
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := c.nc.Write(buf.Bytes()); err != nil {
+		c.fail(err)
 		return fmt.Errorf("%w: send %s: %v", ErrUnreachable, method, err)
 	}
 	return nil

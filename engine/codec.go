@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"sync"
+	"time"
 )
 
 // DefaultMaxLine caps one request line (DESIGN §4).
@@ -31,28 +33,38 @@ func newLineStream(conn net.Conn, maxLine int) *lineStream {
 	return &lineStream{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), maxLine: maxLine}
 }
 
+// writeTimeout bounds one write: a client that stops reading is dropped
+// rather than left to hold the connection's writer (and its subscribers).
+const writeTimeout = 30 * time.Second
+
 func (s *lineStream) writeLine(b []byte) error {
 	b = append(b, '\n')
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := s.conn.Write(b)
+	if err != nil {
+		s.conn.Close()
+	}
 	return err
 }
 
 // readLine returns one line without its newline, valid until the next call.
 // A line longer than maxLine is discarded up to its newline and reported as
-// errLineTooLong; the stream stays usable.
+// errLineTooLong, with the line's first bytes; the stream stays usable.
 func (s *lineStream) readLine() ([]byte, error) {
 	var buf []byte
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		if len(buf)+len(chunk) > s.maxLine+1 {
+			head := append(buf, chunk...)[:min(len(buf)+len(chunk), 4096)]
+			head = append([]byte(nil), head...)
 			if errors.Is(err, bufio.ErrBufferFull) {
 				if derr := s.discardLine(); derr != nil {
 					return nil, derr
 				}
 			}
-			return nil, errLineTooLong
+			return head, errLineTooLong
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			buf = append(buf, chunk...)
@@ -138,6 +150,18 @@ func validID(id json.RawMessage) json.RawMessage {
 	switch c := id[0]; {
 	case c == '"', c == '-', c >= '0' && c <= '9', bytes.Equal(id, []byte("null")):
 		return id
+	}
+	return nil
+}
+
+// leadingIDPattern finds a top-level "id" member before any nested object
+// or array: where well-behaved clients (ours among them) put it.
+var leadingIDPattern = regexp.MustCompile(`^\s*\{[^{\[]*?"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9]+)`)
+
+// leadingID returns the id of a request from its first bytes, or nil.
+func leadingID(head []byte) json.RawMessage {
+	if m := leadingIDPattern.FindSubmatch(head); m != nil {
+		return json.RawMessage(append([]byte(nil), m[1]...))
 	}
 	return nil
 }

@@ -24,9 +24,8 @@ type Config struct {
 	LogLevel slog.Level
 	// LogTo receives a copy of the log besides logs/engine.log (the
 	// foreground `agentos engine` passes stderr). May be nil.
-	LogTo   io.Writer
-	Server  ServerOptions
-	Stopped func() // called once the engine has released everything (tests)
+	LogTo  io.Writer
+	Server ServerOptions
 	// Ready is called once the socket accepts connections.
 	Ready func(Paths)
 }
@@ -72,32 +71,33 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return &LockedError{Home: cfg.Home, PID: ReadPID(paths.PID)}
 	}
 	defer lock.Unlock()
+	// The pid file is written as soon as the lock is ours, so a second
+	// engine never names the pid a crashed one left behind.
+	if err := os.WriteFile(paths.PID, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	defer os.Remove(paths.PID)
 
 	ln, err := listenSocket(paths.Socket)
 	if err != nil {
 		return err
 	}
-	// From here on the socket file is ours: remove it on every way out.
-	defer os.Remove(paths.Socket)
-	defer ln.Close()
+	defer ln.Close() // also unlinks the socket file
 
 	reg, loadErrs := shapes.Load(paths.ShapesDir)
 	for _, e := range loadErrs {
 		log.Warn("shape file skipped", "err", e)
 	}
 	bus := NewBus(4096)
-	store, err := graph.Open(ctx, paths.DB, reg, graph.Options{OnChange: bus.PublishGraphChange})
+	opts := cfg.Server.withDefaults()
+	// More readers than workers: a point read answered on a connection's
+	// read loop never waits behind a slow query holding every reader.
+	store, err := graph.Open(ctx, paths.DB, reg, graph.Options{OnChange: bus.PublishGraphChange, ReadConns: opts.Workers + 4})
 	if err != nil {
 		return fmt.Errorf("open graph %s: %w", paths.DB, err)
 	}
 	defer store.Close()
 
-	if err := os.WriteFile(paths.PID, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	defer os.Remove(paths.PID)
-
-	opts := cfg.Server
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	srv := NewServer(store, reg, bus, log, opts)
 
@@ -113,16 +113,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Ready(paths)
 	}
 
+	var runErr error
 	select {
 	case <-ctx.Done():
-	case err := <-serveErr:
-		if err != nil {
-			log.Error("socket server stopped", "err", err)
-			return err
-		}
+		ln.Close()
+		runErr = <-serveErr // no connection is accepted after this
+	case runErr = <-serveErr:
+		log.Error("socket server stopped", "err", runErr)
 	}
 	log.Info("engine stopping")
-	ln.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -130,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	cancelConns()
 	log.Info("engine stopped")
-	return nil
+	return runErr
 }
 
 // listenSocket listens on path, clearing a stale socket left by an engine
@@ -156,7 +155,6 @@ func listenSocket(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("chmod socket: %w", err)

@@ -55,7 +55,7 @@ func (s *Server) methodTable() map[string]*method {
 			handle: typed("system.ping", func(context.Context, *call, *struct{}) (any, error) {
 				return map[string]bool{"pong": true}, nil
 			})},
-		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history.", params: schemaHello,
+		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", params: schemaHello, inline: always,
 			handle: typed("system.hello", s.hello)},
 		{name: "system.status", summary: "Version, pid, uptime, paths, graph counts, skills and running jobs.", params: schemaEmpty,
 			handle: typed("system.status", s.status)},
@@ -113,7 +113,14 @@ func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) 
 	c.conn.mu.Lock()
 	c.conn.caller = caller
 	c.conn.mu.Unlock()
-	return map[string]any{"caller": caller, "version": s.opts.Version}, nil
+	return &Hello{Caller: caller, Version: s.opts.Version, PID: os.Getpid()}, nil
+}
+
+// Hello is the result of system.hello.
+type Hello struct {
+	Caller  string `json:"caller"`
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
 }
 
 // Status is the result of system.status.
@@ -219,6 +226,8 @@ func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, err
 	switch {
 	case p.ID != "" && p.Shape != "":
 		return nil, Errorf(KindInvalid, "data.read: give either id (one node) or shape (a page), not both")
+	case p.ID != "" && (p.Where != nil || p.Order != "" || p.Limit != 0 || p.Cursor != "" || p.IncludeDeleted):
+		return nil, Errorf(KindInvalid, "data.read: where, order, limit, cursor and include_deleted go with shape, not id")
 	case p.ID != "":
 		return s.store.Get(ctx, p.ID)
 	case p.Shape != "":
@@ -370,7 +379,7 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 	if p.Since != nil {
 		since = *p.Since
 	}
-	sub := s.bus.Subscribe(since, 1024)
+	sub, lastID := s.bus.Subscribe(since, 1024)
 	c.conn.mu.Lock()
 	c.conn.subs = append(c.conn.subs, sub)
 	c.conn.mu.Unlock()
@@ -388,5 +397,5 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 			}
 		}()
 	}
-	return map[string]any{"subscribed": true, "last_id": s.bus.LastID()}, nil
+	return map[string]any{"subscribed": true, "last_id": lastID}, nil
 }

@@ -24,7 +24,7 @@ type Event struct {
 	Op         string         `json:"op,omitempty"`
 	IDs        []string       `json:"ids,omitempty"`
 	Shapes     []string       `json:"shapes,omitempty"`
-	Missed     int64          `json:"missed,omitempty"` // for lagged: how many events this subscriber lost
+	Missed     int64          `json:"missed,omitempty"` // for lagged: how many events this subscriber lost (its id is the last one lost)
 	Data       map[string]any `json:"data,omitempty"`
 }
 
@@ -52,11 +52,17 @@ type Bus struct {
 }
 
 // NewBus returns a bus that remembers the last historySize events.
+//
+// Ids start from the clock in microseconds, not from 1, so they keep
+// increasing across engine restarts: a client resuming with the last id it
+// saw before a restart gets the new events instead of waiting for the
+// counter to catch up. (They stay ahead of the clock unless an engine
+// averaged over a million events a second for its whole life.)
 func NewBus(historySize int) *Bus {
 	if historySize <= 0 {
 		historySize = 4096
 	}
-	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}}
+	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}, nextID: time.Now().UnixMicro()}
 }
 
 // Publish stamps ev with the next id and time and delivers it.
@@ -120,55 +126,86 @@ func (b *Bus) historyLocked(since int64) ([]Event, int64) {
 
 // Subscription is one subscriber's queue.
 type Subscription struct {
-	bus    *Bus
-	ch     chan Event
-	mu     sync.Mutex
-	missed int64
-	done   chan struct{}
-	once   sync.Once
+	bus        *Bus
+	ch         chan Event
+	mu         sync.Mutex
+	first      *Event // a lagged event for history the ring no longer held
+	lagging    bool   // dropping until the subscriber has caught up
+	missed     int64
+	lastMissed int64 // id of the newest event lost
+	done       chan struct{}
+	once       sync.Once
 }
 
-// Subscribe registers a subscriber. With since >= 0, events after since that
-// the ring still holds are queued first (a lagged event leads if some are
-// gone). buffer bounds how far the subscriber may fall behind.
-func (b *Bus) Subscribe(since int64, buffer int) *Subscription {
+// Subscribe registers a subscriber and returns it with the id of the newest
+// event at that moment. With since >= 0, the events after since that the ring
+// still holds are queued first (a lagged event leads if some are gone).
+// buffer bounds how far the subscriber may fall behind live events.
+func (b *Bus) Subscribe(since int64, buffer int) (*Subscription, int64) {
 	if buffer <= 0 {
 		buffer = 1024
 	}
-	s := &Subscription{bus: b, ch: make(chan Event, buffer), done: make(chan struct{})}
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	var backlog []Event
+	var missed int64
 	if since >= 0 {
-		backlog, missed := b.historyLocked(since)
-		s.missed = missed
-		for _, ev := range backlog {
-			s.offer(ev)
-		}
+		backlog, missed = b.historyLocked(since)
+	}
+	s := &Subscription{bus: b, ch: make(chan Event, len(backlog)+buffer), done: make(chan struct{})}
+	if missed > 0 {
+		s.first = &Event{ID: since + missed, Type: EventLagged, At: time.Now().UTC(), Missed: missed}
+	}
+	for _, ev := range backlog {
+		s.offer(ev)
 	}
 	b.subs[s] = struct{}{}
-	b.mu.Unlock()
-	return s
+	return s, b.nextID
 }
 
+// offer queues ev or, when the queue is full, drops it. Once one event is
+// dropped every later one is too, until the subscriber has drained what was
+// queued: the gap then sits at one place, announced by one lagged event.
 func (s *Subscription) offer(ev Event) {
-	select {
-	case s.ch <- ev:
-	default:
-		s.mu.Lock()
-		s.missed++
-		s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lagging {
+		select {
+		case s.ch <- ev:
+			return
+		default:
+			s.lagging = true
+		}
 	}
+	s.missed++
+	s.lastMissed = ev.ID
 }
 
 // Next blocks until an event is available or the subscription is closed
-// (ok false). A lagged event is returned first when events were dropped.
+// (ok false). Events come in id order; where some were dropped a lagged
+// event stands in their place, carrying the id of the newest one lost, so
+// resuming after it is exact.
 func (s *Subscription) Next(done <-chan struct{}) (Event, bool) {
 	s.mu.Lock()
-	missed := s.missed
-	s.missed = 0
-	s.mu.Unlock()
-	if missed > 0 {
-		return Event{Type: EventLagged, At: time.Now().UTC(), Missed: missed}, true
+	if s.first != nil {
+		ev := *s.first
+		s.first = nil
+		s.mu.Unlock()
+		return ev, true
 	}
+	if s.lagging {
+		select {
+		case ev := <-s.ch:
+			s.mu.Unlock()
+			return ev, true
+		default:
+		}
+		ev := Event{ID: s.lastMissed, Type: EventLagged, At: time.Now().UTC(), Missed: s.missed}
+		s.lagging, s.missed = false, 0
+		s.mu.Unlock()
+		return ev, true
+	}
+	s.mu.Unlock()
 	select {
 	case ev := <-s.ch:
 		return ev, true

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/agentos/agentos/graph"
@@ -20,7 +21,7 @@ import (
 
 // ServerOptions tune the JSON-RPC server.
 type ServerOptions struct {
-	Workers  int // requests handled at once across all connections (default 4×GOMAXPROCS, min 16)
+	Workers  int // requests handled at once across all connections (default 64)
 	MaxQueue int // requests waiting for a worker before new ones are refused as unavailable (default 4096)
 	MaxLine  int // largest request line in bytes (default 16 MiB)
 	Version  string
@@ -51,15 +52,7 @@ type Server struct {
 
 // NewServer builds a server over an open store.
 func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Logger, opts ServerOptions) *Server {
-	if opts.Workers <= 0 {
-		opts.Workers = 64
-	}
-	if opts.MaxQueue <= 0 {
-		opts.MaxQueue = 4096
-	}
-	if opts.MaxLine <= 0 {
-		opts.MaxLine = DefaultMaxLine
-	}
+	opts = opts.withDefaults()
 	s := &Server{
 		opts:    opts,
 		log:     log,
@@ -74,8 +67,23 @@ func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Log
 	return s
 }
 
-// Serve accepts connections until the listener is closed.
+func (o ServerOptions) withDefaults() ServerOptions {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = 4096
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = DefaultMaxLine
+	}
+	return o
+}
+
+// Serve accepts connections until the listener is closed. Running out of
+// file descriptors is waited out, not fatal.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	backoff := 5 * time.Millisecond
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -83,12 +91,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				return nil
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
+			if (errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, syscall.EMFILE) ||
+				errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
 				continue
 			}
 			return fmt.Errorf("accept: %w", err)
 		}
+		backoff = 5 * time.Millisecond
 		caller, err := checkPeer(nc)
 		if err != nil {
 			s.log.Warn("refused connection", "err", err)
@@ -134,9 +146,15 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &conn{stream: newLineStream(nc, s.opts.MaxLine), ctx: ctx, done: make(chan struct{}), caller: caller}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		cancel()
+		nc.Close()
+		return
+	}
 	s.conns[c] = nc
-	s.mu.Unlock()
 	s.connWG.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.connWG.Done()
 		s.readLoop(c)
@@ -164,7 +182,9 @@ func (s *Server) readLoop(c *conn) {
 	for {
 		line, err := c.stream.readLine()
 		if errors.Is(err, errLineTooLong) {
-			c.writeError(nil, CodeInvalidRequest, fmt.Sprintf(
+			// line holds the start of the oversize request: enough to find
+			// its id, so the caller's wait ends with this error.
+			c.writeError(leadingID(line), CodeInvalidRequest, fmt.Sprintf(
 				"request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", c.stream.maxLine>>20))
 			continue
 		}
@@ -215,15 +235,16 @@ func (s *Server) handle(c *conn, req *request) {
 	s.mu.Unlock()
 	if inline {
 		defer s.inflight.Done()
-		s.run(c, req, m)
+		s.run(c, req, m, func() {})
 		return
 	}
 	go func() {
 		defer s.inflight.Done()
 		s.sem <- struct{}{}
 		s.queued.Add(-1)
-		defer func() { <-s.sem }()
-		s.run(c, req, m)
+		// The slot is given back before the reply is written: a client that
+		// stops reading must not hold a worker.
+		s.run(c, req, m, func() { <-s.sem })
 	}()
 }
 
@@ -236,7 +257,7 @@ type call struct {
 	afterReply func()
 }
 
-func (s *Server) run(c *conn, req *request, m *method) {
+func (s *Server) run(c *conn, req *request, m *method, release func()) {
 	cl := &call{conn: c, caller: c.getCaller()}
 	ctx := graph.WithActor(c.ctx, cl.caller)
 	var callID string
@@ -257,6 +278,7 @@ func (s *Server) run(c *conn, req *request, m *method) {
 	if err != nil && KindOf(err) == KindInternal {
 		s.log.Error("method failed", "method", m.name, "caller", cl.caller, "err", err)
 	}
+	release()
 	s.reply(c, req, result, err)
 	if err == nil && cl.afterReply != nil {
 		cl.afterReply()
@@ -280,6 +302,12 @@ func (s *Server) reply(c *conn, req *request, result any, err error) {
 	}
 }
 
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
 // Shutdown refuses new requests, waits for in-flight ones (up to ctx), then
 // closes every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -301,10 +329,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.connWG.Wait()
 	return err
-}
-
-// SetShapes swaps the shape registry (after a reload).
-func (s *Server) SetShapes(reg *shapes.Registry) {
-	s.shapes.Store(reg)
-	s.store.SetShapes(reg)
 }

@@ -148,6 +148,7 @@ func TestCancelledCallLeavesTheClientUsable(t *testing.T) {
 	for i := range items {
 		items[i] = map[string]any{"name": fmt.Sprint("bulk ", i), "content": "some words to index"}
 	}
+	cancelled := 0
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i)*time.Millisecond)
 		err := c.Call(ctx, "data.write", map[string]any{"shape": "note", "items": items}, nil)
@@ -155,9 +156,15 @@ func TestCancelledCallLeavesTheClientUsable(t *testing.T) {
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("cancelled call: %v", err)
 		}
+		if err != nil {
+			cancelled++
+		}
 		if err := c.Call(context.Background(), "system.ping", nil, nil); err != nil {
 			t.Fatalf("ping after a cancelled call: %v", err)
 		}
+	}
+	if cancelled == 0 {
+		t.Fatal("no call gave up at its deadline: a 5000-item write takes longer than 4 ms")
 	}
 }
 
@@ -193,4 +200,45 @@ func BenchmarkWriteBatchOf1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "items/s")
+}
+
+func TestShutdownFinishesInFlightWorkAndRefusesNewRequests(t *testing.T) {
+	srv, c := testServer(t)
+	ctx := context.Background()
+	items := make([]map[string]any, 20000)
+	for i := range items {
+		items[i] = map[string]any{"name": fmt.Sprint("n", i), "content": "words to index"}
+	}
+	started, _ := srv.bus.Subscribe(-1, 64)
+	defer started.Close()
+	wrote := make(chan error, 1)
+	go func() {
+		var res struct{ IDs []string }
+		err := c.Call(ctx, "data.write", map[string]any{"shape": "note", "items": items}, &res)
+		if err == nil && len(res.IDs) != len(items) {
+			err = fmt.Errorf("wrote %d ids", len(res.IDs))
+		}
+		wrote <- err
+	}()
+	for {
+		ev, _ := started.Next(nil)
+		if ev.Type == EventStarted && ev.Method == "data.write" {
+			break
+		}
+	}
+	down := make(chan error, 1)
+	go func() { down <- srv.Shutdown(ctx) }()
+	for !srv.isClosing() {
+		time.Sleep(time.Millisecond)
+	}
+	err := c.Call(ctx, "system.ping", nil, nil)
+	if KindOf(err) != KindUnavailable {
+		t.Fatalf("a request during shutdown: %v, want unavailable", err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("the in-flight write did not finish: %v", err)
+	}
+	if err := <-down; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -172,7 +172,9 @@ func openReaders(ctx context.Context, path string, n int) (*sql.DB, error) {
 		return nil, fmt.Errorf("graph: open readers %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
+	// Keep a few warm; a large pool (the engine sizes it above its worker
+	// count) should not hold every connection's page cache forever.
+	db.SetMaxIdleConns(min(n, 8))
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {

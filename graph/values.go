@@ -96,36 +96,6 @@ func indexForm(s string) string {
 	return s[:cut] + "\u2026#" + hex.EncodeToString(sum[:16])
 }
 
-// fromSQL turns a stored value back into the Go form shapes.Value documents
-// for its unit (int64, float64, bool, string, json.RawMessage).
-func fromSQL(unit string, raw any) any {
-	if b, ok := raw.([]byte); ok {
-		raw = string(b)
-	}
-	switch shapes.Unit(unit) {
-	case shapes.UnitBool:
-		switch x := raw.(type) {
-		case int64:
-			return x != 0
-		case float64:
-			return x != 0
-		}
-	case shapes.UnitJSON:
-		if s, ok := raw.(string); ok {
-			return json.RawMessage(s)
-		}
-	case shapes.UnitInteger:
-		if f, ok := raw.(float64); ok && f == math.Trunc(f) {
-			return int64(f)
-		}
-	case shapes.UnitNumber:
-		if i, ok := raw.(int64); ok {
-			return float64(i)
-		}
-	}
-	return raw
-}
-
 // canon is a comparison key agreeing with SQLite's equality on the stored
 // value: 5 and 5.0 are equal, '5' and 5 are not. Used for identity matching
 // and change detection in Go.

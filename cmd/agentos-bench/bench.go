@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -97,7 +98,7 @@ func (b *bench) close() {
 }
 
 func runEngineChild(ctx context.Context, home string) error {
-	return engine.Run(ctx, engine.Config{Home: home, Version: "bench", LogLevel: 8 /* errors only */})
+	return engine.Run(ctx, engine.Config{Home: home, Version: "bench", LogLevel: slog.LevelError})
 }
 
 // latencyRow records ours against floor where smaller is better:

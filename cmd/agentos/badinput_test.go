@@ -103,7 +103,7 @@ func TestBadInputGetsAClearErrorAndTheEngineKeepsServing(t *testing.T) {
 		{"unknown param", []byte(`{"jsonrpc":"2.0","id":4,"method":"data.read","params":{"shap":"task"}}` + "\n"), engine.CodeInvalidParams, "invalid", "unknown param", "4"},
 		{"params not an object", []byte(`{"jsonrpc":"2.0","id":5,"method":"data.read","params":[1]}` + "\n"), engine.CodeInvalidParams, "invalid", "must be a JSON object", "5"},
 		{"unknown shape", []byte(`{"jsonrpc":"2.0","id":6,"method":"data.create","params":{"shape":"tsk","fields":{"title":"x"}}}` + "\n"), engine.CodeInvalidParams, "invalid", "tsk", "6"},
-		{"20 MiB line", huge, engine.CodeInvalidRequest, "invalid", "limit", "null"},
+		{"20 MiB line", huge, engine.CodeInvalidRequest, "invalid", "limit", "9"},
 	}
 	rc := dialRaw(t, home)
 	for _, tc := range cases {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine"
+	"github.com/gofrs/flock"
 )
 
 func runEngine(ctx context.Context, e *env, args []string) error {
@@ -63,7 +65,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("open log: %w", err)
 	}
 	defer logf.Close()
-	logStart, _ := logf.Seek(0, 2)
+	logStart, _ := logf.Seek(0, io.SeekEnd)
 	engineArgs := []string{"engine", "--quiet"}
 	if *noBridge {
 		engineArgs = append(engineArgs, "--no-bridge")
@@ -92,6 +94,12 @@ func runStart(ctx context.Context, e *env, args []string) error {
 			_ = cmd.Process.Kill()
 			return fmt.Errorf("engine did not answer within %s: %s", *timeout, logTail(paths.Log, logStart))
 		}
+		// Another start may have won the race for the lock: say whose
+		// engine answered rather than claim ours.
+		if pid, ok := runningPID(ctx, e); ok && pid != cmd.Process.Pid {
+			fmt.Fprintf(e.stdout, "engine already running (pid %d) on %s\n", pid, e.home)
+			return nil
+		}
 		fmt.Fprintf(e.stdout, "engine started (pid %d) on %s\n", cmd.Process.Pid, e.home)
 		return nil
 	case err := <-exited:
@@ -110,7 +118,7 @@ func logTail(path string, offset int64) string {
 		return "see " + path
 	}
 	defer f.Close()
-	if _, err := f.Seek(offset, 0); err != nil {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return "see " + path
 	}
 	var lines []string
@@ -129,20 +137,31 @@ func logTail(path string, offset int64) string {
 	return strings.Join(lines, " | ")
 }
 
-// runningPID asks the engine for its pid; ok is false if none answers.
+// runningPID asks the engine for its pid (system.hello, answered on the
+// connection's read loop, so a busy engine still answers at once); ok is
+// false if none answers.
 func runningPID(ctx context.Context, e *env) (int, bool) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	c, err := dial(ctx, e)
 	if err != nil {
 		return 0, false
 	}
-	defer c.Close()
-	var st engine.Status
-	if err := c.Call(ctx, "system.status", nil, &st); err != nil {
-		return 0, false
+	c.Close()
+	return c.Engine.PID, true
+}
+
+// lockHeld reports whether an engine process holds the home's lock.
+func lockHeld(home string) bool {
+	l := flock.New(engine.PathsFor(home).Lock)
+	ok, err := l.TryLock()
+	if err != nil {
+		return false
 	}
-	return st.PID, true
+	if ok {
+		l.Unlock()
+	}
+	return !ok
 }
 
 func runStop(ctx context.Context, e *env, args []string) error {
@@ -155,6 +174,11 @@ func runStop(ctx context.Context, e *env, args []string) error {
 	// crash may name an unrelated process by now.
 	pid, ok := runningPID(ctx, e)
 	if !ok {
+		if lockHeld(e.home) {
+			paths := engine.PathsFor(e.home)
+			return fmt.Errorf("an engine holds %s but does not answer on its socket (pid %d per engine.pid); see %s, or kill it",
+				paths.Lock, engine.ReadPID(paths.PID), paths.Log)
+		}
 		return engine.ErrUnreachable
 	}
 	proc, err := os.FindProcess(pid)
@@ -167,18 +191,16 @@ func runStop(ctx context.Context, e *env, args []string) error {
 	paths := engine.PathsFor(e.home)
 	deadline := time.Now().Add(*timeout)
 	for time.Now().Before(deadline) {
-		if proc.Signal(syscall.Signal(0)) != nil && !exists(paths.Socket) && !exists(paths.PID) {
+		// The lock is released last, after the socket and pid file are
+		// gone; unlike kill(pid, 0) it is also free once the process is a
+		// zombie nobody reaps.
+		if !lockHeld(e.home) {
 			fmt.Fprintf(e.stdout, "engine stopped (pid %d)\n", pid)
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("engine (pid %d) did not stop within %s; see %s", pid, *timeout, paths.Log)
-}
-
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
 }
 
 func runStatus(ctx context.Context, e *env, args []string) error {

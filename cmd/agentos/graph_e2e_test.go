@@ -837,7 +837,13 @@ func TestWritesEmitGraphChangedEventsWithTheWrittenIDs(t *testing.T) {
 
 	// A failed write changes nothing and says so by emitting no graph.changed.
 	_ = callErr(t, writer, "data.write", map[string]any{"shape": "task", "items": []map[string]any{{"title": "never", "project": missingID}}})
-	waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventFailed && ev.Method == "data.write" })
+	waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventStarted && ev.Method == "data.write" })
+	// Everything between the failed write's started and failed events.
+	for _, ev := range eventsUntil(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventFailed && ev.Method == "data.write" }) {
+		if ev.Type == engine.EventGraphChanged {
+			t.Fatalf("a failed write emitted %+v", ev)
+		}
+	}
 	call(t, writer, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "marker"}}, nil)
 	next := waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventGraphChanged })
 	if next.Op != "create" || !contains(next.Shapes, "note") {
@@ -983,6 +989,24 @@ func waitEvent(t *testing.T, events <-chan engine.Event, match func(engine.Event
 			if match(ev) {
 				return ev
 			}
+		case <-timeout:
+			t.Fatal("no matching observer event within 10s")
+		}
+	}
+}
+
+// eventsUntil returns the events before the first one that matches.
+func eventsUntil(t *testing.T, events <-chan engine.Event, match func(engine.Event) bool) []engine.Event {
+	t.Helper()
+	var seen []engine.Event
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if match(ev) {
+				return seen
+			}
+			seen = append(seen, ev)
 		case <-timeout:
 			t.Fatal("no matching observer event within 10s")
 		}

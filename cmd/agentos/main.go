@@ -57,17 +57,21 @@ func commands() []command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal the default handling comes back, so a second
+	// Ctrl-C ends a shutdown that takes too long.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
 	stop()
 	os.Exit(code)
 }
 
 func run(ctx context.Context, args []string, e *env) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout)
 		return exitOK
 	}
 	home, err := engine.DefaultHome()
@@ -118,7 +122,7 @@ func exitCode(e *env, err error) int {
 		fmt.Fprintln(e.stderr, "agentos:", err)
 		return exitLocked
 	case errors.Is(err, engine.ErrUnreachable):
-		fmt.Fprintf(e.stderr, "agentos: no engine is running on %s; start it with `agentos start` (or `agentos engine` in the foreground)\n", e.home)
+		fmt.Fprintf(e.stderr, "agentos: no engine answers on %s (%v); start it with `agentos start` (or `agentos engine` in the foreground)\n", e.home, err)
 		return exitUnreachable
 	}
 	var ee *engine.Error

@@ -42,9 +42,12 @@ func newTable(w io.Writer) *table {
 	return &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
 }
 
+// oneLine keeps a cell on one line and out of the column separator.
+var oneLine = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+
 func (t *table) row(cols ...string) {
 	for i, c := range cols {
-		cols[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		cols[i] = oneLine.Replace(c)
 	}
 	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
 }

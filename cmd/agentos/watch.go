@@ -30,17 +30,32 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 		case <-ctx.Done():
 			return nil
 		case <-c.Done():
-			return fmt.Errorf("%w: the engine closed the stream", engine.ErrUnreachable)
-		case ev := <-events:
-			if f.jsonOut() {
-				if err := enc.Encode(ev); err != nil {
-					return err
+			// Print what arrived before the stream ended: often the last
+			// completed events.
+			for {
+				select {
+				case ev := <-events:
+					if err := printEvent(e, enc, f.jsonOut(), ev); err != nil {
+						return err
+					}
+				default:
+					return fmt.Errorf("%w: the engine closed the stream", engine.ErrUnreachable)
 				}
-				continue
 			}
-			fmt.Fprintln(e.stdout, formatEvent(ev))
+		case ev := <-events:
+			if err := printEvent(e, enc, f.jsonOut(), ev); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+func printEvent(e *env, enc *json.Encoder, asJSON bool, ev engine.Event) error {
+	if asJSON {
+		return enc.Encode(ev)
+	}
+	_, err := fmt.Fprintln(e.stdout, formatEvent(ev))
+	return err
 }
 
 func formatEvent(ev engine.Event) string {
