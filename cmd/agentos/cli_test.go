@@ -190,3 +190,11 @@ func TestWatchPrintsEventsForWrites(t *testing.T) {
 	}
 	t.Fatal("watch ended without a graph.changed event")
 }
+
+func TestVersionPrintsJSONOnRequest(t *testing.T) {
+	r := agentos(t, newHome(t), "version", "--json")
+	var v struct{ Version string }
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &v) != nil || v.Version == "" {
+		t.Fatalf("version --json: %+v", r)
+	}
+}

@@ -135,3 +135,14 @@ func TestSocketRefusesNothingFromTheSameUser(t *testing.T) {
 		t.Fatalf("reply %q, err %v", buf[:n], err)
 	}
 }
+
+func TestStartFailsWithTheReasonFromTheLog(t *testing.T) {
+	home := newHome(t)
+	if err := os.WriteFile(engine.PathsFor(home).Socket, []byte("not mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := agentos(t, home, "start")
+	if r.code != exitError || !strings.Contains(r.stderr, "not a socket") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("start with a file in the socket's place: code %d stderr %q", r.code, r.stderr)
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -135,8 +136,12 @@ func exitCode(e *env, err error) int {
 }
 
 func runVersion(_ context.Context, e *env, args []string) error {
-	if _, err := newFlags(e, "version", "", "Print the version.").parseN(args, 0, 0); err != nil {
+	f := newFlags(e, "version", "", "Print the version.").withJSON()
+	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
+	}
+	if f.jsonOut() {
+		return json.NewEncoder(e.stdout).Encode(map[string]string{"version": version})
 	}
 	fmt.Fprintln(e.stdout, "agentos", version)
 	return nil
