@@ -194,7 +194,7 @@ func (s *Server) dataCreate(ctx context.Context, _ *call, p *createParams) (any,
 	if err := required("data.create", "shape", p.Shape); err != nil {
 		return nil, err
 	}
-	return s.store.Create(ctx, p.Shape, nativeMap(p.Fields), nativeMap(p.Relations))
+	return s.store.Create(ctx, p.Shape, p.Fields, p.Relations)
 }
 
 type writeParams struct {
@@ -205,9 +205,6 @@ type writeParams struct {
 func (s *Server) dataWrite(ctx context.Context, _ *call, p *writeParams) (any, error) {
 	if err := required("data.write", "shape", p.Shape); err != nil {
 		return nil, err
-	}
-	for i := range p.Items {
-		p.Items[i] = nativeMap(p.Items[i])
 	}
 	return s.store.Write(ctx, p.Shape, p.Items)
 }
@@ -231,7 +228,7 @@ func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, err
 	case p.ID != "":
 		return s.store.Get(ctx, p.ID)
 	case p.Shape != "":
-		return s.store.Query(ctx, graph.Query{Shape: p.Shape, Where: nativeMap(p.Where), Order: p.Order,
+		return s.store.Query(ctx, graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order,
 			Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
 	}
 	return nil, Errorf(KindInvalid, "data.read: param \"id\" or \"shape\" is required")
@@ -246,7 +243,7 @@ func (s *Server) dataUpdate(ctx context.Context, _ *call, p *updateParams) (any,
 	if err := required("data.update", "id", p.ID); err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, p.ID, nativeMap(p.Fields))
+	return s.store.Update(ctx, p.ID, p.Fields)
 }
 
 type idParams struct {

@@ -22,6 +22,8 @@ func decodeParams(method string, raw json.RawMessage, dst any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
+	// Numbers stay json.Number: the shapes package coerces them exactly,
+	// so an int64 beyond 2^53 keeps every digit.
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
 		return Errorf(KindInvalid, "%s: %s", method, describeDecodeError(err))
@@ -64,38 +66,6 @@ func jsonTypeName(goType string) string {
 		return "an object"
 	}
 	return "a " + goType
-}
-
-// numbersToNative turns json.Number values (from UseNumber) back into int64
-// or float64, recursively, so the shapes package sees ordinary numbers while
-// large integers keep their precision.
-func numbersToNative(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbersToNative(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = numbersToNative(e)
-		}
-		return x
-	}
-	return v
-}
-
-func nativeMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return numbersToNative(m).(map[string]any)
 }
 
 func required(method, name, value string) error {

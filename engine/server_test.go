@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,5 +242,17 @@ func TestShutdownFinishesInFlightWorkAndRefusesNewRequests(t *testing.T) {
 	}
 	if err := <-down; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLargeIntegersKeepEveryDigit(t *testing.T) {
+	_, c := testServer(t)
+	var raw json.RawMessage
+	err := c.Call(context.Background(), "data.create", json.RawMessage(`{"shape":"task","fields":{"title":"big","priority":9007199254740993}}`), &raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"priority":9007199254740993`) {
+		t.Fatalf("priority lost precision: %s", raw)
 	}
 }
