@@ -55,7 +55,7 @@ func (s *Server) methodTable() map[string]*method {
 			handle: typed("system.ping", func(context.Context, *call, *struct{}) (any, error) {
 				return map[string]bool{"pong": true}, nil
 			})},
-		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", params: schemaHello, inline: always,
+		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", params: schemaHello, quiet: true, inline: always,
 			handle: typed("system.hello", s.hello)},
 		{name: "system.status", summary: "Version, pid, uptime, paths, graph counts, skills and running jobs.", params: schemaEmpty,
 			handle: typed("system.status", s.status)},

@@ -44,6 +44,7 @@ const (
 // is told how many through a lagged event.
 type Bus struct {
 	mu     sync.Mutex
+	seed   int64 // ids of this run are above it
 	nextID int64
 	ring   []Event // circular, len == cap once full
 	start  int     // index of the oldest event in ring
@@ -62,7 +63,8 @@ func NewBus(historySize int) *Bus {
 	if historySize <= 0 {
 		historySize = 4096
 	}
-	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}, nextID: time.Now().UnixMicro()}
+	seed := time.Now().UnixMicro()
+	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}, seed: seed, nextID: seed}
 }
 
 // Publish stamps ev with the next id and time and delivers it.
@@ -110,9 +112,11 @@ func (b *Bus) historyLocked(since int64) ([]Event, int64) {
 	var out []Event
 	var missed int64
 	if b.size > 0 {
-		oldest := b.ring[b.start].ID
-		if since < oldest-1 {
-			missed = oldest - 1 - since
+		// Only events of this run can be missed: ids at or below the seed
+		// (0, or one from before a restart) ask for everything remembered.
+		from := max(since, b.seed)
+		if oldest := b.ring[b.start].ID; from < oldest-1 {
+			missed = oldest - 1 - from
 		}
 	}
 	for i := 0; i < b.size; i++ {

@@ -48,6 +48,9 @@ func TestBusReportsEventsTheRingNoLongerHolds(t *testing.T) {
 	if missed != 6 || len(events) != 4 || events[0].ID != since+7 {
 		t.Fatalf("missed %d, events %d first %d", missed, len(events), events[0].ID-since)
 	}
+	if _, missed := b.History(0); missed != 6 {
+		t.Fatalf("since 0 (everything remembered) missed %d, want 6", missed)
+	}
 	sub, _ := b.Subscribe(since, 16)
 	defer sub.Close()
 	ev, _ := sub.Next(nil)
