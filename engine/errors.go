@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
@@ -106,9 +107,20 @@ func toRPCError(err error) *jsonrpc2.Error {
 	var e *Error
 	if !errors.As(err, &e) {
 		kind := KindOf(err)
-		e = &Error{Code: kindCodes[kind], Kind: kind, Message: err.Error()}
+		e = &Error{Code: kindCodes[kind], Kind: kind, Message: trimSentinel(err.Error())}
 	}
 	return rpcError(e.Code, e.Kind, e.Message)
+}
+
+// trimSentinel drops a leading "not found: " and the like: error.data.kind
+// says that already, and the message should start with what went wrong.
+func trimSentinel(msg string) string {
+	for _, s := range []error{graph.ErrNotFound, graph.ErrInvalid, graph.ErrConflict} {
+		if rest, ok := strings.CutPrefix(msg, s.Error()+": "); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 func rpcError(code int64, kind Kind, msg string) *jsonrpc2.Error {
