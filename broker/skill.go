@@ -1,0 +1,57 @@
+package broker
+
+import "encoding/json"
+
+// Skill is one skill folder as discovered: its SKILL.md, its permissions
+// and the tools found in its Python files.
+type Skill struct {
+	ID            string            `json:"id"` // the folder name, equal to SKILL.md's name
+	Dir           string            `json:"dir"`
+	Source        string            `json:"source"` // bundled, user, flag
+	Description   string            `json:"description"`
+	License       string            `json:"license,omitempty"`
+	Compatibility string            `json:"compatibility,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+	AllowedTools  string            `json:"allowed_tools,omitempty"` // as written
+	Permissions   Permissions       `json:"permissions"`
+	Guide         string            `json:"guide,omitempty"` // the SKILL.md body, for agents
+	Tools         []Tool            `json:"tools"`
+	// Invalid says why the skill cannot be used; such a skill is listed,
+	// never run.
+	Invalid  string   `json:"invalid,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Tool is one function a skill offers, as found by parsing (never importing)
+// its file.
+type Tool struct {
+	Name        string          `json:"name"`
+	Module      string          `json:"module"`
+	Function    string          `json:"function"`
+	File        string          `json:"file"`
+	Line        int             `json:"line"`
+	Async       bool            `json:"async"`
+	Description string          `json:"description,omitempty"`
+	Doc         string          `json:"doc,omitempty"`
+	Provides    []Provide       `json:"provides,omitempty"`
+	Returns     string          `json:"returns,omitempty"`
+	Timeout     float64         `json:"timeout,omitempty"` // seconds; 0 means the default
+	Params      json.RawMessage `json:"params"`            // JSON Schema
+	Warnings    []string        `json:"warnings,omitempty"`
+}
+
+// Provide is one @provides(capability, **meta) of a tool.
+type Provide struct {
+	Capability string         `json:"capability"`
+	Meta       map[string]any `json:"meta,omitempty"`
+}
+
+// Tool returns the named tool, or nil.
+func (s *Skill) Tool(name string) *Tool {
+	for i := range s.Tools {
+		if s.Tools[i].Name == name {
+			return &s.Tools[i]
+		}
+	}
+	return nil
+}
