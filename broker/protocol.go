@@ -1,0 +1,163 @@
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Message types of the worker protocol (docs/worker-protocol.md).
+const (
+	msgCall     = "call"
+	msgOp       = "op"
+	msgOpResult = "op_result"
+	msgProgress = "progress"
+	msgLog      = "log"
+	msgResult   = "result"
+	msgError    = "error"
+)
+
+// callMessage is the one line the engine sends first.
+type callMessage struct {
+	Type       string          `json:"type"`
+	ID         string          `json:"id"`
+	Skill      string          `json:"skill"`
+	Module     string          `json:"module"`
+	Function   string          `json:"function"`
+	Params     json.RawMessage `json:"params"`
+	DeadlineMS int64           `json:"deadline_ms"`
+}
+
+// opResultMessage answers one op; exactly one of Result and Error is set.
+type opResultMessage struct {
+	Type   string          `json:"type"`
+	ID     string          `json:"id"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *wireError      `json:"error,omitempty"`
+}
+
+// wireError is the error object of op_result and error messages.
+type wireError struct {
+	Kind      string `json:"kind"`
+	Message   string `json:"message"`
+	Traceback string `json:"traceback,omitempty"`
+}
+
+// workerMessage is any line the worker writes; Type says which fields matter.
+type workerMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Op      string          `json:"op"`
+	Params  json.RawMessage `json:"params"`
+	Result  json.RawMessage `json:"result"`
+	Error   *wireError      `json:"error"`
+	Current float64         `json:"current"`
+	Total   float64         `json:"total"`
+	Message string          `json:"message"`
+	Level   string          `json:"level"`
+}
+
+// final reports whether the message ends the call.
+func (m *workerMessage) final() bool { return m.Type == msgResult || m.Type == msgError }
+
+// encodeLine marshals v as one protocol line, newline included.
+func encodeLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// errNotProtocol marks a stdout line that is not a valid worker message.
+var errNotProtocol = errors.New("not a protocol message")
+
+// decodeWorkerMessage parses and checks one stdout line. Anything that is not a
+// well-formed message of a type the worker may send is errNotProtocol.
+func decodeWorkerMessage(line []byte) (*workerMessage, error) {
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("%w: not a JSON object", errNotProtocol)
+	}
+	var m workerMessage
+	if err := json.Unmarshal(trimmed, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNotProtocol, err)
+	}
+	switch m.Type {
+	case msgOp:
+		if m.ID == "" || m.Op == "" {
+			return nil, fmt.Errorf("%w: op without id or op name", errNotProtocol)
+		}
+		if m.Params == nil {
+			m.Params = json.RawMessage("{}")
+		}
+	case msgProgress:
+	case msgLog:
+		if m.Level == "" {
+			m.Level = "info"
+		}
+	case msgResult:
+		// Python's json.dumps writes None as null; a missing result means the same.
+		if m.Result == nil {
+			m.Result = json.RawMessage("null")
+		}
+	case msgError:
+		if m.Error == nil || m.Error.Message == "" {
+			return nil, fmt.Errorf("%w: error without error.message", errNotProtocol)
+		}
+	case "":
+		return nil, fmt.Errorf("%w: no type", errNotProtocol)
+	default:
+		return nil, fmt.Errorf("%w: unknown type %q", errNotProtocol, m.Type)
+	}
+	return &m, nil
+}
+
+// errOutputLimit means the worker wrote more to stdout than Limits.MaxOutput.
+var errOutputLimit = errors.New("stdout output limit exceeded")
+
+// lineReader splits the worker's stdout into lines while counting every byte against
+// a budget, so neither one endless line nor an endless stream of lines can make the
+// engine buffer more than the budget.
+type lineReader struct {
+	br        *bufio.Reader
+	remaining int64
+	buf       []byte
+}
+
+func newLineReader(r io.Reader, budget int64) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), remaining: budget}
+}
+
+// next returns the next line without its newline, valid until the following call.
+// A last line without a newline is returned as a line; io.EOF follows it.
+func (lr *lineReader) next() ([]byte, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		frag, err := lr.br.ReadSlice('\n')
+		if int64(len(lr.buf)+len(frag)) > lr.remaining {
+			return nil, errOutputLimit
+		}
+		switch {
+		case err == nil:
+			lr.remaining -= int64(len(lr.buf) + len(frag))
+			if len(lr.buf) == 0 {
+				return frag[:len(frag)-1], nil
+			}
+			lr.buf = append(lr.buf, frag...)
+			return lr.buf[:len(lr.buf)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			lr.buf = append(lr.buf, frag...)
+		default:
+			lr.buf = append(lr.buf, frag...)
+			if len(lr.buf) > 0 && errors.Is(err, io.EOF) {
+				lr.remaining -= int64(len(lr.buf))
+				return lr.buf, nil
+			}
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Runner defaults for zero RunnerOptions and Call fields.
+const (
+	DefaultMaxConcurrent = 8
+	DefaultMaxQueue      = 256
+	DefaultCallTimeout   = 60 * time.Second
+)
+
+// RunnerOptions configure a Runner. Zero fields take the defaults.
+type RunnerOptions struct {
+	Python        string // absolute interpreter path (see FindPython)
+	SDKDir        string // folder holding agentos_worker.py
+	Limits        Limits
+	MaxConcurrent int // worker processes at once (default 8)
+	MaxQueue      int // calls waiting for a process slot (default 256); beyond is unavailable
+	Logger        *slog.Logger
+}
+
+// Runner runs tool calls, each in a fresh worker process (DESIGN §7,
+// docs/worker-protocol.md), at most MaxConcurrent at a time.
+type Runner struct {
+	python   string
+	sdkDir   string
+	limits   Limits
+	log      *slog.Logger
+	slots    chan struct{} // one token per running call
+	maxQueue int64
+	queued   atomic.Int64
+	running  atomic.Int64
+	seq      atomic.Uint64
+}
+
+// NewRunner returns a Runner. A missing interpreter or SDK folder shows up as an
+// unavailable error on Run, not here, so an engine without Python still starts.
+func NewRunner(opts RunnerOptions) *Runner {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = DefaultMaxQueue
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	sdk := opts.SDKDir
+	if sdk != "" {
+		if abs, err := filepath.Abs(sdk); err == nil {
+			sdk = abs
+		}
+	}
+	return &Runner{
+		python:   opts.Python,
+		sdkDir:   sdk,
+		limits:   opts.Limits.withDefaults(),
+		log:      opts.Logger,
+		slots:    make(chan struct{}, opts.MaxConcurrent),
+		maxQueue: int64(opts.MaxQueue),
+	}
+}
+
+// Call is one tool call.
+type Call struct {
+	ID       string // echoed by the worker; generated when empty
+	Skill    string
+	SkillDir string // the skill's folder; put first on the worker's sys.path
+	Module   string // file name without .py inside SkillDir
+	Function string
+	Params   json.RawMessage // a JSON object; empty means {}
+	Timeout  time.Duration   // from process start (default 60 s); queueing is bounded by ctx only
+}
+
+// Running reports how many worker processes are running now.
+func (r *Runner) Running() int { return int(r.running.Load()) }
+
+// Run runs one call in a fresh worker and returns the tool's result. h serves the
+// worker's ops, progress and logs; nil denies every op. Failures are *RunError.
+// Run returns only after the worker's whole process group is gone, its temp dir is
+// removed and every HandleOp has returned.
+func (r *Runner) Run(ctx context.Context, c Call, h OpHandler) (json.RawMessage, error) {
+	if err := r.prepare(&c); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		h = denyOps{}
+	}
+	release, err := r.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return r.run(ctx, c, h)
+}
+
+// prepare checks the call and fills its defaults.
+func (r *Runner) prepare(c *Call) error {
+	if r.python == "" || r.sdkDir == "" {
+		return &RunError{Kind: KindUnavailable, Message: "skill runner has no Python interpreter or SDK folder configured"}
+	}
+	// A stat per call is cheap next to a process start, and a missing shim otherwise
+	// looks like every skill failing on its own.
+	if _, err := os.Stat(filepath.Join(r.sdkDir, workerScript)); err != nil {
+		return &RunError{Kind: KindUnavailable, Message: fmt.Sprintf("skill runner has no worker shim: %v", err)}
+	}
+	if c.Module == "" || c.Function == "" || c.SkillDir == "" {
+		return &RunError{Kind: KindInvalid, Message: "call needs a skill folder, a module and a function"}
+	}
+	// The worker runs in its own temp dir, so a relative folder would point elsewhere.
+	dir, err := filepath.Abs(c.SkillDir)
+	if err != nil {
+		return &RunError{Kind: KindInvalid, Message: fmt.Sprintf("skill folder %q: %v", c.SkillDir, err)}
+	}
+	c.SkillDir = dir
+	params := bytes.TrimSpace(c.Params)
+	if len(params) == 0 {
+		params = []byte("{}")
+	}
+	if params[0] != '{' || !json.Valid(params) {
+		return &RunError{Kind: KindInvalid, Message: "params must be a JSON object"}
+	}
+	c.Params = params
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultCallTimeout
+	}
+	if c.ID == "" {
+		c.ID = "c" + strconv.FormatUint(r.seq.Add(1), 10)
+	}
+	return nil
+}
+
+// acquire takes a process slot, waiting in the bounded queue when all are busy.
+func (r *Runner) acquire(ctx context.Context) (release func(), err error) {
+	release = func() { <-r.slots }
+	if err := ctx.Err(); err != nil {
+		return nil, contextRunError(err, "before start")
+	}
+	select {
+	case r.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	if r.queued.Add(1) > r.maxQueue {
+		r.queued.Add(-1)
+		return nil, &RunError{Kind: KindUnavailable, Message: fmt.Sprintf(
+			"skill runner is busy: %d calls running and %d waiting", cap(r.slots), r.maxQueue)}
+	}
+	defer r.queued.Add(-1)
+	select {
+	case r.slots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, contextRunError(ctx.Err(), "while waiting for a free worker")
+	}
+}
+
+// contextRunError maps a context's end to a RunError: a deadline is a timeout,
+// anything else a cancellation.
+func contextRunError(err error, when string) *RunError {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &RunError{Kind: KindTimeout, Message: "call timed out " + when}
+	}
+	return &RunError{Kind: KindCancelled, Message: "call cancelled " + when}
+}

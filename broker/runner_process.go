@@ -1,0 +1,201 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// workerScript is the SDK's entry shim, run by absolute path inside SDKDir.
+const workerScript = "agentos_worker.py"
+
+// workerProc is one started worker process and the engine's ends of its pipes.
+type workerProc struct {
+	cmd    *exec.Cmd
+	pid    int
+	stdin  *os.File // write end: the call line, then op results
+	stdout *os.File // read end: protocol lines
+	stderr *os.File // read end: drained into tail
+
+	tail       *stderrTail
+	stderrDone chan struct{} // closed when the stderr drain stops
+	exited     chan struct{} // closed when the leader has exited; it stays unreaped until reap
+
+	sendMu sync.Mutex // one line at a time on stdin
+}
+
+// workerEnv is the whole environment of a worker (docs/worker-protocol.md): nothing
+// of the engine's own environment leaks into skill code.
+func workerEnv(dir string) []string {
+	return []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + dir,
+		"TMPDIR=" + dir,
+		"LANG=C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE=1",
+		"PYTHONIOENCODING=utf-8",
+	}
+}
+
+// startWorker starts the interpreter on the SDK shim in its own process group with
+// dir as working directory, and starts draining its stderr and watching for its exit.
+//
+// The pipes are created here rather than with Cmd.StdoutPipe and friends: exec's
+// pipes are closed by Wait and give no way to stop a read, while a grandchild that
+// inherited stdout can keep it open forever. Our ends are pollable, so deadlines can
+// always unblock them.
+func startWorker(python, sdkDir, skillDir, dir string, limits Limits) (w *workerProc, err error) {
+	var opened []*os.File
+	defer func() {
+		if err != nil {
+			for _, f := range opened {
+				f.Close()
+			}
+		}
+	}()
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			opened = append(opened, r, w)
+		}
+		return r, w, err
+	}
+	inR, inW, err := pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdin pipe: %w", err)
+	}
+	outR, outW, err := pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	errR, errW, err := pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+
+	args := []string{python, "-I", "-S", filepath.Join(sdkDir, workerScript), "--sdk", sdkDir, "--skill", skillDir}
+	cmd := &exec.Cmd{
+		Path:   python,
+		Args:   append(args, limits.workerArgs()...),
+		Env:    workerEnv(dir),
+		Dir:    dir,
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		// Own group, so one signal reaches everything the skill forked; Pdeathsig so
+		// a crashed engine does not leave workers behind.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	startErr := cmd.Start()
+	// The child holds its own copies now; keeping ours would hide EOF from us.
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if startErr != nil {
+		return nil, startErr // already names the binary: "fork/exec /path: ..."
+	}
+	w = &workerProc{
+		cmd:        cmd,
+		pid:        cmd.Process.Pid,
+		stdin:      inW,
+		stdout:     outR,
+		stderr:     errR,
+		tail:       newStderrTail(limits.StderrTail),
+		stderrDone: make(chan struct{}),
+		exited:     make(chan struct{}),
+	}
+	go w.drainStderr()
+	go w.watchExit()
+	return w, nil
+}
+
+// drainStderr copies stderr into the tail until EOF or until the read is cut off; the
+// tail never blocks, so a worker flooding stderr can never stall on it.
+func (w *workerProc) drainStderr() {
+	defer close(w.stderrDone)
+	_, _ = io.Copy(w.tail, w.stderr)
+}
+
+// watchExit waits for the leader to exit without reaping it (WNOWAIT): while it is an
+// unreaped zombie its pid, which is also the group id, cannot be reused, so signalling
+// the group stays safe until reap.
+func (w *workerProc) watchExit() {
+	defer close(w.exited)
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, w.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// signalGroup sends sig to every process in the worker's group. ESRCH (nobody left)
+// is not an error worth reporting.
+func (w *workerProc) signalGroup(sig unix.Signal) error {
+	if err := unix.Kill(-w.pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signal %s to process group %d: %w", unix.SignalName(sig), w.pid, err)
+	}
+	return nil
+}
+
+// terminate asks the group to stop, gives the leader grace to do so, then kills the
+// group whatever happened.
+func (w *workerProc) terminate(grace time.Duration) error {
+	termErr := w.signalGroup(unix.SIGTERM)
+	t := time.NewTimer(grace)
+	select {
+	case <-w.exited:
+	case <-t.C:
+	}
+	t.Stop()
+	return errors.Join(termErr, w.signalGroup(unix.SIGKILL))
+}
+
+// send writes one protocol line to the worker's stdin.
+func (w *workerProc) send(line []byte) error {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	_, err := w.stdin.Write(line)
+	return err
+}
+
+// reap kills whatever is left of the group, collects the leader's exit status and
+// releases the pipes. Every started worker goes through it exactly once.
+func (w *workerProc) reap(drain time.Duration) (*os.ProcessState, error) {
+	killErr := w.signalGroup(unix.SIGKILL)
+	<-w.exited
+	// Once more, now that the leader is gone: catches anything it forked after the
+	// first signal. The zombie leader still holds the group id.
+	killErr = errors.Join(killErr, w.signalGroup(unix.SIGKILL))
+	waitErr := w.cmd.Wait()
+	var exitErr *exec.ExitError
+	if errors.As(waitErr, &exitErr) {
+		waitErr = nil // a non-zero status is information, not a failure to wait
+	}
+
+	// Unblock and close our ends. A writer blocked on a full stdin pipe returns now.
+	_ = w.stdin.SetWriteDeadline(time.Now())
+	w.stdin.Close()
+
+	// Everything in the group is dead, so stderr reaches EOF once the pipe is empty;
+	// only a process that left the group could hold it open, and it gets drain.
+	t := time.NewTimer(drain)
+	select {
+	case <-w.stderrDone:
+	case <-t.C:
+		_ = w.stderr.SetReadDeadline(time.Now())
+		<-w.stderrDone
+	}
+	t.Stop()
+	w.stderr.Close()
+	return w.cmd.ProcessState, errors.Join(killErr, waitErr)
+}
