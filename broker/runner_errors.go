@@ -16,6 +16,7 @@ const (
 	KindCancelled   = "cancelled"    // the caller gave up
 	KindUnavailable = "unavailable"  // the runner cannot run it now: queue full, no interpreter
 	KindInternal    = "internal"     // an op handler failed without saying how
+	KindDenied      = "denied"       // an op the skill's allowed-tools does not grant, left uncaught
 )
 
 // RunError is how a call fails. Kind is one of the Kind constants; Stderr holds the
@@ -42,12 +43,14 @@ func (e *RunError) ErrorKind() string { return e.Kind }
 
 // workerErrorKinds are the kinds a worker may report for itself. unavailable is
 // accepted too so that a tool can pass on a provider failure and let capability
-// resolution try the next provider (DESIGN §7); anything else becomes skill_failed.
+// resolution try the next provider (DESIGN §7), and denied so that a missing
+// permission reads as one; anything else becomes skill_failed.
 var workerErrorKinds = map[string]bool{
 	KindInvalid:     true,
 	KindNotFound:    true,
 	KindSkillFailed: true,
 	KindUnavailable: true,
+	KindDenied:      true,
 }
 
 // opError turns an op handler's error into the error object sent to the worker:

@@ -26,6 +26,9 @@ type Config struct {
 	// foreground `agentos engine` passes stderr). May be nil.
 	LogTo  io.Writer
 	Server ServerOptions
+	// SkillsDirs are extra folders of skills (agentos engine --skills-dir),
+	// searched after $AGENTOS_HOME/skills.
+	SkillsDirs []string
 	// Ready is called once the socket accepts connections.
 	Ready func(Paths)
 }
@@ -84,6 +87,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	defer ln.Close() // also unlinks the socket file
 
+	fileCfg, err := LoadConfig(paths.Config)
+	if err != nil {
+		return err
+	}
 	reg, loadErrs := shapes.Load(paths.ShapesDir)
 	for _, e := range loadErrs {
 		log.Warn("shape file skipped", "err", e)
@@ -100,6 +107,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	srv := NewServer(store, reg, bus, log, opts)
+	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, cfg.SkillsDirs, bus, log)
+	if err != nil {
+		return err
+	}
+	defer skills.audit.Close()
+	skills.reload(ctx, true)
+	srv.skills = skills
+	go skills.watch(ctx, time.Second)
 
 	// Connections get their own context: a shutdown signal must let
 	// in-flight requests finish rather than cancel them.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -87,6 +88,14 @@ func (s *Server) methodTable() map[string]*method {
 			handle: typed("shapes.list", s.shapesList)},
 		{name: "shapes.get", summary: "One shape by name.", params: schemaShapeGet, inline: always,
 			handle: typed("shapes.get", s.shapesGet)},
+		{name: "skills.list", summary: "Installed skills with their tools, provided capabilities and permissions; invalid ones with the reason.", params: schemaEmpty,
+			handle: typed("skills.list", s.skillsList)},
+		{name: "skills.get", summary: "One skill in full, with its SKILL.md guide.", params: schemaSkillGet,
+			handle: typed("skills.get", s.skillsGet)},
+		{name: "skills.reload", summary: "Discover skills again now (edits are also picked up within a couple of seconds).", params: schemaEmpty,
+			handle: typed("skills.reload", s.skillsReload)},
+		{name: "skills.run", summary: "Run one tool of one skill in a fresh process and return its result.", params: schemaSkillRun,
+			handle: typed("skills.run", s.skillsRun)},
 		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
 			handle: typed("observer.subscribe", s.subscribe)},
 	}
@@ -136,7 +145,7 @@ type Status struct {
 	Edges       int64            `json:"edges"`
 	ByShape     map[string]int64 `json:"by_shape"`
 	Shapes      int              `json:"shapes"`
-	Skills      []any            `json:"skills"`
+	Skills      []string         `json:"skills"`
 	JobsRunning int              `json:"jobs_running"`
 	LastEventID int64            `json:"last_event_id"`
 }
@@ -158,7 +167,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 		Edges:       counts.Edges,
 		ByShape:     counts.ByShape,
 		Shapes:      len(s.shapes.Load().List()),
-		Skills:      []any{},
+		Skills:      s.skillIDs(),
 		LastEventID: s.bus.LastID(),
 	}, nil
 }
@@ -395,4 +404,87 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 		}()
 	}
 	return map[string]any{"subscribed": true, "last_id": lastID}, nil
+}
+
+// skillSummary is a skill in skills.list: everything but the guide.
+type skillSummary struct {
+	*broker.Skill
+	Guide        string   `json:"guide,omitempty"`
+	Capabilities []string `json:"capabilities"`
+}
+
+func summarize(sk *broker.Skill, withGuide bool) skillSummary {
+	out := skillSummary{Skill: sk, Capabilities: []string{}}
+	if withGuide {
+		out.Guide = sk.Guide
+	}
+	seen := map[string]bool{}
+	for _, t := range sk.Tools {
+		for _, p := range t.Provides {
+			if !seen[p.Capability] {
+				seen[p.Capability] = true
+				out.Capabilities = append(out.Capabilities, p.Capability)
+			}
+		}
+	}
+	sort.Strings(out.Capabilities)
+	return out
+}
+
+func (s *Server) skillsList(context.Context, *call, *struct{}) (any, error) {
+	skills := s.skills.list()
+	out := make([]skillSummary, len(skills))
+	for i, sk := range skills {
+		out[i] = summarize(sk, false)
+	}
+	return map[string]any{"skills": out}, nil
+}
+
+type skillGetParams struct {
+	ID string `json:"id"`
+}
+
+func (s *Server) skillsGet(_ context.Context, _ *call, p *skillGetParams) (any, error) {
+	if err := required("skills.get", "id", p.ID); err != nil {
+		return nil, err
+	}
+	sk, err := s.skills.get(p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(sk, true), nil
+}
+
+func (s *Server) skillsReload(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+	s.skills.reload(ctx, true)
+	return s.skillsList(ctx, nil, nil)
+}
+
+type skillRunParams struct {
+	Skill  string          `json:"skill"`
+	Tool   string          `json:"tool"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+func (s *Server) skillsRun(ctx context.Context, c *call, p *skillRunParams) (any, error) {
+	if err := required("skills.run", "skill", p.Skill); err != nil {
+		return nil, err
+	}
+	if err := required("skills.run", "tool", p.Tool); err != nil {
+		return nil, err
+	}
+	params := p.Params
+	if len(params) == 0 || string(params) == "null" {
+		params = json.RawMessage("{}")
+	}
+	return s.skills.run(ctx, s, c.caller, p.Skill, p.Tool, params)
+}
+
+func (s *Server) skillIDs() []string {
+	skills := s.skills.list()
+	ids := make([]string, len(skills))
+	for i, sk := range skills {
+		ids[i] = sk.ID
+	}
+	return ids
 }

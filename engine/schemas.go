@@ -50,4 +50,9 @@ var (
 	schemaSubscribe = json.RawMessage(`{"type":"object","properties":{
 		"since":{"type":"integer","description":"replay remembered events with a larger id first"}},
 		"additionalProperties":false}`)
+	schemaSkillGet = json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":false}`)
+	schemaSkillRun = json.RawMessage(`{"type":"object","properties":{
+		"skill":{"type":"string"},"tool":{"type":"string"},
+		"params":{"type":"object","description":"the tool's params, as its JSON Schema in skills.get describes"}},
+		"required":["skill","tool"],"additionalProperties":false}`)
 )

@@ -37,6 +37,7 @@ type Server struct {
 	shapes  atomic.Pointer[shapes.Registry]
 	bus     *Bus
 	methods map[string]*method
+	skills  *skillsRuntime
 	started time.Time
 
 	sem    chan struct{}
@@ -63,6 +64,7 @@ func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Log
 		conns:   map[*conn]net.Conn{},
 	}
 	s.shapes.Store(reg)
+	s.skills = &skillsRuntime{bus: bus, log: log, unusable: "this server was started without a skills runtime"}
 	s.methods = s.methodTable()
 	return s
 }

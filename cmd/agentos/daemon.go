@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,8 @@ func runEngine(ctx context.Context, e *env, args []string) error {
 	bridgeAddr := f.String("bridge-addr", "127.0.0.1:3456", "address of the HTTP bridge")
 	level := f.String("log-level", "info", "log level: debug, info, warn, error")
 	quiet := f.Bool("quiet", false, "log only to the log file, not to stderr")
+	var skillsDirs listFlag
+	f.Var(&skillsDirs, "skills-dir", "an extra folder of skills (repeatable), after $AGENTOS_HOME/skills")
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
 	}
@@ -31,6 +34,13 @@ func runEngine(ctx context.Context, e *env, args []string) error {
 		return usagef("engine: --log-level must be debug, info, warn or error")
 	}
 	cfg := engine.Config{Home: e.home, Version: version, LogLevel: lvl}
+	for _, d := range skillsDirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return err
+		}
+		cfg.SkillsDirs = append(cfg.SkillsDirs, abs)
+	}
 	if !*quiet {
 		cfg.LogTo = e.stderr
 	}

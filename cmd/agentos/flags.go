@@ -93,6 +93,12 @@ func (f *flags) printHelp() {
 	}
 }
 
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
 // dial connects to the engine of e.home as the CLI.
 func dial(ctx context.Context, e *env) (*engine.Client, error) {
 	return engine.DialHome(ctx, e.home, engine.ClientOptions{Name: "cli"})

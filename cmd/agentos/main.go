@@ -52,6 +52,7 @@ func commands() []command {
 		{"search", "full-text search: agentos search QUERY", runSearch},
 		{"shapes", "list or show shapes: agentos shapes list|show NAME", runShapes},
 		{"watch", "tail the observer stream", runWatch},
+		{"skills", "list or show skills: agentos skills list|show ID", runSkills},
 		{"version", "print the version", runVersion},
 	}
 }

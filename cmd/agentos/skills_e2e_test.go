@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/graph"
+)
+
+const demoSkillTools = `import time
+from agentos import tool, timeout, graph, http, secrets
+
+@tool
+def add_note(name: str) -> dict:
+    """Write a note and read it back."""
+    print("print() goes to stderr, never into the protocol")
+    res = graph.write("note", [{"name": name}])
+    node = graph.read(id=res["ids"][0])
+    return {"id": node["id"], "name": node["fields"]["name"]}
+
+@tool
+def fetch(url: str) -> dict:
+    """GET a URL."""
+    r = http.get(url)
+    return {"status": r.status, "text": r.text}
+
+@tool
+def secret() -> str:
+    return secrets.get("openai")
+
+@tool
+@timeout(1)
+def hang() -> None:
+    time.sleep(60)
+
+@tool
+def boom() -> None:
+    raise ValueError("the tool broke")
+`
+
+// skillHome makes an AGENTOS_HOME with one skill, "demo", allowed to reach
+// only allowHost over HTTP and to read and write the graph.
+func skillHome(t *testing.T, allowHost string) (home, skillDir string) {
+	t.Helper()
+	home = newHome(t)
+	skillDir = filepath.Join(home, "skills", "demo")
+	if err := os.MkdirAll(skillDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	md := fmt.Sprintf("---\nname: demo\ndescription: A demo skill for tests.\nallowed-tools: graph(read write) http(%s)\n---\n# Demo\n", allowHost)
+	os.WriteFile(filepath.Join(skillDir, "SKILL.md"), []byte(md), 0o600)
+	os.WriteFile(filepath.Join(skillDir, "tools.py"), []byte(demoSkillTools), 0o600)
+	return home, skillDir
+}
+
+func runTool(t *testing.T, c *engine.Client, tool string, params map[string]any, out any) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.Call(ctx, "skills.run", map[string]any{"skill": "demo", "tool": tool, "params": params}, out)
+}
+
+func TestASkillIsDiscoveredAndRunsInAFreshProcess(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from the page") }))
+	defer web.Close()
+	allowed := strings.TrimPrefix(web.URL, "http://")
+	home, _ := skillHome(t, allowed)
+	d := startDaemon(t, home)
+	c := d.client(t)
+
+	r := agentos(t, home, "skills", "list")
+	if r.code != 0 || !strings.Contains(r.stdout, "demo") || !strings.Contains(r.stdout, "ok") {
+		t.Fatalf("skills list: %+v", r)
+	}
+	r = agentos(t, home, "skills", "show", "demo")
+	if r.code != 0 || !strings.Contains(r.stdout, "add_note") || !strings.Contains(r.stdout, "# Demo") {
+		t.Fatalf("skills show: %+v", r)
+	}
+
+	t.Run("a tool writes and reads the graph through the engine, print() and all", func(t *testing.T) {
+		var got struct{ ID, Name string }
+		if err := runTool(t, c, "add_note", map[string]any{"name": "from a skill"}, &got); err != nil {
+			t.Fatal(err)
+		}
+		var n graph.Node
+		call(t, c, "data.read", map[string]any{"id": got.ID}, &n)
+		if got.Name != "from a skill" || n.Fields["name"] != "from a skill" {
+			t.Fatalf("tool returned %+v, node %+v", got, n.Fields)
+		}
+		var h struct{ Changes []graph.Change }
+		call(t, c, "data.history", map[string]any{"id": got.ID}, &h)
+		if len(h.Changes) == 0 || h.Changes[0].Actor != "skill:demo" {
+			t.Fatalf("history does not name the skill: %+v", h.Changes)
+		}
+	})
+
+	t.Run("http to an allowed host works, any other host is denied and audited", func(t *testing.T) {
+		var got struct {
+			Status int
+			Text   string
+		}
+		if err := runTool(t, c, "fetch", map[string]any{"url": web.URL + "/page"}, &got); err != nil || got.Status != 200 || got.Text != "hello from the page" {
+			t.Fatalf("allowed fetch: %+v %v", got, err)
+		}
+		_, port, _ := net.SplitHostPort(allowed)
+		err := runTool(t, c, "fetch", map[string]any{"url": "http://localhost:" + port + "/page"}, nil)
+		wantErr(t, err, engine.KindDenied, "http(localhost:"+port+")")
+		audit, _ := os.ReadFile(engine.PathsFor(home).AuditLog)
+		if !strings.Contains(string(audit), `"op":"http.request","scope":"`+allowed+`","allowed":true`) ||
+			!strings.Contains(string(audit), `"scope":"localhost:`+port+`","allowed":false`) {
+			t.Fatalf("audit log lacks the allowed and the denied op:\n%s", audit)
+		}
+	})
+
+	t.Run("a secret the skill did not declare is denied", func(t *testing.T) {
+		wantErr(t, runTool(t, c, "secret", nil, nil), engine.KindDenied, "secrets(openai)")
+	})
+
+	t.Run("a tool past its timeout is stopped and the engine keeps serving", func(t *testing.T) {
+		wantErr(t, runTool(t, c, "hang", nil, nil), engine.KindTimeout, "")
+		call(t, c, "system.ping", nil, nil)
+	})
+
+	t.Run("a tool that raises fails with the exception", func(t *testing.T) {
+		wantErr(t, runTool(t, c, "boom", nil, nil), engine.KindSkillFailed, "the tool broke")
+	})
+
+	t.Run("bad params and unknown tools are clear errors", func(t *testing.T) {
+		wantErr(t, runTool(t, c, "add_note", map[string]any{"nmae": "x"}, nil), engine.KindInvalid, "nmae")
+		wantErr(t, runTool(t, c, "nosuch", nil, nil), engine.KindNotFound, "add_note")
+	})
+}
+
+func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
+	home, dir := skillHome(t, "127.0.0.1")
+	d := startDaemon(t, home)
+	c := d.client(t)
+	src := demoSkillTools + "\n@tool\ndef added_later() -> str:\n    return \"new\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "tools.py"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got string
+		err := runTool(t, c, "added_later", nil, &got)
+		if err == nil && got == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new tool never became callable: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A broken edit makes the skill invalid with the reason, and nothing else breaks.
+	os.WriteFile(filepath.Join(dir, "tools.py"), []byte("def broken(:\n"), 0o600)
+	call(t, c, "skills.reload", nil, nil)
+	var s struct{ Invalid string }
+	call(t, c, "skills.get", map[string]any{"id": "demo"}, &s)
+	if !strings.Contains(s.Invalid, "tools.py") {
+		t.Fatalf("broken skill: invalid = %q", s.Invalid)
+	}
+	wantErr(t, runTool(t, c, "add_note", map[string]any{"name": "x"}, nil), engine.KindInvalid, "cannot run")
+	call(t, c, "system.ping", nil, nil)
+	var st engine.Status
+	call(t, c, "system.status", nil, &st)
+	if len(st.Skills) != 1 || st.Skills[0] != "demo" {
+		t.Fatalf("status skills %v", st.Skills)
+	}
+}
+
+// wantErr checks that err is an engine error of kind naming inMsg.
+func wantErr(t *testing.T, err error, kind engine.Kind, inMsg string) {
+	t.Helper()
+	var ee *engine.Error
+	if !errors.As(err, &ee) {
+		t.Fatalf("got %v, want an engine error of kind %s", err, kind)
+	}
+	wantKind(t, ee, kind, inMsg)
+}

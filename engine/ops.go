@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/graph"
+)
+
+// skillOps answers the sideband ops of one running tool. Every op is checked
+// against the skill's allowed-tools and written to the audit log, allowed or
+// not.
+type skillOps struct {
+	srv    *Server
+	rt     *skillsRuntime
+	skill  *broker.Skill
+	tool   string
+	callID string
+}
+
+// HTTP op limits.
+const (
+	httpMaxBody      = 32 << 20
+	httpMaxRedirects = 5
+	httpDefaultWait  = 30 * time.Second
+)
+
+func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage, error) {
+	start := time.Now()
+	perm, scope, err := o.permissionFor(op)
+	rec := auditRecord{At: start.UTC(), Skill: o.skill.ID, Tool: o.tool, CallID: o.callID, Op: op.Name, Scope: scope}
+	var res any
+	if err == nil {
+		if !o.skill.Permissions.Allows(perm, scope) {
+			err = Errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
+				o.skill.ID, op.Name, scope, perm, scope)
+		} else {
+			rec.Allowed = true
+			res, err = o.do(graph.WithActor(ctx, "skill:"+o.skill.ID), op)
+		}
+	}
+	rec.MS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	o.rt.audit.write(rec)
+	if err != nil {
+		return nil, err
+	}
+	b, merr := json.Marshal(res)
+	if merr != nil {
+		return nil, Errorf(KindInternal, "encode %s result: %v", op.Name, merr)
+	}
+	return b, nil
+}
+
+// permissionFor names the allowed-tools entry an op needs.
+func (o *skillOps) permissionFor(op broker.Op) (perm, scope string, err error) {
+	switch op.Name {
+	case "http.request":
+		var p struct {
+			URL string `json:"url"`
+		}
+		json.Unmarshal(op.Params, &p)
+		u, perr := url.Parse(p.URL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", p.URL, Errorf(KindInvalid, "http.request: %q is not an http(s) URL", p.URL)
+		}
+		return broker.OpHTTP, u.Host, nil
+	case "secrets.get":
+		var p struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(op.Params, &p)
+		return broker.OpSecrets, p.Name, nil
+	case "graph.read", "graph.search":
+		return broker.OpGraph, "read", nil
+	case "graph.write":
+		return broker.OpGraph, "write", nil
+	case "capability.invoke":
+		var p struct {
+			Capability string `json:"capability"`
+		}
+		json.Unmarshal(op.Params, &p)
+		return broker.OpCapability, p.Capability, nil
+	}
+	return "", "", Errorf(KindInvalid, "unknown op %q", op.Name)
+}
+
+func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
+	switch op.Name {
+	case "http.request":
+		return o.httpRequest(ctx, op.Params)
+	case "graph.read":
+		return o.method(ctx, "data.read", op.Params)
+	case "graph.search":
+		return o.method(ctx, "data.search", op.Params)
+	case "graph.write":
+		return o.method(ctx, "data.write", op.Params)
+	case "secrets.get":
+		return nil, Errorf(KindUnavailable, "the secret vault is not built yet in this version")
+	case "capability.invoke":
+		return nil, Errorf(KindUnavailable, "nested capability calls are not built yet in this version")
+	}
+	return nil, Errorf(KindInvalid, "unknown op %q", op.Name)
+}
+
+// method runs an engine method for a skill, through the same table callers
+// use, so a skill's graph access is exactly a caller's.
+func (o *skillOps) method(ctx context.Context, name string, params json.RawMessage) (any, error) {
+	return o.srv.methods[name].handle(ctx, &call{caller: "skill:" + o.skill.ID}, params)
+}
+
+func (o *skillOps) Progress(current, total float64, message string) {
+	o.rt.bus.Publish(Event{Type: EventJobProgress, Skill: o.skill.ID, CallID: o.callID,
+		Data: map[string]any{"tool": o.tool, "current": current, "total": total, "message": message}})
+}
+
+// Log writes a skill's log line to the engine log, tagged with the skill.
+func (o *skillOps) Log(level, message string) {
+	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "warning": slog.LevelWarn, "warn": slog.LevelWarn, "error": slog.LevelError}[level]
+	o.rt.log.Log(context.Background(), lvl, message, "skill", o.skill.ID, "tool", o.tool, "call", o.callID)
+}
+
+type httpParams struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    *string           `json:"body"`
+	BodyB64 *string           `json:"body_b64"`
+	Timeout float64           `json:"timeout"`
+}
+
+// httpRequest makes a skill's HTTP request. Redirects are followed only to
+// hosts the skill may reach too, at most httpMaxRedirects times; bodies are
+// capped at httpMaxBody.
+func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, error) {
+	var p httpParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, Errorf(KindInvalid, "http.request: %v", err)
+	}
+	var body io.Reader
+	switch {
+	case p.Body != nil && p.BodyB64 != nil:
+		return nil, Errorf(KindInvalid, "http.request: give body or body_b64, not both")
+	case p.Body != nil:
+		body = strings.NewReader(*p.Body)
+	case p.BodyB64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*p.BodyB64)
+		if err != nil {
+			return nil, Errorf(KindInvalid, "http.request: body_b64: %v", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	wait := httpDefaultWait
+	if p.Timeout > 0 {
+		wait = time.Duration(p.Timeout * float64(time.Second))
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	method := strings.ToUpper(p.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.URL, body)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "http.request: %v", err)
+	}
+	for k, v := range p.Headers {
+		req.Header.Set(k, v)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "agentos/"+o.srv.opts.Version+" (skill "+o.skill.ID+")")
+	}
+	client := &http.Client{CheckRedirect: func(r *http.Request, via []*http.Request) error {
+		if len(via) >= httpMaxRedirects {
+			return fmt.Errorf("more than %d redirects", httpMaxRedirects)
+		}
+		if !o.skill.Permissions.Allows(broker.OpHTTP, r.URL.Host) {
+			return Errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", r.URL.Host, o.skill.ID, r.URL.Host)
+		}
+		return nil
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ee *Error
+		var ne net.Error
+		switch {
+		case errors.As(err, &ee):
+			return nil, ee
+		case ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
+			return nil, Errorf(KindTimeout, "http.request %s: no answer within %s", req.URL.Host, wait)
+		}
+		return nil, Errorf(KindUnavailable, "http.request %s: %v", req.URL.Host, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, httpMaxBody+1))
+	if err != nil {
+		return nil, Errorf(KindUnavailable, "http.request %s: reading the body: %v", req.URL.Host, err)
+	}
+	if len(data) > httpMaxBody {
+		return nil, Errorf(KindInvalid, "http.request %s: the response body is larger than %d MiB", req.URL.Host, httpMaxBody>>20)
+	}
+	headers := make(map[string]string, len(resp.Header))
+	for k, v := range resp.Header {
+		headers[k] = strings.Join(v, ", ")
+	}
+	out := map[string]any{"status": resp.StatusCode, "headers": headers, "body": strings.ToValidUTF8(string(data), "\uFFFD")}
+	if !utf8.Valid(data) {
+		out["body_b64"] = base64.StdEncoding.EncodeToString(data)
+	}
+	return out, nil
+}

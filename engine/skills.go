@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/sdk"
+)
+
+// skillsRuntime holds the discovered skills and runs their tools.
+type skillsRuntime struct {
+	disc   *broker.Discoverer
+	runner *broker.Runner
+	roots  []broker.Root
+	audit  *auditLog
+	bus    *Bus
+	log    *slog.Logger
+	// unusable says why no skill can run (no interpreter found): skills
+	// are then listed from their SKILL.md only.
+	unusable string
+
+	mu          sync.RWMutex
+	skills      []*broker.Skill
+	fingerprint string
+	calls       atomic.Int64
+}
+
+// newSkillsRuntime finds the interpreter, extracts the SDK and discovers
+// the skills. Without an interpreter the engine still runs: skills are
+// listed as unusable and the reason is given on every skills.run.
+func newSkillsRuntime(ctx context.Context, paths Paths, python string, extraDirs []string, bus *Bus, log *slog.Logger) (*skillsRuntime, error) {
+	audit, err := openAuditLog(paths.AuditLog)
+	if err != nil {
+		return nil, err
+	}
+	rt := &skillsRuntime{roots: skillRoots(paths, extraDirs), audit: audit, bus: bus, log: log}
+	py, err := broker.FindPython(ctx, python)
+	if err != nil {
+		rt.unusable = fmt.Sprintf("no Python interpreter: %v (set python: in config.yaml)", err)
+		log.Warn("skills cannot run", "reason", rt.unusable)
+		return rt, nil
+	}
+	sdkDir, err := sdk.Extract(filepath.Join(paths.Home, "sdk"))
+	if err != nil {
+		return nil, fmt.Errorf("extract the Python SDK: %w", err)
+	}
+	rt.disc = broker.NewDiscoverer(py, sdkDir)
+	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log})
+	log.Info("skills runtime ready", "python", py, "sdk", sdkDir)
+	return rt, nil
+}
+
+// skillRoots lists where skills come from, later roots overriding earlier.
+func skillRoots(paths Paths, extra []string) []broker.Root {
+	roots := []broker.Root{{Dir: paths.SkillsDir, Source: "user"}}
+	for _, d := range extra {
+		roots = append(roots, broker.Root{Dir: d, Source: "flag"})
+	}
+	return roots
+}
+
+// reload rediscovers the skills if any SKILL.md or .py file changed since
+// the last time, and reports whether the list changed.
+func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
+	fp := rootsFingerprint(rt.roots)
+	rt.mu.RLock()
+	same := fp == rt.fingerprint
+	rt.mu.RUnlock()
+	if same && !force {
+		return false
+	}
+	var skills []*broker.Skill
+	if rt.disc != nil {
+		skills = rt.disc.Discover(ctx, rt.roots)
+	}
+	for _, s := range skills {
+		if s.Invalid != "" {
+			rt.log.Warn("skill skipped", "skill", s.ID, "dir", s.Dir, "reason", s.Invalid)
+		}
+	}
+	rt.mu.Lock()
+	rt.skills, rt.fingerprint = skills, fp
+	rt.mu.Unlock()
+	ids := make([]string, len(skills))
+	for i, s := range skills {
+		ids[i] = s.ID
+	}
+	rt.bus.Publish(Event{Type: EventSkillsChanged, IDs: ids})
+	return true
+}
+
+// watch polls the skill folders and reloads on change, so an edited skill
+// is picked up without a restart. Polling a few folders every second is
+// cheaper than it sounds and needs no platform-specific watcher.
+func (rt *skillsRuntime) watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if rt.reload(ctx, false) {
+				rt.log.Info("skills reloaded after a change on disk")
+			}
+		}
+	}
+}
+
+// rootsFingerprint summarises name, size and mtime of every SKILL.md and
+// .py file one level below each root's skill folders.
+func rootsFingerprint(roots []broker.Root) string {
+	var b strings.Builder
+	for _, r := range roots {
+		matches, _ := filepath.Glob(filepath.Join(r.Dir, "*", "*"))
+		sort.Strings(matches)
+		for _, m := range matches {
+			if !strings.HasSuffix(m, ".py") && filepath.Base(m) != "SKILL.md" {
+				continue
+			}
+			fi, err := os.Stat(m)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(&b, "%s|%d|%d\n", m, fi.Size(), fi.ModTime().UnixNano())
+		}
+		entries, _ := os.ReadDir(r.Dir)
+		for _, e := range entries {
+			b.WriteString(e.Name() + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (rt *skillsRuntime) list() []*broker.Skill {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.skills
+}
+
+func (rt *skillsRuntime) get(id string) (*broker.Skill, error) {
+	for _, s := range rt.list() {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	return nil, Errorf(KindNotFound, "no skill %q; `agentos skills list` shows the installed ones", id)
+}
+
+// run calls one tool of one skill in a fresh process.
+func (rt *skillsRuntime) run(ctx context.Context, srv *Server, caller, skillID, toolName string, params []byte) (any, error) {
+	s, err := rt.get(skillID)
+	if err != nil {
+		return nil, err
+	}
+	if s.Invalid != "" {
+		return nil, Errorf(KindInvalid, "skill %s cannot run: %s", s.ID, s.Invalid)
+	}
+	if rt.unusable != "" {
+		return nil, Errorf(KindUnavailable, "skills cannot run: %s", rt.unusable)
+	}
+	t := s.Tool(toolName)
+	if t == nil {
+		names := make([]string, len(s.Tools))
+		for i, tt := range s.Tools {
+			names[i] = tt.Name
+		}
+		return nil, Errorf(KindNotFound, "skill %s has no tool %q (it has: %s)", s.ID, toolName, strings.Join(names, ", "))
+	}
+	callID := "c" + strconv.FormatInt(rt.calls.Add(1), 10)
+	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID}
+	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
+		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second))}
+	res, err := rt.runner.Run(ctx, call, ops)
+	if err != nil {
+		return nil, fromRunError(err)
+	}
+	return res, nil
+}
+
+// fromRunError carries a runner error's kind over to the engine's.
+func fromRunError(err error) error {
+	var k interface{ ErrorKind() string }
+	if !errors.As(err, &k) {
+		return err
+	}
+	kind := Kind(k.ErrorKind())
+	if _, ok := kindCodes[kind]; !ok {
+		kind = KindSkillFailed
+	}
+	return &Error{Code: kindCodes[kind], Kind: kind, Message: err.Error()}
+}
+
+// ErrorKind lets the runner hand an engine error's kind to a skill.
+func (e *Error) ErrorKind() string { return string(e.Kind) }
