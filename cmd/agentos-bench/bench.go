@@ -59,6 +59,9 @@ func newBench(ctx context.Context, pings int) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := writeNoopSkill(b.home); err != nil {
+		return nil, err
+	}
 	b.engine = exec.Command(exe, childEngine, b.home)
 	b.engine.Stderr = os.Stderr
 	if err := b.engine.Start(); err != nil {

@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string) error {
 	items := fs.Int("items", 100_000, "items to ingest for the data.write path")
 	big := fs.Int("big", 1_000_000, "nodes in the graph for the data.read {shape, where} path (0 skips it)")
 	pings := fs.Int("pings", 20_000, "round trips for the ping and point-read paths")
+	invokes := fs.Int("invokes", 200, "no-op skill calls for the invoke path (0 skips it)")
 	jsonOut := fs.Bool("json", false, "print results as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,6 +52,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	if *big > 0 {
 		steps = append(steps, func(ctx context.Context) error { return b.whereRead(ctx, *big) })
+	}
+	if *invokes > 0 {
+		steps = append(steps, func(ctx context.Context) error { return b.invoke(ctx, *invokes) })
 	}
 	steps = append(steps, b.idleMemory)
 	for _, step := range steps {
