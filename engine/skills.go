@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/sdk"
 )
 
@@ -186,7 +189,48 @@ func (rt *skillsRuntime) run(ctx context.Context, srv *Server, caller, skillID, 
 	if err != nil {
 		return nil, fromRunError(err)
 	}
-	return res, nil
+	if t.Returns == "" {
+		return res, nil
+	}
+	return rt.store(ctx, srv, s, t, res)
+}
+
+// store upserts what a @returns tool returned, with provenance, and answers
+// the data together with the node ids it landed in.
+func (rt *skillsRuntime) store(ctx context.Context, srv *Server, s *broker.Skill, t *broker.Tool, res json.RawMessage) (any, error) {
+	shape, many := strings.CutSuffix(t.Returns, "[]")
+	var items []map[string]any
+	var one map[string]any
+	dec := json.NewDecoder(bytes.NewReader(res))
+	dec.UseNumber()
+	target := any(&one)
+	if many {
+		target = &items
+	}
+	if err := dec.Decode(target); err != nil || (!many && one == nil) {
+		want := "an object"
+		if many {
+			want = "a list of objects"
+		}
+		return nil, Errorf(KindSkillFailed, "%s.%s declares @returns(%q) but did not return %s", s.ID, t.Name, t.Returns, want)
+	}
+	if !many {
+		items = []map[string]any{one}
+	}
+	wr, err := srv.store.Import(graph.WithActor(ctx, "skill:"+s.ID), s.ID, shape, items)
+	if err != nil {
+		return nil, fmt.Errorf("store what %s.%s returned: %w", s.ID, t.Name, err)
+	}
+	out := map[string]any{}
+	if many {
+		out["items"], out["ids"], out["created"], out["updated"] = json.RawMessage(res), wr.IDs, wr.Created, wr.Updated
+	} else {
+		out["item"], out["id"], out["created"] = json.RawMessage(res), wr.IDs[0], wr.Created == 1
+	}
+	if len(wr.Warnings) > 0 {
+		out["warnings"] = wr.Warnings
+	}
+	return out, nil
 }
 
 // fromRunError carries a runner error's kind over to the engine's.

@@ -174,6 +174,12 @@ func (s *Store) Update(ctx context.Context, id string, fields map[string]any) (*
 // upsert coerces, resolves relations and identities of items of one shape,
 // then writes them. where(i) names item i in error messages.
 func (w *wtx) upsert(shapeName string, items []map[string]any, where func(int) string, depth int) ([]itemResult, error) {
+	return w.upsertFrom(shapeName, items, where, depth, nil)
+}
+
+// upsertFrom is upsert with provenance: when an item's identity matches no
+// node, prov may name the node it was imported into before.
+func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(int) string, depth int, prov *provenance) ([]itemResult, error) {
 	if depth > maxNesting {
 		return nil, fmt.Errorf("%w: relation objects nested more than %d deep", ErrInvalid, maxNesting)
 	}
@@ -217,9 +223,17 @@ func (w *wtx) upsert(shapeName string, items []map[string]any, where func(int) s
 		if ix != nil {
 			st = ix.match(w, probes, c, r)
 		}
+		if st == nil && prov != nil {
+			if st, err = prov.lookup(w, i); err != nil {
+				return nil, err
+			}
+		}
 		if st == nil {
 			st = w.newState(implied)
 			res[i].created = true
+		}
+		if prov != nil {
+			prov.placed(i, st.id)
 		}
 		w.apply(st, sh, c, r)
 		if ix != nil {

@@ -18,7 +18,7 @@ import (
 )
 
 const demoSkillTools = `import time
-from agentos import tool, timeout, graph, http, secrets
+from agentos import tool, timeout, returns, graph, http, secrets
 
 @tool
 def add_note(name: str) -> dict:
@@ -46,6 +46,12 @@ def hang() -> None:
 @tool
 def boom() -> None:
     raise ValueError("the tool broke")
+
+@returns("task[]")
+def sync_tasks(suffix: str = "") -> list:
+    """Tasks from a remote tracker; their id is the tracker's."""
+    return [{"id": "T-1", "title": "Pay rent" + suffix, "priority": "2"},
+            {"id": 2, "title": "Call mum" + suffix}]
 `
 
 // skillHome makes an AGENTOS_HOME with one skill, "demo", allowed to reach
@@ -133,6 +139,48 @@ func TestASkillIsDiscoveredAndRunsInAFreshProcess(t *testing.T) {
 
 	t.Run("a tool that raises fails with the exception", func(t *testing.T) {
 		wantErr(t, runTool(t, c, "boom", nil, nil), engine.KindSkillFailed, "the tool broke")
+	})
+
+	t.Run("returned items land in the graph with provenance and never duplicate", func(t *testing.T) {
+		var first, again struct {
+			IDs     []string `json:"ids"`
+			Created int      `json:"created"`
+			Items   []map[string]any
+		}
+		if err := runTool(t, c, "sync_tasks", nil, &first); err != nil || first.Created != 2 || len(first.Items) != 2 {
+			t.Fatalf("first sync: %+v %v", first, err)
+		}
+		// The titles change, so only the remote ids can find the nodes.
+		if err := runTool(t, c, "sync_tasks", map[string]any{"suffix": " (edited)"}, &again); err != nil || again.Created != 0 {
+			t.Fatalf("second sync: %+v %v", again, err)
+		}
+		if again.IDs[0] != first.IDs[0] || again.IDs[1] != first.IDs[1] {
+			t.Fatalf("re-import made new nodes: %v then %v", first.IDs, again.IDs)
+		}
+		var n graph.Node
+		call(t, c, "data.read", map[string]any{"id": first.IDs[0]}, &n)
+		if n.Fields["title"] != "Pay rent (edited)" || n.Fields["priority"] != float64(2) {
+			t.Fatalf("node %+v", n.Fields)
+		}
+		var prov *graph.Edge
+		for i, e := range n.Edges {
+			if e.Label == "imported_from" {
+				prov = &n.Edges[i]
+			}
+		}
+		if prov == nil {
+			t.Fatalf("no imported_from edge on %+v", n.Edges)
+		}
+		var src graph.Node
+		call(t, c, "data.read", map[string]any{"id": prov.To}, &src)
+		if src.Fields["name"] != "demo" {
+			t.Fatalf("provenance points at %+v", src.Fields)
+		}
+		var page graph.Page
+		call(t, c, "data.read", map[string]any{"shape": "task"}, &page)
+		if len(page.Nodes) != 2 {
+			t.Fatalf("%d tasks after two syncs, want 2", len(page.Nodes))
+		}
 	})
 
 	t.Run("bad params and unknown tools are clear errors", func(t *testing.T) {
