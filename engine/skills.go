@@ -187,6 +187,11 @@ func (rt *skillsRuntime) run(ctx context.Context, srv *Server, caller, skillID, 
 		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second))}
 	res, err := rt.runner.Run(ctx, call, ops)
 	if err != nil {
+		var re *broker.RunError
+		if errors.As(err, &re) && (re.Traceback != "" || re.Stderr != "") {
+			rt.log.Warn("skill call failed", "skill", s.ID, "tool", t.Name, "call", callID, "kind", re.Kind,
+				"err", re.Message, "traceback", re.Traceback, "stderr", re.Stderr)
+		}
 		return nil, fromRunError(err)
 	}
 	if t.Returns == "" {
