@@ -49,3 +49,74 @@ func LoadConfig(path string) (*FileConfig, error) {
 	}
 	return cfg, nil
 }
+
+// SavePin records in config.yaml that capability should prefer skill (an
+// empty skill removes the pin). The file is edited as a YAML tree, so the
+// user's comments and other keys stay as they were; it is replaced
+// atomically.
+func SavePin(path, capability, skill string) error {
+	var doc yaml.Node
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if len(strings.TrimSpace(string(data))) > 0 {
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	if doc.Kind == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
+	}
+	root := doc.Content[0]
+	caps := mappingChild(root, "capabilities", skill != "")
+	if caps == nil {
+		return nil
+	}
+	entry := mappingChild(caps, capability, skill != "")
+	if entry == nil {
+		return nil
+	}
+	setScalar(entry, "pin", skill)
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// mappingChild returns the mapping under key in m, creating it if asked.
+func mappingChild(m *yaml.Node, key string, create bool) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	if !create {
+		return nil
+	}
+	child := &yaml.Node{Kind: yaml.MappingNode}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, child)
+	return child
+}
+
+// setScalar sets key to value in m, or removes key when value is empty.
+func setScalar(m *yaml.Node, key, value string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			if value == "" {
+				m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			} else {
+				m.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Value: value}
+			}
+			return
+		}
+	}
+	if value != "" {
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+	}
+}

@@ -27,3 +27,36 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+func TestSavePinKeepsTheRestOfTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(path, []byte("# my settings\npython: /usr/bin/python3  # the system one\ncapabilities:\n  llm:\n    policy: local-first\n"), 0o600)
+	if err := SavePin(path, "llm", "ollama"); err != nil {
+		t.Fatal(err)
+	}
+	if err := SavePin(path, "web.read", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil || cfg.Capabilities["llm"].Pin != "ollama" || cfg.Capabilities["llm"].Policy != "local-first" ||
+		cfg.Capabilities["web.read"].Pin != "reader" || cfg.Python != "/usr/bin/python3" {
+		t.Fatalf("after pins: %+v %v", cfg, err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "# my settings") || !strings.Contains(string(b), "# the system one") {
+		t.Fatalf("comments lost:\n%s", b)
+	}
+	if err := SavePin(path, "llm", ""); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := LoadConfig(path); cfg.Capabilities["llm"].Pin != "" || cfg.Capabilities["llm"].Policy != "local-first" {
+		t.Fatalf("clearing the pin: %+v", cfg.Capabilities["llm"])
+	}
+	fresh := filepath.Join(t.TempDir(), "config.yaml")
+	if err := SavePin(fresh, "llm", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := LoadConfig(fresh); cfg.Capabilities["llm"].Pin != "x" {
+		t.Fatalf("new file: %+v", cfg)
+	}
+}

@@ -96,6 +96,18 @@ func (s *Server) methodTable() map[string]*method {
 			handle: typed("skills.reload", s.skillsReload)},
 		{name: "skills.run", summary: "Run one tool of one skill in a fresh process and return its result.", params: schemaSkillRun,
 			handle: typed("skills.run", s.skillsRun)},
+		{name: "capabilities.list", summary: "Capabilities with their providers ranked, and the reason for the ranking.", params: schemaEmpty,
+			handle: typed("capabilities.list", s.capabilitiesList)},
+		{name: "capabilities.invoke", summary: "Invoke a capability on the best provider (or the one named); async returns a job id at once.", params: schemaInvoke,
+			handle: typed("capabilities.invoke", s.capabilitiesInvoke)},
+		{name: "capabilities.prefer", summary: "Pin the provider of a capability (persisted in config.yaml); an empty skill clears the pin.", params: schemaPrefer,
+			handle: typed("capabilities.prefer", s.capabilitiesPrefer)},
+		{name: "jobs.list", summary: "Running jobs and the most recent finished ones, newest first.", params: schemaEmpty,
+			handle: typed("jobs.list", s.jobsList)},
+		{name: "jobs.get", summary: "One job: provider, reason, attempts, progress, result or error.", params: schemaID,
+			handle: typed("jobs.get", s.jobsGet)},
+		{name: "jobs.cancel", summary: "Cancel a running job: its process tree is killed, nested calls included.", params: schemaID,
+			handle: typed("jobs.cancel", s.jobsCancel)},
 		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
 			handle: typed("observer.subscribe", s.subscribe)},
 	}
@@ -168,6 +180,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 		ByShape:     counts.ByShape,
 		Shapes:      len(s.shapes.Load().List()),
 		Skills:      s.skillIDs(),
+		JobsRunning: s.jobs.running(),
 		LastEventID: s.bus.LastID(),
 	}, nil
 }
@@ -179,7 +192,7 @@ type MethodInfo struct {
 	Params  json.RawMessage `json:"params"`
 }
 
-func (s *Server) schema(context.Context, *call, *struct{}) (any, error) {
+func (s *Server) schema(ctx context.Context, _ *call, _ *struct{}) (any, error) {
 	methods := make([]MethodInfo, 0, len(s.methods))
 	for _, m := range s.methods {
 		methods = append(methods, MethodInfo{Name: m.name, Summary: m.summary, Params: m.params})
@@ -189,7 +202,7 @@ func (s *Server) schema(context.Context, *call, *struct{}) (any, error) {
 		"version":      s.opts.Version,
 		"methods":      methods,
 		"shapes":       s.shapes.Load().List(),
-		"capabilities": []any{},
+		"capabilities": s.describeCapabilities(ctx),
 	}, nil
 }
 
@@ -473,11 +486,14 @@ func (s *Server) skillsRun(ctx context.Context, c *call, p *skillRunParams) (any
 	if err := required("skills.run", "tool", p.Tool); err != nil {
 		return nil, err
 	}
-	params := p.Params
-	if len(params) == 0 || string(params) == "null" {
-		params = json.RawMessage("{}")
+	sk, t, err := s.skills.resolveTool(p.Skill, p.Tool)
+	if err != nil {
+		return nil, err
 	}
-	return s.skills.run(ctx, s, c.caller, p.Skill, p.Tool, params)
+	return s.runJob(ctx, c.caller, func(j *Job) (any, error) {
+		s.jobs.set(j, func(j *Job) { j.Skill, j.Tool, j.Reason = sk.ID, t.Name, "asked for by skills.run" })
+		return s.skills.runTool(j.ctx, s, j, sk, t, objectOrEmpty(p.Params))
+	})
 }
 
 func (s *Server) skillIDs() []string {
@@ -487,4 +503,95 @@ func (s *Server) skillIDs() []string {
 		ids[i] = sk.ID
 	}
 	return ids
+}
+
+func (s *Server) capabilitiesList(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+	return map[string]any{"capabilities": s.describeCapabilities(ctx)}, nil
+}
+
+type invokeParams struct {
+	Capability string          `json:"capability"`
+	Params     json.RawMessage `json:"params,omitempty"`
+	Provider   string          `json:"provider,omitempty"`
+	Async      bool            `json:"async,omitempty"`
+}
+
+func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *invokeParams) (any, error) {
+	if err := required("capabilities.invoke", "capability", p.Capability); err != nil {
+		return nil, err
+	}
+	if _, err := s.rank(ctx, p.Capability, p.Provider); err != nil {
+		return nil, err // no provider: say so now, not inside a job
+	}
+	work := func(j *Job) (any, error) {
+		s.jobs.set(j, func(j *Job) { j.Capability = p.Capability })
+		return s.invoke(j.ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
+	}
+	if !p.Async {
+		return s.runJob(ctx, c.caller, work)
+	}
+	// An async job outlives the request and its connection: jobs.cancel
+	// ends it, and so does engine shutdown.
+	j := s.jobs.start(context.WithoutCancel(ctx), c.caller)
+	go s.completeJob(j, work)
+	return map[string]string{"job": j.ID}, nil
+}
+
+type preferParams struct {
+	Capability string `json:"capability"`
+	Skill      string `json:"skill"`
+}
+
+func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *preferParams) (any, error) {
+	if err := required("capabilities.prefer", "capability", p.Capability); err != nil {
+		return nil, err
+	}
+	if p.Skill != "" {
+		if _, err := s.rank(ctx, p.Capability, p.Skill); err != nil {
+			return nil, err
+		}
+	}
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if err := SavePin(s.cfgPath, p.Capability, p.Skill); err != nil {
+		return nil, err
+	}
+	if s.fileCfg.Capabilities == nil {
+		s.fileCfg.Capabilities = map[string]CapabilityConfig{}
+	}
+	cc := s.fileCfg.Capabilities[p.Capability]
+	cc.Pin = p.Skill
+	s.fileCfg.Capabilities[p.Capability] = cc
+	return map[string]string{"capability": p.Capability, "pin": p.Skill}, nil
+}
+
+func (s *Server) jobsList(context.Context, *call, *struct{}) (any, error) {
+	jobs := s.jobs.list()
+	out := make([]Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = s.jobs.snapshot(j, false)
+	}
+	return map[string]any{"jobs": out}, nil
+}
+
+func (s *Server) jobsGet(_ context.Context, _ *call, p *idParams) (any, error) {
+	j, err := s.jobs.get(p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.jobs.snapshot(j, true), nil
+}
+
+func (s *Server) jobsCancel(ctx context.Context, _ *call, p *idParams) (any, error) {
+	j, err := s.jobs.get(p.ID)
+	if err != nil {
+		return nil, err
+	}
+	j.cancel()
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.jobs.snapshot(j, false), nil
 }

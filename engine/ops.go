@@ -29,6 +29,7 @@ type skillOps struct {
 	skill  *broker.Skill
 	tool   string
 	callID string
+	job    *Job
 }
 
 // HTTP op limits.
@@ -113,7 +114,20 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	case "secrets.get":
 		return nil, Errorf(KindUnavailable, "the secret vault is not built yet in this version")
 	case "capability.invoke":
-		return nil, Errorf(KindUnavailable, "nested capability calls are not built yet in this version")
+		var p struct {
+			Capability string          `json:"capability"`
+			Params     json.RawMessage `json:"params"`
+			Provider   string          `json:"provider"`
+		}
+		if err := json.Unmarshal(op.Params, &p); err != nil {
+			return nil, Errorf(KindInvalid, "capability.invoke: %v", err)
+		}
+		// A nested call is a job of its own under this call's job: cancel
+		// the outer job and the nested one stops with it.
+		return o.srv.runJob(ctx, "skill:"+o.skill.ID, func(j *Job) (any, error) {
+			o.srv.jobs.set(j, func(j *Job) { j.Capability = p.Capability })
+			return o.srv.invoke(ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
+		})
 	}
 	return nil, Errorf(KindInvalid, "unknown op %q", op.Name)
 }
@@ -125,8 +139,7 @@ func (o *skillOps) method(ctx context.Context, name string, params json.RawMessa
 }
 
 func (o *skillOps) Progress(current, total float64, message string) {
-	o.rt.bus.Publish(Event{Type: EventJobProgress, Skill: o.skill.ID, CallID: o.callID,
-		Data: map[string]any{"tool": o.tool, "current": current, "total": total, "message": message}})
+	o.srv.jobs.progress(o.job, current, total, message)
 }
 
 // Log writes a skill's log line to the engine log, tagged with the skill.

@@ -55,4 +55,13 @@ var (
 		"skill":{"type":"string"},"tool":{"type":"string"},
 		"params":{"type":"object","description":"the tool's params, as its JSON Schema in skills.get describes"}},
 		"required":["skill","tool"],"additionalProperties":false}`)
+	schemaInvoke = json.RawMessage(`{"type":"object","properties":{
+		"capability":{"type":"string","description":"e.g. llm, web.read"},
+		"params":{"type":"object"},
+		"provider":{"type":"string","description":"a skill id (or skill/tool) to use instead of the ranking"},
+		"async":{"type":"boolean","description":"return {job} at once; follow it with jobs.get or observer events"}},
+		"required":["capability"],"additionalProperties":false}`)
+	schemaPrefer = json.RawMessage(`{"type":"object","properties":{
+		"capability":{"type":"string"},"skill":{"type":"string","description":"empty clears the pin"}},
+		"required":["capability","skill"],"additionalProperties":false}`)
 )

@@ -38,7 +38,13 @@ type Server struct {
 	bus     *Bus
 	methods map[string]*method
 	skills  *skillsRuntime
+	jobs    *jobTable
+	health  health
 	started time.Time
+
+	cfgMu   sync.RWMutex
+	fileCfg *FileConfig
+	cfgPath string
 
 	sem    chan struct{}
 	queued atomic.Int64
@@ -65,6 +71,8 @@ func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Log
 	}
 	s.shapes.Store(reg)
 	s.skills = &skillsRuntime{bus: bus, log: log, unusable: "this server was started without a skills runtime"}
+	s.jobs = newJobTable(bus, 1000)
+	s.fileCfg = &FileConfig{}
 	s.methods = s.methodTable()
 	return s
 }
@@ -324,6 +332,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("in-flight requests did not finish: %w", ctx.Err())
 	}
+	s.jobs.cancelAll() // async jobs outlive requests, not the engine
 	s.mu.Lock()
 	for _, nc := range s.conns {
 		nc.Close()

@@ -161,17 +161,14 @@ func (rt *skillsRuntime) get(id string) (*broker.Skill, error) {
 	return nil, Errorf(KindNotFound, "no skill %q; `agentos skills list` shows the installed ones", id)
 }
 
-// run calls one tool of one skill in a fresh process.
-func (rt *skillsRuntime) run(ctx context.Context, srv *Server, caller, skillID, toolName string, params []byte) (any, error) {
+// resolveTool finds a tool that can run.
+func (rt *skillsRuntime) resolveTool(skillID, toolName string) (*broker.Skill, *broker.Tool, error) {
 	s, err := rt.get(skillID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.Invalid != "" {
-		return nil, Errorf(KindInvalid, "skill %s cannot run: %s", s.ID, s.Invalid)
-	}
-	if rt.unusable != "" {
-		return nil, Errorf(KindUnavailable, "skills cannot run: %s", rt.unusable)
+		return nil, nil, Errorf(KindInvalid, "skill %s cannot run: %s", s.ID, s.Invalid)
 	}
 	t := s.Tool(toolName)
 	if t == nil {
@@ -179,10 +176,18 @@ func (rt *skillsRuntime) run(ctx context.Context, srv *Server, caller, skillID, 
 		for i, tt := range s.Tools {
 			names[i] = tt.Name
 		}
-		return nil, Errorf(KindNotFound, "skill %s has no tool %q (it has: %s)", s.ID, toolName, strings.Join(names, ", "))
+		return nil, nil, Errorf(KindNotFound, "skill %s has no tool %q (it has: %s)", s.ID, toolName, strings.Join(names, ", "))
 	}
-	callID := "c" + strconv.FormatInt(rt.calls.Add(1), 10)
-	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID}
+	return s, t, nil
+}
+
+// runTool runs tool t of skill s in a fresh process, as (part of) job j.
+func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *broker.Skill, t *broker.Tool, params []byte) (any, error) {
+	if rt.unusable != "" {
+		return nil, Errorf(KindUnavailable, "skills cannot run: %s", rt.unusable)
+	}
+	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
+	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j}
 	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
 		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second))}
 	res, err := rt.runner.Run(ctx, call, ops)

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// addSkill writes a skill folder into home/skills.
+func addSkill(t *testing.T, home, id, allowed, tools string) {
+	t.Helper()
+	dir := filepath.Join(home, "skills", id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	md := fmt.Sprintf("---\nname: %s\ndescription: Test skill %s.\nallowed-tools: %s\n---\n", id, id, allowed)
+	os.WriteFile(filepath.Join(dir, "SKILL.md"), []byte(md), 0o600)
+	os.WriteFile(filepath.Join(dir, "tools.py"), []byte(tools), 0o600)
+}
+
+// echoSkill provides "echo": it answers with its own id, or fails the way
+// the params ask.
+func echoSkill(id string) string {
+	return fmt.Sprintf(`from agentos import provides, OpError
+
+@provides("echo")
+def echo(fail: str = "") -> dict:
+    if fail == "unavailable-%[1]s":
+        raise OpError("unavailable", "connection refused")
+    if fail == "bad":
+        raise OpError("invalid", "bad input")
+    return {"by": "%[1]s"}
+`, id)
+}
+
+type invoked struct {
+	By string `json:"by"`
+}
+
+func invoke(t *testing.T, c *engine.Client, params map[string]any) (string, error) {
+	t.Helper()
+	var out invoked
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := c.Call(ctx, "capabilities.invoke", params, &out)
+	return out.By, err
+}
+
+func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "local-echo", "http(localhost:11434)", echoSkill("local-echo"))
+	addSkill(t, home, "cloud-echo", "http(api.example.com)", echoSkill("cloud-echo"))
+	os.WriteFile(filepath.Join(home, "config.yaml"), []byte("capabilities:\n  echo: {policy: cloud-first}\n"), 0o600)
+	d := startDaemon(t, home)
+	c := d.client(t)
+
+	if by, err := invoke(t, c, map[string]any{"capability": "echo"}); err != nil || by != "cloud-echo" {
+		t.Fatalf("cloud-first chose %q (%v)", by, err)
+	}
+	var list struct {
+		Capabilities []struct {
+			Capability string
+			Providers  []struct{ Skill, Reason string }
+		}
+	}
+	call(t, c, "capabilities.list", nil, &list)
+	if len(list.Capabilities) != 1 || list.Capabilities[0].Providers[0].Skill != "cloud-echo" ||
+		!strings.Contains(list.Capabilities[0].Providers[0].Reason, "cloud-first") {
+		t.Fatalf("capabilities.list: %+v", list)
+	}
+
+	// A pin beats the policy, survives a restart (it is in config.yaml), and clears.
+	call(t, c, "capabilities.prefer", map[string]any{"capability": "echo", "skill": "local-echo"}, nil)
+	if by, _ := invoke(t, c, map[string]any{"capability": "echo"}); by != "local-echo" {
+		t.Fatalf("pin ignored: %q", by)
+	}
+	r := agentos(t, home, "call", "capabilities.list")
+	if !strings.Contains(r.stdout, "pinned by the user") {
+		t.Fatalf("reason does not mention the pin:\n%s", r.stdout)
+	}
+	d.stop()
+	d = startDaemon(t, home)
+	c = d.client(t)
+	if by, _ := invoke(t, c, map[string]any{"capability": "echo"}); by != "local-echo" {
+		t.Fatalf("pin lost on restart: %q", by)
+	}
+	call(t, c, "capabilities.prefer", map[string]any{"capability": "echo", "skill": ""}, nil)
+
+	// Fallback on unavailable, not on bad input.
+	if by, err := invoke(t, c, map[string]any{"capability": "echo", "params": map[string]any{"fail": "unavailable-cloud-echo"}}); err != nil || by != "local-echo" {
+		t.Fatalf("no fallback after connection refused: %q %v", by, err)
+	}
+	_, err := invoke(t, c, map[string]any{"capability": "echo", "params": map[string]any{"fail": "bad"}})
+	wantErr(t, err, engine.KindInvalid, "bad input")
+	var jobs struct{ Jobs []engine.Job }
+	call(t, c, "jobs.list", nil, &jobs)
+	if len(jobs.Jobs) == 0 || len(jobs.Jobs[0].Attempts) != 1 || jobs.Jobs[0].Skill != "cloud-echo" {
+		t.Fatalf("the bad-input job should show one attempt, on cloud-echo: %+v", jobs.Jobs[0])
+	}
+	// An explicit provider wins over everything; an unknown one is not_found.
+	if by, _ := invoke(t, c, map[string]any{"capability": "echo", "provider": "local-echo"}); by != "local-echo" {
+		t.Fatalf("explicit provider ignored: %q", by)
+	}
+	_, err = invoke(t, c, map[string]any{"capability": "nothing"})
+	wantErr(t, err, engine.KindNoProvider, "nothing")
+}
+
+func TestLocalFirstPolicyChoosesTheLocalProvider(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "a-cloud", "http(api.example.com)", echoSkill("a-cloud"))
+	addSkill(t, home, "b-local", "http(127.0.0.1:8080)", echoSkill("b-local"))
+	os.WriteFile(filepath.Join(home, "config.yaml"), []byte("capabilities:\n  echo: {policy: local-first}\n"), 0o600)
+	c := startDaemon(t, home).client(t)
+	if by, err := invoke(t, c, map[string]any{"capability": "echo"}); err != nil || by != "b-local" {
+		t.Fatalf("local-first chose %q (%v)", by, err)
+	}
+}
+
+const hangTools = `import os, subprocess, time
+from agentos import provides, capability, progress
+
+@provides("hang")
+def hang(pidfile: str) -> dict:
+    child = subprocess.Popen(["sleep", "300"])
+    with open(pidfile, "a") as f:
+        f.write("%d\n%d\n" % (os.getpid(), child.pid))
+    progress(1, 2, "started")
+    time.sleep(300)
+    return {}
+
+@provides("outer")
+def outer(pidfile: str) -> dict:
+    with open(pidfile, "a") as f:
+        f.write("%d\n" % os.getpid())
+    return capability("hang").invoke({"pidfile": pidfile})
+`
+
+func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	d := startDaemon(t, home)
+	c := d.client(t)
+	pidfile := filepath.Join(home, "pids")
+	var started struct{ Job string }
+	call(t, c, "capabilities.invoke", map[string]any{"capability": "outer", "params": map[string]any{"pidfile": pidfile}, "async": true}, &started)
+	if started.Job == "" {
+		t.Fatal("async invoke gave no job id")
+	}
+	// Wait until outer, the nested hang and its child all run.
+	var pids []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(pids) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tree never started: pids %v", pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+		b, _ := os.ReadFile(pidfile)
+		pids = pids[:0]
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			pids = append(pids, n)
+		}
+	}
+	var jobs struct{ Jobs []engine.Job }
+	call(t, c, "jobs.list", nil, &jobs)
+	var nested *engine.Job
+	for i, j := range jobs.Jobs {
+		if j.Parent == started.Job {
+			nested = &jobs.Jobs[i]
+		}
+	}
+	if nested == nil || nested.State != engine.JobRunning {
+		t.Fatalf("no running nested job under %s: %+v", started.Job, jobs.Jobs)
+	}
+	var cancelled engine.Job
+	call(t, c, "jobs.cancel", map[string]any{"id": started.Job}, &cancelled)
+	if cancelled.State != engine.JobCancelled {
+		t.Fatalf("job after cancel: %+v", cancelled)
+	}
+	for _, pid := range pids {
+		gone := false
+		for i := 0; i < 100 && !gone; i++ {
+			gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone {
+			t.Fatalf("process %d outlived the cancelled job", pid)
+		}
+	}
+	var nj engine.Job
+	call(t, c, "jobs.get", map[string]any{"id": nested.ID}, &nj)
+	if nj.State != engine.JobCancelled && nj.State != engine.JobFailed {
+		t.Fatalf("nested job after cancel: %+v", nj)
+	}
+	call(t, c, "system.ping", nil, nil)
+}
+
+func isZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(b))
+	return len(fields) > 2 && fields[2] == "Z"
+}

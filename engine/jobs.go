@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Job states.
+const (
+	JobRunning   = "running"
+	JobCompleted = "completed"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// Job is one invocation: which provider ran, why, how far it got, how it
+// ended. Every capability invocation and every skills.run is one.
+type Job struct {
+	ID         string          `json:"id"`
+	Parent     string          `json:"parent,omitempty"` // the job whose skill made this nested call
+	Capability string          `json:"capability,omitempty"`
+	Skill      string          `json:"skill,omitempty"`
+	Tool       string          `json:"tool,omitempty"`
+	Reason     string          `json:"reason,omitempty"` // why this provider
+	Attempts   []Attempt       `json:"attempts,omitempty"`
+	Caller     string          `json:"caller"`
+	State      string          `json:"state"`
+	StartedAt  time.Time       `json:"started_at"`
+	EndedAt    *time.Time      `json:"ended_at,omitempty"`
+	Progress   *JobProgress    `json:"progress,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Error      *JobError       `json:"error,omitempty"`
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	parentJob *Job
+}
+
+// Attempt is one provider tried for a capability.
+type Attempt struct {
+	Skill string `json:"skill"`
+	Tool  string `json:"tool"`
+	Error string `json:"error,omitempty"`
+	Kind  Kind   `json:"kind,omitempty"`
+}
+
+// JobProgress is the last progress a job's skill reported.
+type JobProgress struct {
+	Current float64 `json:"current"`
+	Total   float64 `json:"total,omitempty"`
+	Message string  `json:"message,omitempty"`
+}
+
+// JobError is how a job failed.
+type JobError struct {
+	Kind    Kind   `json:"kind"`
+	Message string `json:"message"`
+}
+
+// jobTable keeps running jobs and the most recent finished ones.
+type jobTable struct {
+	mu       sync.Mutex
+	next     atomic.Int64
+	jobs     map[string]*Job
+	finished []string // oldest first, bounded by keep
+	keep     int
+	bus      *Bus
+}
+
+func newJobTable(bus *Bus, keep int) *jobTable {
+	return &jobTable{jobs: map[string]*Job{}, keep: keep, bus: bus}
+}
+
+type jobCtxKey struct{}
+
+// jobFrom returns the job a context belongs to (nested calls), or nil.
+func jobFrom(ctx context.Context) *Job {
+	j, _ := ctx.Value(jobCtxKey{}).(*Job)
+	return j
+}
+
+// start registers a running job whose context derives from parent: cancel
+// the parent (or the job) and everything the job started stops with it.
+func (t *jobTable) start(parent context.Context, caller string) *Job {
+	ctx, cancel := context.WithCancel(parent)
+	j := &Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: JobRunning,
+		StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{})}
+	if p := jobFrom(parent); p != nil {
+		j.Parent, j.parentJob = p.ID, p
+	}
+	j.ctx = context.WithValue(ctx, jobCtxKey{}, j)
+	t.mu.Lock()
+	t.jobs[j.ID] = j
+	t.mu.Unlock()
+	return j
+}
+
+// finish records how j ended.
+func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
+	now := time.Now().UTC()
+	t.mu.Lock()
+	j.EndedAt = &now
+	switch {
+	case err == nil:
+		j.State, j.Result = JobCompleted, result
+	case KindOf(err) == KindCancelled:
+		j.State, j.Error = JobCancelled, &JobError{Kind: KindCancelled, Message: err.Error()}
+	default:
+		j.State, j.Error = JobFailed, &JobError{Kind: KindOf(err), Message: err.Error()}
+	}
+	t.finished = append(t.finished, j.ID)
+	if len(t.finished) > t.keep {
+		delete(t.jobs, t.finished[0])
+		t.finished = t.finished[1:]
+	}
+	t.mu.Unlock()
+	j.cancel()
+	close(j.done)
+}
+
+func (t *jobTable) progress(j *Job, current, total float64, msg string) {
+	t.mu.Lock()
+	j.Progress = &JobProgress{Current: current, Total: total, Message: msg}
+	t.mu.Unlock()
+	t.bus.Publish(Event{Type: EventJobProgress, Skill: j.Skill, Capability: j.Capability, CallID: j.ID,
+		Data: map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}})
+}
+
+// set updates j's fields under the table's lock.
+func (t *jobTable) set(j *Job, fn func(j *Job)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(j)
+}
+
+// snapshot returns a copy safe to encode, without the result unless asked.
+func (t *jobTable) snapshot(j *Job, withResult bool) Job {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := *j
+	c.Attempts = append([]Attempt(nil), j.Attempts...)
+	if !withResult {
+		c.Result = nil
+	}
+	return c
+}
+
+func (t *jobTable) get(id string) (*Job, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	j, ok := t.jobs[id]
+	if !ok {
+		return nil, Errorf(KindNotFound, "no job %q (finished jobs are kept for the last %d)", id, t.keep)
+	}
+	return j, nil
+}
+
+// list returns the jobs, newest first.
+func (t *jobTable) list() []*Job {
+	t.mu.Lock()
+	out := make([]*Job, 0, len(t.jobs))
+	for _, j := range t.jobs {
+		out = append(out, j)
+	}
+	t.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].StartedAt.After(out[b].StartedAt) })
+	return out
+}
+
+func (t *jobTable) running() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.jobs) - len(t.finished)
+}
+
+// runJob runs fn as a new job started from ctx and records how it ended.
+func (s *Server) runJob(ctx context.Context, caller string, fn func(j *Job) (any, error)) (any, error) {
+	return s.completeJob(s.jobs.start(ctx, caller), fn)
+}
+
+// completeJob runs fn for the started job j and records how it ended.
+func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (any, error) {
+	res, err := fn(j)
+	var raw json.RawMessage
+	if err == nil {
+		if raw, err = json.Marshal(res); err != nil {
+			err = Errorf(KindInternal, "encode the result of job %s: %v", j.ID, err)
+		}
+	}
+	if err != nil && j.ctx.Err() != nil && KindOf(err) != KindTimeout {
+		err = Errorf(KindCancelled, "job %s was cancelled", j.ID)
+	}
+	s.jobs.finish(j, raw, err)
+	if err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// objectOrEmpty makes absent or null params an empty object.
+func objectOrEmpty(p json.RawMessage) json.RawMessage {
+	if len(p) == 0 || string(p) == "null" {
+		return json.RawMessage("{}")
+	}
+	return p
+}
+
+// cancelAll cancels every running job and waits for them to end.
+func (t *jobTable) cancelAll() {
+	t.mu.Lock()
+	var running []*Job
+	for _, j := range t.jobs {
+		if j.State == JobRunning {
+			running = append(running, j)
+		}
+	}
+	t.mu.Unlock()
+	for _, j := range running {
+		j.cancel()
+		<-j.done
+	}
+}
