@@ -211,3 +211,51 @@ func isZombie(pid int) bool {
 	fields := strings.Fields(string(b))
 	return len(fields) > 2 && fields[2] == "Z"
 }
+
+const countTools = `import time
+from agentos import provides, progress
+
+@provides("count")
+def count(n: int) -> dict:
+    for i in range(n):
+        progress(i + 1, n, "step %d" % (i + 1))
+        time.sleep(0.15)
+    return {"counted": n}
+`
+
+func TestCLIInvokeShowsProgressAndPrintsTheResult(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "counter", "", countTools)
+	addSkill(t, home, "local-echo", "", echoSkill("local-echo"))
+	startDaemon(t, home)
+	r := agentos(t, home, "invoke", "count", `{"n": 3}`)
+	if r.code != 0 || !strings.Contains(r.stdout, `"counted": 3`) {
+		t.Fatalf("invoke: %+v", r)
+	}
+	if !strings.Contains(r.stderr, "100%") || !strings.Contains(r.stderr, "step 3") {
+		t.Fatalf("no progress on stderr: %q", r.stderr)
+	}
+	r = agentos(t, home, "invoke", "--async", "count", `{"n": 1}`)
+	if r.code != 0 || !strings.Contains(r.stdout, `"job"`) {
+		t.Fatalf("invoke --async: %+v", r)
+	}
+	if r := agentos(t, home, "invoke", "nothing"); r.code != exitError || !strings.Contains(r.stderr, "no_provider") {
+		t.Fatalf("invoke of an unprovided capability: %+v", r)
+	}
+	if r := agentos(t, home, "invoke", "count", "[1]"); r.code != exitUsage {
+		t.Fatalf("invoke with non-object params: %+v", r)
+	}
+	r = agentos(t, home, "capabilities")
+	if r.code != 0 || !strings.Contains(r.stdout, "counter/count") || !strings.Contains(r.stdout, "the only provider") {
+		t.Fatalf("capabilities: %+v", r)
+	}
+	if r := agentos(t, home, "prefer", "echo", "local-echo"); r.code != 0 {
+		t.Fatalf("prefer: %+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "config.yaml")); !strings.Contains(string(b), "pin: local-echo") {
+		t.Fatalf("pin not saved:\n%s", b)
+	}
+	if r := agentos(t, home, "prefer", "echo", "counter"); r.code != exitError {
+		t.Fatalf("pinning a skill that does not provide it: %+v", r)
+	}
+}
