@@ -107,6 +107,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	srv := NewServer(store, reg, bus, log, opts)
+	checkVault(cfg.Home, log)
 	srv.fileCfg, srv.cfgPath = fileCfg, paths.Config
 	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, cfg.SkillsDirs, bus, log)
 	if err != nil {

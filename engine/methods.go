@@ -111,6 +111,7 @@ func (s *Server) methodTable() map[string]*method {
 		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
 			handle: typed("observer.subscribe", s.subscribe)},
 	}
+	list = append(list, s.methodsSecrets()...)
 	out := make(map[string]*method, len(list))
 	for _, m := range list {
 		out[m.name] = m

@@ -112,7 +112,7 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	case "graph.write":
 		return o.method(ctx, "data.write", op.Params)
 	case "secrets.get":
-		return nil, Errorf(KindUnavailable, "the secret vault is not built yet in this version")
+		return o.secretGet(ctx, op.Params)
 	case "capability.invoke":
 		var p struct {
 			Capability string          `json:"capability"`

@@ -53,6 +53,7 @@ func commands() []command {
 		{"shapes", "list or show shapes: agentos shapes list|show NAME", runShapes},
 		{"watch", "tail the observer stream", runWatch},
 		{"skills", "list or show skills: agentos skills list|show ID", runSkills},
+		{"secrets", "store, list or delete vault secrets: agentos secrets set|list|delete", runSecrets},
 		{"invoke", "invoke a capability: agentos invoke CAPABILITY [JSON]", runInvoke},
 		{"capabilities", "capabilities with their providers, ranked, and why", runCapabilities},
 		{"prefer", "pin a capability's provider: agentos prefer CAPABILITY SKILL", runPrefer},

@@ -149,7 +149,7 @@ class _Secrets:
     """``agentos.secrets``: the values the skill's allowed-tools grants it."""
 
     def get(self, name: str) -> str:
-        """The secret's value; OpError ``not_found`` if unset, ``denied`` if not granted."""
+        """The secret's value; OpError ``unavailable`` if unset, ``denied`` if not granted."""
         return _op("secrets.get", {"name": name}, "secrets.get")
 
     async def aget(self, name: str) -> str:

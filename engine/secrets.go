@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+
+	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/vault"
+)
+
+// The credential vault (DESIGN §4 secrets.*, §11). Values are sealed by the
+// vault package and stored by the graph store as opaque bytes. A value
+// leaves the engine only as the result of a skill's secrets.get op the
+// skill's allowed-tools grant; no method returns one, and no error, event or
+// log line carries one: errors name the secret and the param, never the
+// value (decodeParams names fields and JSON types only).
+
+// secretNameRE is what a secret may be called: also the scope syntax of
+// secrets(...) in allowed-tools.
+var secretNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// maxSecretBytes bounds one value (keys, tokens and service-account files
+// are far smaller).
+const maxSecretBytes = 1 << 20
+
+const secretNameRule = "use 1 to 128 characters of A-Z a-z 0-9 _ . -"
+
+// vaultKeyPath is where the key lives in a state directory (DESIGN §2).
+func vaultKeyPath(home string) string { return filepath.Join(home, "vault.key") }
+
+// openVault loads the key. It is read on each use rather than held for the
+// engine's life: a use is rare and the read costs microseconds, and a key
+// file fixed or put back (chmod 600, a restored backup) works without a
+// restart.
+func (s *Server) openVault() (*vault.Vault, error) {
+	if s.opts.Home == "" {
+		return nil, Errorf(KindUnavailable, "the vault is not available: this engine runs without a state directory")
+	}
+	v, err := vault.Open(vaultKeyPath(s.opts.Home))
+	if err != nil {
+		return nil, Errorf(KindUnavailable, "the vault cannot be used: %v", err)
+	}
+	return v, nil
+}
+
+// checkVault makes sure the vault key exists from the engine's first start
+// and says in the log, once, if it cannot be used; secrets.* calls repeat
+// the reason to whoever makes them.
+func checkVault(home string, log *slog.Logger) {
+	if _, err := vault.Open(vaultKeyPath(home)); err != nil {
+		log.Warn("secrets are unavailable until the vault key is fixed", "err", err)
+	}
+}
+
+func checkSecretName(method, name string) error {
+	if err := required(method, "name", name); err != nil {
+		return err
+	}
+	if !secretNameRE.MatchString(name) {
+		// The rejected name is not repeated: a value pasted into the wrong
+		// param must not come back in an error, an event or a log.
+		return Errorf(KindInvalid, "%s: param \"name\" is not a valid secret name: %s", method, secretNameRule)
+	}
+	return nil
+}
+
+// methodsSecrets are the secrets.* entries of the method table.
+func (s *Server) methodsSecrets() []*method {
+	return []*method{
+		{name: "secrets.set", summary: "Store a secret in the vault, encrypted; replaces one of the same name. The value is never returned by any method.", params: schemaSecretSet,
+			handle: typed("secrets.set", s.secretsSet)},
+		{name: "secrets.list", summary: "Names and timestamps of the stored secrets (never their values).", params: schemaEmpty,
+			handle: typed("secrets.list", s.secretsList)},
+		{name: "secrets.delete", summary: "Remove a secret from the vault.", params: schemaSecretName,
+			handle: typed("secrets.delete", s.secretsDelete)},
+	}
+}
+
+var (
+	schemaSecretSet = json.RawMessage(`{"type":"object","properties":{
+		"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,128}$","description":"secret name, as skills ask for it: secrets.get(name) with secrets(name) in allowed-tools"},
+		"value":{"type":"string","minLength":1,"description":"the secret; stored encrypted and never returned by any method"}},
+		"required":["name","value"],"additionalProperties":false}`)
+	schemaSecretName = json.RawMessage(`{"type":"object","properties":{
+		"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,128}$"}},
+		"required":["name"],"additionalProperties":false}`)
+)
+
+type secretSetParams struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type secretNameParams struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) secretsSet(ctx context.Context, _ *call, p *secretSetParams) (any, error) {
+	if err := checkSecretName("secrets.set", p.Name); err != nil {
+		return nil, err
+	}
+	if p.Value == "" {
+		return nil, Errorf(KindInvalid, "secrets.set: param \"value\" is required and may not be empty (secrets.delete removes a secret)")
+	}
+	if len(p.Value) > maxSecretBytes {
+		return nil, Errorf(KindInvalid, "secrets.set: param \"value\" is larger than the %d MiB a secret may be", maxSecretBytes>>20)
+	}
+	v, err := s.openVault()
+	if err != nil {
+		return nil, err
+	}
+	nonce, ct, err := v.Seal(p.Name, []byte(p.Value))
+	if err != nil {
+		return nil, Errorf(KindInternal, "secrets.set: %v", err)
+	}
+	if err := s.store.PutSecret(ctx, p.Name, nonce, ct); err != nil {
+		return nil, err
+	}
+	info, err := s.store.StatSecret(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+func (s *Server) secretsList(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+	list, err := s.store.ListSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"secrets": list}, nil
+}
+
+func (s *Server) secretsDelete(ctx context.Context, _ *call, p *secretNameParams) (any, error) {
+	if err := checkSecretName("secrets.delete", p.Name); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteSecret(ctx, p.Name); err != nil {
+		if errors.Is(err, graph.ErrNotFound) {
+			return nil, Errorf(KindNotFound, "secret %q is not set; `agentos secrets list` shows the stored ones", p.Name)
+		}
+		return nil, err
+	}
+	return map[string]any{"name": p.Name, "deleted": true}, nil
+}
+
+// secretValue is the plaintext of a stored secret, for the secrets.get op
+// of a skill whose allowed-tools grant it. Every failure is unavailable
+// kind, so capability resolution can fall back to another provider: the
+// secret is not set, the key cannot be read, or the key does not open it.
+func (s *Server) secretValue(ctx context.Context, name string) (string, error) {
+	if err := checkSecretName("secrets.get", name); err != nil {
+		return "", err
+	}
+	nonce, ct, err := s.store.GetSecret(ctx, name)
+	if errors.Is(err, graph.ErrNotFound) {
+		return "", Errorf(KindUnavailable, "secret %s is not set; `agentos secrets set %s`", name, name)
+	}
+	if err != nil {
+		return "", err
+	}
+	v, err := s.openVault()
+	if err != nil {
+		return "", err
+	}
+	plain, err := v.Unseal(name, nonce, ct)
+	if err != nil {
+		return "", Errorf(KindUnavailable, "%v; put back the vault.key it was set with, or set it again: `agentos secrets set %s`", err, name)
+	}
+	return string(plain), nil
+}
+
+// secretGet answers a skill's secrets.get op {name} with the value as a
+// JSON string (the SDK's secrets.get returns it as is). The permission
+// check has already run: see skillOps.HandleOp.
+func (o *skillOps) secretGet(ctx context.Context, raw json.RawMessage) (any, error) {
+	var p secretNameParams
+	if err := decodeParams("secrets.get", raw, &p); err != nil {
+		return nil, err
+	}
+	return o.srv.secretValue(ctx, p.Name)
+}
