@@ -29,12 +29,12 @@ func addSkill(t *testing.T, home, id, allowed, tools string) {
 // echoSkill provides "echo": it answers with its own id, or fails the way
 // the params ask.
 func echoSkill(id string) string {
-	return fmt.Sprintf(`from agentos import provides, OpError
+	return fmt.Sprintf(`from agentos import provides, OpError, http
 
 @provides("echo")
 def echo(fail: str = "") -> dict:
     if fail == "unavailable-%[1]s":
-        raise OpError("unavailable", "connection refused")
+        http.get("http://127.0.0.1:1/")  # nothing listens: connection refused
     if fail == "bad":
         raise OpError("invalid", "bad input")
     return {"by": "%[1]s"}
@@ -56,8 +56,8 @@ func invoke(t *testing.T, c *engine.Client, params map[string]any) (string, erro
 
 func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 	home := newHome(t)
-	addSkill(t, home, "local-echo", "http(localhost:11434)", echoSkill("local-echo"))
-	addSkill(t, home, "cloud-echo", "http(api.example.com)", echoSkill("cloud-echo"))
+	addSkill(t, home, "local-echo", "http(localhost:11434 127.0.0.1:1)", echoSkill("local-echo"))
+	addSkill(t, home, "cloud-echo", "http(api.example.com 127.0.0.1:1)", echoSkill("cloud-echo"))
 	os.WriteFile(filepath.Join(home, "config.yaml"), []byte("capabilities:\n  echo: {policy: cloud-first}\n"), 0o600)
 	d := startDaemon(t, home)
 	c := d.client(t)

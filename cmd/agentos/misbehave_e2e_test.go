@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/engine"
+)
+
+const badTools = `import os, subprocess, sys
+from agentos import tool, graph
+
+@tool
+def exits() -> None:
+    os._exit(3)
+
+@tool
+def floods_stdout() -> str:
+    chunk = "x" * (1 << 20)
+    for _ in range(100):
+        sys.stdout.write(chunk)
+    sys.stdout.flush()
+    return "still fine"
+
+@tool
+def corrupts_protocol() -> str:
+    for fd in range(3, 30):
+        try:
+            os.write(fd, b"this is not json\n")
+        except OSError:
+            pass
+    return "unreachable"
+
+@tool
+def eats_memory() -> int:
+    b = bytearray(4 * 1024 ** 3)
+    return len(b)
+
+@tool
+def leaves_a_child(pidfile: str) -> str:
+    child = subprocess.Popen(["sleep", "300"])
+    with open(pidfile, "w") as f:
+        f.write(str(child.pid))
+    return "returned"
+
+@tool
+def writes_graph() -> dict:
+    return graph.write("note", [{"name": "should not land"}])
+`
+
+// Skills that misbehave in every way the brief lists, run through the real
+// engine with the real SDK: each gets a clear error or is contained, no
+// process is left behind, and the engine keeps serving.
+func TestMisbehavingSkillsAreContained(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "bad", "graph(read)", badTools)
+	d := startDaemon(t, home)
+	c := d.client(t)
+	run := func(tool string, params map[string]any, out any) error {
+		t.Helper()
+		return c.Call(t.Context(), "skills.run", map[string]any{"skill": "bad", "tool": tool, "params": params}, out)
+	}
+
+	wantErr(t, run("exits", nil, nil), engine.KindSkillFailed, "status 3")
+	wantErr(t, run("corrupts_protocol", nil, nil), engine.KindSkillFailed, "")
+	wantErr(t, run("eats_memory", nil, nil), engine.KindSkillFailed, "memory")
+	wantErr(t, run("writes_graph", nil, nil), engine.KindDenied, "graph(write)")
+
+	var got string
+	if err := run("floods_stdout", nil, &got); err != nil || got != "still fine" {
+		t.Fatalf("100 MB of print() is stderr's problem, not the protocol's: %q %v", got, err)
+	}
+
+	pidfile := filepath.Join(home, "child.pid")
+	if err := run("leaves_a_child", map[string]any{"pidfile": pidfile}, &got); err != nil || got != "returned" {
+		t.Fatalf("leaves_a_child: %q %v", got, err)
+	}
+	b, _ := os.ReadFile(pidfile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid == 0 {
+		t.Fatal("no child pid recorded")
+	}
+	gone := false
+	for i := 0; i < 100 && !gone; i++ {
+		gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !gone {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the skill's child %d outlived the call", pid)
+	}
+
+	var page struct{ Nodes []any }
+	call(t, c, "data.read", map[string]any{"shape": "note"}, &page)
+	if len(page.Nodes) != 0 {
+		t.Fatal("a denied graph.write stored something")
+	}
+	call(t, c, "system.ping", nil, nil)
+	audit, _ := os.ReadFile(engine.PathsFor(home).AuditLog)
+	if !strings.Contains(string(audit), `"op":"graph.write","scope":"write","allowed":false`) {
+		t.Fatalf("the denied write is not audited:\n%s", audit)
+	}
+}
