@@ -15,20 +15,39 @@ type skillView struct {
 }
 
 func runSkills(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "skills", "list | show ID", "List the installed skills (invalid ones with the reason), or show one skill's tools, permissions and guide.").withJSON()
-	pos, err := f.parseN(args, 0, 2)
+	// The subcommand is the first argument that is not a flag.
+	sub, rest := "list", args
+	for i, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			sub, rest = a, append(append([]string(nil), args[:i]...), args[i+1:]...)
+			break
+		}
+	}
+	switch sub {
+	case "new":
+		return runSkillsNew(e, rest)
+	case "install":
+		return runSkillsInstall(ctx, e, rest)
+	case "remove":
+		return runSkillsRemove(e, rest)
+	case "test":
+		return runSkillsTest(ctx, e, rest)
+	case "list", "show":
+	default:
+		return usagef("usage: agentos skills list | show ID | new ID | install DIR | remove ID | test DIR [TOOL [JSON]]")
+	}
+	f := newFlags(e, "skills", "list | show ID | new ID | install DIR | remove ID | test DIR [TOOL [JSON]]",
+		"Manage skills: list the installed ones (invalid ones with the reason), show one's tools, permissions and guide,\n"+
+			"scaffold a new one, install or remove one in $AGENTOS_HOME/skills, or test one against a throwaway graph.").withJSON()
+	pos, err := f.parseN(rest, 0, 1)
 	if err != nil {
 		return err
 	}
-	sub := "list"
-	if len(pos) > 0 {
-		sub = pos[0]
-	}
-	switch {
-	case sub == "list" && len(pos) <= 1:
-	case sub == "show" && len(pos) == 2:
-	default:
+	if (sub == "show") != (len(pos) == 1) {
 		return usagef("usage: agentos skills list | agentos skills show ID")
+	}
+	if sub == "show" {
+		pos = append([]string{"show"}, pos...)
 	}
 	c, err := dial(ctx, e)
 	if err != nil {

@@ -235,3 +235,50 @@ func wantErr(t *testing.T, err error, kind engine.Kind, inMsg string) {
 	}
 	wantKind(t, ee, kind, inMsg)
 }
+
+func TestSkillsNewTestInstallRemove(t *testing.T) {
+	home := newHome(t)
+	work := newHome(t)
+	r := agentos(t, home, "skills", "new", "greeter", "--dir", work)
+	if r.code != 0 {
+		t.Fatalf("skills new: %+v", r)
+	}
+	dir := filepath.Join(work, "greeter")
+	r = agentos(t, home, "skills", "test", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok   hello") || !strings.Contains(r.stdout, "hello, world") {
+		t.Fatalf("skills test of the scaffold: %+v", r)
+	}
+	r = agentos(t, home, "skills", "test", dir, "hello", `{"name": "you"}`)
+	if r.code != 0 || !strings.Contains(r.stdout, "hello, you") {
+		t.Fatalf("skills test with params: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(home, "data")); err == nil {
+		t.Fatal("skills test touched the user's home")
+	}
+	if r := agentos(t, home, "skills", "new", "Bad_Name"); r.code != exitUsage {
+		t.Fatalf("bad id: %+v", r)
+	}
+
+	startDaemon(t, home)
+	if r := agentos(t, home, "skills", "install", dir); r.code != 0 {
+		t.Fatalf("install: %+v", r)
+	}
+	if r := agentos(t, home, "skills", "install", dir); r.code != exitError || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("second install: %+v", r)
+	}
+	r = agentos(t, home, "skills", "list")
+	if !strings.Contains(r.stdout, "greeter") {
+		t.Fatalf("installed skill not listed: %+v", r)
+	}
+	if r := agentos(t, home, "skills", "remove", "greeter"); r.code != 0 {
+		t.Fatalf("remove: %+v", r)
+	}
+	kept, _ := filepath.Glob(filepath.Join(home, "skills", ".removed", "greeter-*", "SKILL.md"))
+	if len(kept) != 1 {
+		t.Fatal("the removed skill's files are gone instead of kept aside")
+	}
+	r = agentos(t, home, "call", "skills.reload")
+	if strings.Contains(r.stdout, `"greeter"`) {
+		t.Fatalf("removed skill still listed: %s", r.stdout)
+	}
+}
