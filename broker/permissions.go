@@ -3,7 +3,10 @@ package broker
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -78,15 +81,38 @@ func checkScope(op, scope string) error {
 		if strings.ContainsAny(scope, "/@ ") {
 			return fmt.Errorf("allowed-tools: http scope %q: give a host, host:port or *.domain, not a URL", scope)
 		}
-		host := strings.TrimPrefix(scope, "*.")
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		host, port := splitScope(strings.TrimPrefix(scope, "*."))
+		if port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("allowed-tools: http scope %q: the port must be a number from 1 to 65535", scope)
+			}
 		}
-		if host == "" || strings.ContainsAny(host, "/:@ ") {
-			return fmt.Errorf("allowed-tools: http scope %q: give a host, host:port or *.domain", scope)
+		if _, err := netip.ParseAddr(host); err != nil && (host == "" || strings.ContainsAny(host, ":[]")) {
+			return fmt.Errorf("allowed-tools: http scope %q: give a host, host:port, [ipv6]:port or *.domain", scope)
+		}
+	case OpSecrets:
+		if !secretScope.MatchString(scope) {
+			return fmt.Errorf("allowed-tools: secrets scope %q: secret names are letters, digits, _ . - (separate several with spaces)", scope)
+		}
+	case OpCapability:
+		if !capabilityScope.MatchString(scope) {
+			return fmt.Errorf("allowed-tools: capability scope %q: capability names are like llm or web.read (separate several with spaces)", scope)
 		}
 	}
 	return nil
+}
+
+var (
+	secretScope     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+	capabilityScope = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+)
+
+// splitScope splits host[:port], brackets of an IPv6 literal removed.
+func splitScope(s string) (host, port string) {
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		return h, p
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
 }
 
 func mergeScopes(a, b []string) []string {
@@ -118,14 +144,8 @@ func (p Permissions) Allows(op, scope string) bool {
 }
 
 func hostMatches(granted, target string) bool {
-	host, port, err := net.SplitHostPort(target)
-	if err != nil {
-		host, port = target, ""
-	}
-	gHost, gPort, err := net.SplitHostPort(granted)
-	if err != nil {
-		gHost, gPort = granted, ""
-	}
+	host, port := splitScope(target)
+	gHost, gPort := splitScope(granted)
 	if gPort != "" && gPort != port {
 		return false
 	}

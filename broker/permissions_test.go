@@ -57,3 +57,28 @@ func TestParsePermissionsRejectsTypos(t *testing.T) {
 		t.Fatalf("empty allowed-tools: %v %v", p, err)
 	}
 }
+
+func TestPermissionsIPv6AndDefaultPorts(t *testing.T) {
+	p, err := ParsePermissions("http([::1]:11434 api.example.com:443 [fe80::1])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]bool{
+		"[::1]:11434":         true,
+		"[::1]:80":            false,
+		"api.example.com:443": true,
+		"api.example.com:80":  false,
+		"[fe80::1]:8080":      true,
+		"api.example.com":     false,
+		"[::2]:11434":         false,
+	} {
+		if got := p.Allows(OpHTTP, target); got != want {
+			t.Errorf("Allows(http, %s) = %v, want %v", target, got, want)
+		}
+	}
+	for _, bad := range []string{"http(host:abc)", "http(host:70000)", "secrets(openai,github)", "capability(LLM!)"} {
+		if _, err := ParsePermissions(bad); err == nil {
+			t.Errorf("%q parsed without error", bad)
+		}
+	}
+}

@@ -82,6 +82,9 @@ type Call struct {
 	Function string
 	Params   json.RawMessage // a JSON object; empty means {}
 	Timeout  time.Duration   // from process start (default 60 s); queueing is bounded by ctx only
+	// Nested marks a call made by a running skill: it does not queue for a
+	// slot (its caller holds one and waits for it).
+	Nested bool
 }
 
 // Running reports how many worker processes are running now.
@@ -97,6 +100,12 @@ func (r *Runner) Run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	}
 	if h == nil {
 		h = denyOps{}
+	}
+	if c.Nested {
+		// The caller's own call holds a slot while it waits for this one:
+		// taking another from the same pool could deadlock it. Nesting depth
+		// bounds how many such calls can run.
+		return r.run(ctx, c, h)
 	}
 	release, err := r.acquire(ctx)
 	if err != nil {

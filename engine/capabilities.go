@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -30,12 +31,15 @@ func (p provider) local() bool {
 	if v, ok := p.meta["local"].(bool); ok {
 		return v
 	}
-	hosts := p.skill.Permissions[broker.OpHTTP]
-	for _, h := range hosts {
+	for _, h := range p.skill.Permissions[broker.OpHTTP] {
 		if host, _, err := net.SplitHostPort(h); err == nil {
 			h = host
 		}
-		if h != "localhost" && !strings.HasPrefix(h, "127.") && h != "[::1]" && h != "::1" {
+		h = strings.Trim(h, "[]")
+		if addr, err := netip.ParseAddr(h); err == nil && addr.IsLoopback() {
+			continue
+		}
+		if h != "localhost" {
 			return false
 		}
 	}
@@ -285,7 +289,12 @@ func (s *Server) invoke(ctx context.Context, j *Job, capability, explicit string
 		s.jobs.set(j, func(j *Job) { j.Skill, j.Tool, j.Reason = r.skill.ID, r.tool.Name, r.Reason })
 		start := time.Now()
 		res, err := s.skills.runTool(j.ctx, s, j, r.skill, r.tool, params)
-		s.health.record(r.name(), time.Since(start), err)
+		// Only what says something about the provider counts against it: a
+		// cancel, bad input or a denied op do not.
+		switch KindOf(err) {
+		case "", KindUnavailable, KindTimeout, KindSkillFailed:
+			s.health.record(r.name(), time.Since(start), err)
+		}
 		if err == nil {
 			return res, nil
 		}
@@ -303,10 +312,11 @@ func (s *Server) invoke(ctx context.Context, j *Job, capability, explicit string
 	return nil, lastErr
 }
 
+// nesting counts the jobs above j: 0 for a call a client made.
 func nesting(j *Job) int {
 	n := 0
-	for ; j != nil; n++ {
-		j = j.parentJob
+	for p := j.parentJob; p != nil; p = p.parentJob {
+		n++
 	}
 	return n
 }

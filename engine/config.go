@@ -47,6 +47,13 @@ func LoadConfig(path string) (*FileConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
 		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	for name, c := range cfg.Capabilities {
+		switch c.Policy {
+		case "", "local-first", "cloud-first":
+		default:
+			return nil, fmt.Errorf("%s: capabilities.%s.policy is %q; use local-first or cloud-first (or order: [skill, ...])", path, name, c.Policy)
+		}
+	}
 	return cfg, nil
 }
 
@@ -89,10 +96,17 @@ func SavePin(path, capability, skill string) error {
 	return os.Rename(tmp, path)
 }
 
-// mappingChild returns the mapping under key in m, creating it if asked.
+// mappingChild returns the mapping under key in m, creating it if asked. A
+// key whose value is not a mapping (`capabilities:` left empty) gets one.
 func mappingChild(m *yaml.Node, key string, create bool) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
+			if m.Content[i+1].Kind != yaml.MappingNode {
+				if !create {
+					return nil
+				}
+				m.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode}
+			}
 			return m.Content[i+1]
 		}
 	}

@@ -60,3 +60,18 @@ func TestSavePinKeepsTheRestOfTheFile(t *testing.T) {
 		t.Fatalf("new file: %+v", cfg)
 	}
 }
+
+func TestConfigRejectsAnUnknownPolicyAndPinsIntoAnEmptyKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(path, []byte("capabilities:\n  llm: {policy: local_first}\n"), 0o600)
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "local-first") {
+		t.Fatalf("typo in policy: %v", err)
+	}
+	os.WriteFile(path, []byte("capabilities:\n"), 0o600)
+	if err := SavePin(path, "llm", "ollama"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := LoadConfig(path); err != nil || cfg.Capabilities["llm"].Pin != "ollama" {
+		t.Fatalf("pin under an empty capabilities key: %+v %v", cfg, err)
+	}
+}

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
@@ -114,22 +116,36 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 	default:
 		j.State, j.Error = JobFailed, &JobError{Kind: KindOf(err), Message: err.Error()}
 	}
+	if len(j.Result) > maxKeptResult {
+		j.Result = json.RawMessage(fmt.Sprintf(`{"dropped":"the result was %d bytes; results over %d bytes are not kept"}`, len(j.Result), maxKeptResult))
+	}
 	t.finished = append(t.finished, j.ID)
 	if len(t.finished) > t.keep {
 		delete(t.jobs, t.finished[0])
 		t.finished = t.finished[1:]
 	}
+	ev := Event{Type: EventJobFinished, CallID: j.ID, Capability: j.Capability, Skill: j.Skill, Provider: j.Tool,
+		Caller: j.Caller, Data: map[string]any{"job": j.ID, "state": j.State, "parent": j.Parent},
+		LatencyMS: float64(now.Sub(j.StartedAt).Microseconds()) / 1000}
+	if j.Error != nil {
+		ev.Error, ev.ErrorKind = j.Error.Message, j.Error.Kind
+	}
 	t.mu.Unlock()
 	j.cancel()
 	close(j.done)
+	t.bus.Publish(ev)
 }
+
+// maxKeptResult bounds the result a finished job keeps for jobs.get.
+const maxKeptResult = 1 << 20
 
 func (t *jobTable) progress(j *Job, current, total float64, msg string) {
 	t.mu.Lock()
 	j.Progress = &JobProgress{Current: current, Total: total, Message: msg}
+	ev := Event{Type: EventJobProgress, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID,
+		Data: map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}}
 	t.mu.Unlock()
-	t.bus.Publish(Event{Type: EventJobProgress, Skill: j.Skill, Capability: j.Capability, CallID: j.ID,
-		Data: map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}})
+	t.bus.Publish(ev)
 }
 
 // set updates j's fields under the table's lock.
@@ -184,8 +200,17 @@ func (s *Server) runJob(ctx context.Context, caller string, fn func(j *Job) (any
 	return s.completeJob(s.jobs.start(ctx, caller), fn)
 }
 
-// completeJob runs fn for the started job j and records how it ended.
-func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (any, error) {
+// completeJob runs fn for the started job j and records how it ended,
+// panics included: a job never stays "running" after its work is gone.
+func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in job", "job", j.ID, "panic", r, "stack", string(debug.Stack()))
+			err = Errorf(KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r)
+			s.jobs.finish(j, nil, err)
+			out = nil
+		}
+	}()
 	res, err := fn(j)
 	var raw json.RawMessage
 	if err == nil {
@@ -211,8 +236,8 @@ func objectOrEmpty(p json.RawMessage) json.RawMessage {
 	return p
 }
 
-// cancelAll cancels every running job and waits for them to end.
-func (t *jobTable) cancelAll() {
+// cancelAll cancels every running job and waits (until ctx ends) for them.
+func (t *jobTable) cancelAll(ctx context.Context) {
 	t.mu.Lock()
 	var running []*Job
 	for _, j := range t.jobs {
@@ -223,6 +248,12 @@ func (t *jobTable) cancelAll() {
 	t.mu.Unlock()
 	for _, j := range running {
 		j.cancel()
-		<-j.done
+	}
+	for _, j := range running {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return
+		}
 	}
 }

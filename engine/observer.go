@@ -36,6 +36,7 @@ const (
 	EventGraphChanged  = "graph.changed"
 	EventSkillsChanged = "skills.changed"
 	EventJobProgress   = "job.progress"
+	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
 	EventLagged        = "lagged"
 )
 

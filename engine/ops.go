@@ -30,7 +30,13 @@ type skillOps struct {
 	tool   string
 	callID string
 	job    *Job
+	// inFlight bounds the ops one call has running at once: an async tool
+	// gathering hundreds of HTTP requests must not exhaust the engine.
+	inFlight chan struct{}
 }
+
+// maxOpsInFlight is how many ops one call may have running at once.
+const maxOpsInFlight = 16
 
 // HTTP op limits.
 const (
@@ -40,6 +46,12 @@ const (
 )
 
 func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage, error) {
+	select {
+	case o.inFlight <- struct{}{}:
+		defer func() { <-o.inFlight }()
+	case <-ctx.Done():
+		return nil, Errorf(KindCancelled, "%s: the call ended", op.Name)
+	}
 	start := time.Now()
 	perm, scope, err := o.permissionFor(op)
 	rec := auditRecord{At: start.UTC(), Skill: o.skill.ID, Tool: o.tool, CallID: o.callID, Op: op.Name, Scope: scope}
@@ -77,10 +89,11 @@ func (o *skillOps) permissionFor(op broker.Op) (perm, scope string, err error) {
 		}
 		json.Unmarshal(op.Params, &p)
 		u, perr := url.Parse(p.URL)
-		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", p.URL, Errorf(KindInvalid, "http.request: %q is not an http(s) URL", p.URL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			// The URL is not repeated: its query may hold a key.
+			return "", "", Errorf(KindInvalid, "http.request: not an absolute http(s) URL (scheme://host/...)")
 		}
-		return broker.OpHTTP, u.Host, nil
+		return broker.OpHTTP, hostPort(u), nil
 	case "secrets.get":
 		var p struct {
 			Name string `json:"name"`
@@ -202,8 +215,8 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 		if len(via) >= httpMaxRedirects {
 			return fmt.Errorf("more than %d redirects", httpMaxRedirects)
 		}
-		if !o.skill.Permissions.Allows(broker.OpHTTP, r.URL.Host) {
-			return Errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", r.URL.Host, o.skill.ID, r.URL.Host)
+		if hp := hostPort(r.URL); !o.skill.Permissions.Allows(broker.OpHTTP, hp) {
+			return Errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, o.skill.ID, hp)
 		}
 		return nil
 	}}
@@ -211,11 +224,17 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 	if err != nil {
 		var ee *Error
 		var ne net.Error
+		var ue *url.Error
 		switch {
 		case errors.As(err, &ee):
 			return nil, ee
+		case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
+			return nil, Errorf(KindCancelled, "http.request %s: the call was cancelled", req.URL.Host)
 		case ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
 			return nil, Errorf(KindTimeout, "http.request %s: no answer within %s", req.URL.Host, wait)
+		case errors.As(err, &ue):
+			// url.Error's text repeats the whole URL, query (and keys) included.
+			err = ue.Err
 		}
 		return nil, Errorf(KindUnavailable, "http.request %s: %v", req.URL.Host, err)
 	}
@@ -236,4 +255,15 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 		out["body_b64"] = base64.StdEncoding.EncodeToString(data)
 	}
 	return out, nil
+}
+
+// hostPort is the host:port a URL reaches, the scheme's default port filled
+// in, IPv6 literals without brackets' ambiguity: the form allowed-tools
+// entries are matched against.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

@@ -332,7 +332,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("in-flight requests did not finish: %w", ctx.Err())
 	}
-	s.jobs.cancelAll() // async jobs outlive requests, not the engine
+	s.jobs.cancelAll(ctx) // async jobs outlive requests, not the engine
 	s.mu.Lock()
 	for _, nc := range s.conns {
 		nc.Close()

@@ -33,6 +33,7 @@ type skillsRuntime struct {
 	// are then listed from their SKILL.md only.
 	unusable string
 
+	reloadMu    sync.Mutex // one discovery at a time, so the newest result is the one kept
 	mu          sync.RWMutex
 	skills      []*broker.Skill
 	fingerprint string
@@ -76,6 +77,10 @@ func skillRoots(paths Paths, extra []string) []broker.Root {
 // reload rediscovers the skills if any SKILL.md or .py file changed since
 // the last time, and reports whether the list changed.
 func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
+	// Discovery must not die with the request that asked for it.
+	ctx = context.WithoutCancel(ctx)
+	rt.reloadMu.Lock()
+	defer rt.reloadMu.Unlock()
 	fp := rootsFingerprint(rt.roots)
 	rt.mu.RLock()
 	same := fp == rt.fingerprint
@@ -90,6 +95,9 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	for _, s := range skills {
 		if s.Invalid != "" {
 			rt.log.Warn("skill skipped", "skill", s.ID, "dir", s.Dir, "reason", s.Invalid)
+			if strings.HasPrefix(s.Invalid, "tool discovery failed") {
+				fp = "" // the parser itself failed, not the skill: try again next tick
+			}
 		}
 	}
 	rt.mu.Lock()
@@ -187,9 +195,13 @@ func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *br
 		return nil, Errorf(KindUnavailable, "skills cannot run: %s", rt.unusable)
 	}
 	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
-	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j}
+	if t.Returns != "" && !s.Permissions.Allows(broker.OpGraph, "write") {
+		return nil, Errorf(KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
+			s.ID, t.Name, t.Returns)
+	}
+	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j, inFlight: make(chan struct{}, maxOpsInFlight)}
 	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
-		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second))}
+		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second)), Nested: j.parentJob != nil}
 	res, err := rt.runner.Run(ctx, call, ops)
 	if err != nil {
 		var re *broker.RunError

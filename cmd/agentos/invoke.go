@@ -44,10 +44,10 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 	if *provider != "" {
 		req["provider"] = *provider
 	}
-	// Subscribe first so no progress event of the job is missed.
+	// Subscribe first so no event of the job is missed.
 	progress := make(chan engine.Event, 64)
 	if _, err := c.Subscribe(ctx, -1, func(ev engine.Event) {
-		if ev.Type == engine.EventJobProgress {
+		if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
 			select {
 			case progress <- ev:
 			default:
@@ -73,7 +73,34 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 func followJob(ctx context.Context, e *env, c *engine.Client, id string, progress <-chan engine.Event) error {
 	bar := progressBar{w: e.stderr}
 	defer bar.clear()
-	tick := time.NewTicker(100 * time.Millisecond)
+	// ended asks the engine how the job stands; done is true once it ended.
+	ended := func() (done bool, err error) {
+		var j struct {
+			engine.Job
+			Result json.RawMessage `json:"result"`
+		}
+		if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
+			if ctx.Err() != nil {
+				return false, nil // the interrupt case cancels it
+			}
+			return true, err
+		}
+		switch j.State {
+		case engine.JobRunning:
+			return false, nil
+		case engine.JobCompleted:
+			bar.clear()
+			return true, printJSON(e.stdout, rawJSON(j.Result))
+		}
+		bar.clear()
+		if j.Error != nil {
+			return true, &engine.Error{Kind: j.Error.Kind, Message: j.Error.Message}
+		}
+		return true, fmt.Errorf("job %s ended %s", id, j.State)
+	}
+	// The job.finished event says when to look; the ticker covers an event
+	// lost to a full buffer.
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -86,32 +113,20 @@ func followJob(ctx context.Context, e *env, c *engine.Client, id string, progres
 			}
 			return fmt.Errorf("interrupted: job %s cancelled", id)
 		case ev := <-progress:
-			if ev.Data["job"] == id {
+			if ev.Data["job"] != id {
+				continue
+			}
+			if ev.Type == engine.EventJobProgress {
 				bar.show(ev.Data)
+				continue
 			}
-		case <-tick.C:
-			var j struct {
-				engine.Job
-				Result json.RawMessage `json:"result"`
-			}
-			if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
-				if ctx.Err() != nil {
-					continue // the interrupt case cancels it
-				}
+			if done, err := ended(); done {
 				return err
 			}
-			switch j.State {
-			case engine.JobRunning:
-				continue
-			case engine.JobCompleted:
-				bar.clear()
-				return printJSON(e.stdout, rawJSON(j.Result))
+		case <-tick.C:
+			if done, err := ended(); done {
+				return err
 			}
-			bar.clear()
-			if j.Error != nil {
-				return &engine.Error{Kind: j.Error.Kind, Message: j.Error.Message}
-			}
-			return fmt.Errorf("job %s ended %s", id, j.State)
 		}
 	}
 }
