@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 )
 
 func runCall(ctx context.Context, e *env, args []string) error {
@@ -17,25 +14,12 @@ func runCall(ctx context.Context, e *env, args []string) error {
 	}
 	var params json.RawMessage
 	if len(pos) == 2 {
-		src := []byte(pos[1])
-		if pos[1] == "-" {
-			if src, err = io.ReadAll(e.stdin); err != nil {
-				return fmt.Errorf("read params from stdin: %w", err)
-			}
+		if params, err = paramsArg(e, "call", pos[1]); err != nil {
+			return err
 		}
-		src = bytes.TrimSpace(src)
-		if !json.Valid(src) {
-			return usagef("call: params are not valid JSON: %s", clip(string(src), 80))
-		}
-		params = src
 	}
-	c, err := dial(ctx, e)
+	raw, err := fetch(ctx, e, pos[0], params)
 	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var raw rawJSON
-	if err := c.Call(ctx, pos[0], params, &raw); err != nil {
 		return err
 	}
 	return printJSON(e.stdout, raw)

@@ -15,13 +15,8 @@ func runCapabilities(ctx context.Context, e *env, args []string) error {
 	if len(pos) == 1 && pos[0] != "list" {
 		return usagef("usage: agentos capabilities [list]")
 	}
-	c, err := dial(ctx, e)
+	raw, err := fetch(ctx, e, "capabilities.list", nil)
 	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var raw rawJSON
-	if err := c.Call(ctx, "capabilities.list", nil, &raw); err != nil {
 		return err
 	}
 	if f.jsonOut() {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,4 +104,35 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 // dial connects to the engine of e.home as the CLI.
 func dial(ctx context.Context, e *env) (*engine.Client, error) {
 	return engine.DialHome(ctx, e.home, engine.ClientOptions{Name: "cli"})
+}
+
+// fetch dials the engine, makes one call and returns its raw result.
+func fetch(ctx context.Context, e *env, method string, params any) (rawJSON, error) {
+	c, err := dial(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var raw rawJSON
+	if err := c.Call(ctx, method, params, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// paramsArg reads a command's JSON params argument: the text itself, or
+// stdin for "-". It must be a JSON object.
+func paramsArg(e *env, cmd, arg string) (json.RawMessage, error) {
+	src := []byte(arg)
+	if arg == "-" {
+		var err error
+		if src, err = io.ReadAll(e.stdin); err != nil {
+			return nil, fmt.Errorf("read params from stdin: %w", err)
+		}
+	}
+	src = bytes.TrimSpace(src)
+	if !json.Valid(src) || len(src) == 0 || src[0] != '{' {
+		return nil, usagef("%s: params must be a JSON object, e.g. '{\"id\": \"...\"}': %s", cmd, clip(string(src), 80))
+	}
+	return src, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,17 +22,9 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 	}
 	params := json.RawMessage("{}")
 	if len(pos) == 2 {
-		src := []byte(pos[1])
-		if pos[1] == "-" {
-			if src, err = io.ReadAll(e.stdin); err != nil {
-				return fmt.Errorf("read params from stdin: %w", err)
-			}
+		if params, err = paramsArg(e, "invoke", pos[1]); err != nil {
+			return err
 		}
-		src = bytes.TrimSpace(src)
-		if !json.Valid(src) || len(src) == 0 || src[0] != '{' {
-			return usagef("invoke: params must be a JSON object: %s", clip(string(src), 80))
-		}
-		params = src
 	}
 	c, err := dial(ctx, e)
 	if err != nil {

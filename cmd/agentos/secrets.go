@@ -250,13 +250,8 @@ func runSecretsList(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := dial(ctx, e)
+	raw, err := fetch(ctx, e, "secrets.list", nil)
 	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var raw rawJSON
-	if err := c.Call(ctx, "secrets.list", nil, &raw); err != nil {
 		return err
 	}
 	if f.jsonOut() {
