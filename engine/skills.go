@@ -19,6 +19,7 @@ import (
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/sdk"
+	"github.com/agentos/agentos/skills"
 )
 
 // skillsRuntime holds the discovered skills and runs their tools.
@@ -48,7 +49,11 @@ func newSkillsRuntime(ctx context.Context, paths Paths, python string, extraDirs
 	if err != nil {
 		return nil, err
 	}
-	rt := &skillsRuntime{roots: skillRoots(paths, extraDirs), audit: audit, bus: bus, log: log}
+	bundledDir, err := skills.Extract(filepath.Join(paths.Home, "bundled"))
+	if err != nil {
+		return nil, fmt.Errorf("extract the bundled skills: %w", err)
+	}
+	rt := &skillsRuntime{roots: skillRoots(paths, bundledDir, extraDirs), audit: audit, bus: bus, log: log}
 	py, err := broker.FindPython(ctx, python)
 	if err != nil {
 		rt.unusable = fmt.Sprintf("no Python interpreter: %v (set python: in config.yaml)", err)
@@ -65,9 +70,10 @@ func newSkillsRuntime(ctx context.Context, paths Paths, python string, extraDirs
 	return rt, nil
 }
 
-// skillRoots lists where skills come from, later roots overriding earlier.
-func skillRoots(paths Paths, extra []string) []broker.Root {
-	roots := []broker.Root{{Dir: paths.SkillsDir, Source: "user"}}
+// skillRoots lists where skills come from, later roots overriding earlier:
+// bundled, then the user's, then --skills-dir folders.
+func skillRoots(paths Paths, bundledDir string, extra []string) []broker.Root {
+	roots := []broker.Root{{Dir: bundledDir, Source: "bundled"}, {Dir: paths.SkillsDir, Source: "user"}}
 	for _, d := range extra {
 		roots = append(roots, broker.Root{Dir: d, Source: "flag"})
 	}

@@ -47,13 +47,16 @@ type file struct {
 }
 
 // contents lists the embedded files in a fixed order.
-func contents() ([]file, error) {
+func contents() ([]file, error) { return filesOf(Files()) }
+
+// filesOf lists the files of fsys in a fixed order.
+func filesOf(fsys fs.FS) ([]file, error) {
 	var files []file
-	err := fs.WalkDir(Files(), ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := fs.ReadFile(Files(), p)
+		data, err := fs.ReadFile(fsys, p)
 		files = append(files, file{p, data})
 		return err
 	})
@@ -86,8 +89,13 @@ func hash(files []file) string {
 // partial or was changed, is replaced. The files are written to a temporary
 // directory renamed into place, so a concurrent or crashed Extract never leaves
 // a half-written SDK behind.
-func Extract(dir string) (string, error) {
-	files, err := contents()
+func Extract(dir string) (string, error) { return ExtractFS(Files(), dir) }
+
+// ExtractFS is Extract for any embedded tree (the bundled skills use it too):
+// fsys's files go to dir/<content hash>/, written atomically, reused when
+// already there.
+func ExtractFS(fsys fs.FS, dir string) (string, error) {
+	files, err := filesOf(fsys)
 	if err != nil {
 		return "", fmt.Errorf("sdk: read embedded files: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -221,8 +222,8 @@ func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
 	call(t, c, "system.ping", nil, nil)
 	var st engine.Status
 	call(t, c, "system.status", nil, &st)
-	if len(st.Skills) != 1 || st.Skills[0] != "demo" {
-		t.Fatalf("status skills %v", st.Skills)
+	if strings.Join(st.Skills, ",") != "demo,web-reader" {
+		t.Fatalf("status skills %v, want the test skill and the bundled one", st.Skills)
 	}
 }
 
@@ -280,5 +281,40 @@ func TestSkillsNewTestInstallRemove(t *testing.T) {
 	r = agentos(t, home, "call", "skills.reload")
 	if strings.Contains(r.stdout, `"greeter"`) {
 		t.Fatalf("removed skill still listed: %s", r.stdout)
+	}
+}
+
+func TestBundledWebReaderReadsAPageAndRemembersIt(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<html><head><title> Quarterly  report </title><style>p{}</style></head>
+<body><h1>Results</h1><script>var hidden = 1;</script><p>Revenue grew &amp; costs fell.</p></body></html>`)
+	}))
+	defer page.Close()
+	home := newHome(t)
+	startDaemon(t, home)
+	r := agentos(t, home, "invoke", "web.read", `{"url": "`+page.URL+`/q3"}`)
+	if r.code != 0 {
+		t.Fatalf("invoke web.read: %+v", r)
+	}
+	var res struct {
+		Item struct{ Name, Content string }
+		ID   string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Item.Name != "Quarterly report" || !strings.Contains(res.Item.Content, "Revenue grew & costs fell.") ||
+		strings.Contains(res.Item.Content, "hidden") || res.ID == "" {
+		t.Fatalf("web.read returned %+v", res)
+	}
+	r = agentos(t, home, "search", "revenue")
+	if !strings.Contains(r.stdout, res.ID) {
+		t.Fatalf("the page is not searchable in the graph: %+v", r)
+	}
+	// Reading it again updates the same webpage node (identity: url).
+	r = agentos(t, home, "invoke", "web.read", `{"url": "`+page.URL+`/q3"}`)
+	if !strings.Contains(r.stdout, res.ID) || !strings.Contains(r.stdout, `"created": false`) {
+		t.Fatalf("second read: %+v", r)
 	}
 }

@@ -1,0 +1,22 @@
+// Package skills holds the skills that ship inside the agentos binary, one
+// folder each, so a user who installs just the binary has them. The engine
+// extracts them at start and discovers them first: a skill of the same id in
+// $AGENTOS_HOME/skills replaces a bundled one.
+package skills
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/agentos/agentos/sdk"
+)
+
+//go:embed */SKILL.md */*.py
+var bundled embed.FS
+
+// Files returns the bundled skill folders.
+func Files() fs.FS { return bundled }
+
+// Extract writes the bundled skills into dir/<content hash>/ (reused when
+// it exists) and returns that folder of skill folders.
+func Extract(dir string) (string, error) { return sdk.ExtractFS(bundled, dir) }
