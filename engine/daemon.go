@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 	"github.com/gofrs/flock"
@@ -114,6 +115,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer skills.audit.Close()
+	skills.onChange = func(list []*broker.Skill) { srv.loadShapes(paths.ShapesDir, list) }
 	skills.reload(ctx, true)
 	srv.skills = skills
 	go skills.watch(ctx, time.Second)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -340,4 +342,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.connWG.Wait()
 	return err
+}
+
+// loadShapes reloads the shape registry: the embedded defaults, then the
+// shapes valid skills bring in their shapes/ folders, then the user's own
+// (last, so a user's definition wins). Bad files are logged and skipped.
+func (s *Server) loadShapes(userDir string, skills []*broker.Skill) {
+	var dirs []string
+	for _, sk := range skills {
+		if sk.Invalid == "" {
+			dirs = append(dirs, filepath.Join(sk.Dir, "shapes"))
+		}
+	}
+	reg, errs := shapes.Load(append(dirs, userDir)...)
+	for _, e := range errs {
+		s.log.Warn("shape file skipped", "err", e)
+	}
+	if reg.Fingerprint() == s.shapes.Load().Fingerprint() {
+		return
+	}
+	s.shapes.Store(reg)
+	s.store.SetShapes(reg)
+	s.log.Info("shapes reloaded", "shapes", len(reg.List()))
 }

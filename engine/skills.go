@@ -35,6 +35,7 @@ type skillsRuntime struct {
 	unusable string
 
 	reloadMu    sync.Mutex // one discovery at a time, so the newest result is the one kept
+	onChange    func([]*broker.Skill)
 	mu          sync.RWMutex
 	skills      []*broker.Skill
 	fingerprint string
@@ -114,6 +115,9 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 		ids[i] = s.ID
 	}
 	rt.bus.Publish(Event{Type: EventSkillsChanged, IDs: ids})
+	if rt.onChange != nil {
+		rt.onChange(skills)
+	}
 	return true
 }
 
@@ -141,9 +145,11 @@ func rootsFingerprint(roots []broker.Root) string {
 	var b strings.Builder
 	for _, r := range roots {
 		matches, _ := filepath.Glob(filepath.Join(r.Dir, "*", "*"))
+		yamls, _ := filepath.Glob(filepath.Join(r.Dir, "*", "shapes", "*.y*ml"))
+		matches = append(matches, yamls...)
 		sort.Strings(matches)
 		for _, m := range matches {
-			if !strings.HasSuffix(m, ".py") && filepath.Base(m) != "SKILL.md" {
+			if !strings.HasSuffix(m, ".py") && !strings.HasSuffix(m, "ml") && filepath.Base(m) != "SKILL.md" {
 				continue
 			}
 			fi, err := os.Stat(m)

@@ -318,3 +318,33 @@ func TestBundledWebReaderReadsAPageAndRemembersIt(t *testing.T) {
 		t.Fatalf("second read: %+v", r)
 	}
 }
+
+func TestASkillBringsItsOwnShapes(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "cookbook", "graph(write)", `from agentos import returns
+
+@returns("recipe[]")
+def recipes() -> list:
+    return [{"name": "Soup", "servings": "4"}, {"name": "Soup", "servings": 6}]
+`)
+	os.MkdirAll(filepath.Join(home, "skills", "cookbook", "shapes"), 0o700)
+	os.WriteFile(filepath.Join(home, "skills", "cookbook", "shapes", "recipe.yaml"),
+		[]byte("recipe:\n  identity: [name]\n  fields:\n    servings: integer\n"), 0o600)
+	c := startDaemon(t, home).client(t)
+	var res struct {
+		IDs     []string `json:"ids"`
+		Created int      `json:"created"`
+	}
+	ctx := context.Background()
+	if err := c.Call(ctx, "skills.run", map[string]any{"skill": "cookbook", "tool": "recipes"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Created != 1 || res.IDs[0] != res.IDs[1] {
+		t.Fatalf("the skill's recipe identity was not used: %+v", res)
+	}
+	var n graph.Node
+	call(t, c, "data.read", map[string]any{"id": res.IDs[0]}, &n)
+	if n.Fields["servings"] != float64(6) {
+		t.Fatalf("servings not coerced by the skill's shape: %v", n.Fields)
+	}
+}
