@@ -34,6 +34,7 @@ type Discoverer struct {
 
 	mu    sync.Mutex
 	cache map[string]fileResult // path + "\x00" + sha256 of content
+	used  map[string]bool       // cache keys the current Discover touched
 }
 
 type fileResult struct {
@@ -49,10 +50,15 @@ func NewDiscoverer(python, sdkDir string) *Discoverer {
 
 var moduleName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Discover lists every skill under roots, valid or not, sorted by id. A skill
+// Discover lists every skill under roots, valid or not, sorted by id (one
+// Discover at a time: the engine serializes reloads). A skill
 // in a later root replaces one with the same id from an earlier root (a
 // user's skill overrides a bundled one), with a warning saying so.
 func (d *Discoverer) Discover(ctx context.Context, roots []Root) []*Skill {
+	d.mu.Lock()
+	d.used = map[string]bool{}
+	d.mu.Unlock()
+	defer d.prune()
 	byID := map[string]*Skill{}
 	for _, root := range roots {
 		entries, err := os.ReadDir(root.Dir)
@@ -145,6 +151,9 @@ func (d *Discoverer) parseFiles(ctx context.Context, files []string) (map[string
 		}
 		sum := sha256.Sum256(data)
 		keys[f] = f + "\x00" + hex.EncodeToString(sum[:])
+		if d.used != nil {
+			d.used[keys[f]] = true
+		}
 		if r, ok := d.cache[keys[f]]; ok {
 			out[f] = r
 		} else {
@@ -170,6 +179,19 @@ func (d *Discoverer) parseFiles(ctx context.Context, files []string) (map[string
 		out[f] = r
 	}
 	return out, nil
+}
+
+// prune drops cache entries the last Discover did not use: old versions of
+// edited files and files that are gone.
+func (d *Discoverer) prune() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.cache {
+		if !d.used[k] {
+			delete(d.cache, k)
+		}
+	}
+	d.used = nil
 }
 
 func (d *Discoverer) runParser(ctx context.Context, files []string) (map[string]fileResult, error) {

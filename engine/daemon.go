@@ -92,10 +92,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	reg, loadErrs := shapes.Load(paths.ShapesDir)
-	for _, e := range loadErrs {
-		log.Warn("shape file skipped", "err", e)
-	}
+	// Problems in shape files are logged once, by the reload that follows
+	// skill discovery (loadShapes), which sees every folder.
+	reg, _ := shapes.Load(paths.ShapesDir)
 	bus := NewBus(4096)
 	opts := cfg.Server.withDefaults()
 	// More readers than workers: a point read answered on a connection's

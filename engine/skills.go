@@ -42,6 +42,10 @@ type skillsRuntime struct {
 	calls       atomic.Int64
 }
 
+// maxToolTimeout caps a tool's @timeout: one call must not hold a runner
+// slot for days.
+const maxToolTimeout = time.Hour
+
 // newSkillsRuntime finds the interpreter, extracts the SDK and discovers
 // the skills. Without an interpreter the engine still runs: skills are
 // listed as unusable and the reason is given on every skills.run.
@@ -213,7 +217,7 @@ func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *br
 	}
 	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j, inFlight: make(chan struct{}, maxOpsInFlight)}
 	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
-		Params: params, Timeout: time.Duration(t.Timeout * float64(time.Second)), Nested: j.parentJob != nil}
+		Params: params, Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil}
 	res, err := rt.runner.Run(ctx, call, ops)
 	if err != nil {
 		var re *broker.RunError
