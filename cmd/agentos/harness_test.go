@@ -26,7 +26,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "agentos")
-	build := exec.Command("go", "build", "-o", binPath, ".")
+	// AGENTOS_TEST_RACE=1 builds the binary under test with the race
+	// detector, so the end-to-end tests also check the daemon for races.
+	args := []string{"build", "-o", binPath}
+	if os.Getenv("AGENTOS_TEST_RACE") != "" {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build agentos:", err)
