@@ -57,6 +57,7 @@ func commands() []command {
 		{"invoke", "invoke a capability: agentos invoke CAPABILITY [JSON]", runInvoke},
 		{"capabilities", "capabilities with their providers, ranked, and why", runCapabilities},
 		{"prefer", "pin a capability's provider: agentos prefer CAPABILITY SKILL", runPrefer},
+		{"mcp", "serve MCP on stdio, forwarding to the engine", runMCP},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/agentos/agentos/mcpproxy"
+)
+
+// runMCP serves MCP on stdio, forwarding to the engine (DESIGN §10). Stdout
+// is the MCP channel: everything else goes to stderr.
+func runMCP(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, "mcp", "", "Serve MCP on stdin/stdout, forwarding to the engine socket. Starts the engine when none answers\n"+
+		"(unless --no-autostart) and reconnects transparently when it restarts. Logs go to stderr.")
+	noAutostart := f.Bool("no-autostart", false, "do not start the engine when none answers")
+	if _, err := f.parseN(args, 0, 0); err != nil {
+		return err
+	}
+	lg := log.New(e.stderr, "agentos mcp: ", log.LstdFlags)
+	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: e.home, Autostart: !*noAutostart, Version: version, Logger: lg})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	in := e.stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	return p.ServeStdio(ctx, in, e.stdout)
+}

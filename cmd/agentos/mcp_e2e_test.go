@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// mcpSession runs `agentos mcp` against home and initializes an MCP session.
+func mcpSession(t *testing.T, home string, args ...string) *client.Client {
+	t.Helper()
+	c, err := client.NewStdioMCPClient(binPath, []string{"AGENTOS_HOME=" + home}, append([]string{"mcp"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var req mcp.InitializeRequest
+	req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+	res, err := c.Initialize(ctx, req)
+	if err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	if res.ServerInfo.Name != "agentos" {
+		t.Fatalf("server name %q, want agentos", res.ServerInfo.Name)
+	}
+	return c
+}
+
+// callTool calls an MCP tool and returns its result and text.
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) (*mcp.CallToolResult, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var req mcp.CallToolRequest
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("tools/call %s: %v", name, err)
+	}
+	var text strings.Builder
+	for _, ct := range res.Content {
+		if tc, ok := ct.(mcp.TextContent); ok {
+			text.WriteString(tc.Text)
+		}
+	}
+	return res, text.String()
+}
+
+// okTool calls a tool that must succeed and decodes its text as JSON.
+func okTool(t *testing.T, c *client.Client, name string, args map[string]any, out any) string {
+	t.Helper()
+	res, text := callTool(t, c, name, args)
+	if res.IsError {
+		t.Fatalf("%s: isError: %s", name, text)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(text), out); err != nil {
+			t.Fatalf("%s: text is not JSON: %v\n%s", name, err, text)
+		}
+	}
+	return text
+}
+
+func errTool(t *testing.T, c *client.Client, name string, args map[string]any, want ...string) {
+	t.Helper()
+	res, text := callTool(t, c, name, args)
+	if !res.IsError {
+		t.Fatalf("%s %v: want isError, got %s", name, args, text)
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Fatalf("%s %v: error %q does not mention %q", name, args, text, w)
+		}
+	}
+}
+
+func TestMCPProxyEndToEnd(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	d := startDaemon(t, home)
+	c := mcpSession(t, home, "--no-autostart")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	byName := map[string]mcp.Tool{}
+	for _, tl := range tools.Tools {
+		names = append(names, tl.Name)
+		byName[tl.Name] = tl
+	}
+	fixed := []string{"read", "search", "create", "update", "delete", "link", "invoke", "skills", "status"}
+	if len(names) < len(fixed) || strings.Join(names[:len(fixed)], ",") != strings.Join(fixed, ",") {
+		t.Fatalf("tools/list order %v: want the fixed tools %v first", names, fixed)
+	}
+	echo, ok := byName["test_echo"]
+	if !ok {
+		t.Fatalf("no test_echo tool in %v", names)
+	}
+	schema, _ := json.Marshal(echo)
+	if !strings.Contains(echo.Description, "Echo text back") || !strings.Contains(string(schema), `"text"`) {
+		t.Fatalf("test_echo: description %q, tool %s", echo.Description, schema)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "secrets") {
+			t.Fatalf("secrets exposed as tool %q", n)
+		}
+	}
+
+	var node struct {
+		ID     string         `json:"id"`
+		Fields map[string]any `json:"fields"`
+	}
+	res, text := callTool(t, c, "create", map[string]any{"shape": "note", "fields": map[string]any{"title": "mcp zebra note", "body": "written over MCP"}})
+	if res.IsError {
+		t.Fatalf("create: %s", text)
+	}
+	if res.StructuredContent == nil && len(res.RawStructuredContent) == 0 {
+		t.Fatal("create: no structuredContent")
+	}
+	if err := json.Unmarshal([]byte(text), &node); err != nil {
+		t.Fatalf("create: %v: %s", err, text)
+	}
+	if node.ID == "" {
+		t.Fatalf("create gave no id")
+	}
+	var read struct {
+		ID string `json:"id"`
+	}
+	okTool(t, c, "read", map[string]any{"id": node.ID}, &read)
+	if read.ID != node.ID {
+		t.Fatalf("read %s gave %s", node.ID, read.ID)
+	}
+	var page struct {
+		Nodes []json.RawMessage `json:"nodes"`
+	}
+	okTool(t, c, "read", map[string]any{"shape": "note", "limit": 10}, &page)
+	if len(page.Nodes) != 1 {
+		t.Fatalf("read shape note: %d nodes, want 1", len(page.Nodes))
+	}
+	text = okTool(t, c, "search", map[string]any{"query": "zebra"}, nil)
+	if !strings.Contains(text, node.ID) {
+		t.Fatalf("search zebra does not find %s: %s", node.ID, text)
+	}
+
+	var echoed struct {
+		Text string `json:"text"`
+	}
+	okTool(t, c, "test_echo", map[string]any{"text": "hello over mcp"}, &echoed)
+	if echoed.Text != "hello over mcp" {
+		t.Fatalf("test_echo gave %q", echoed.Text)
+	}
+	okTool(t, c, "invoke", map[string]any{"capability": "test.echo", "params": map[string]any{"text": "via invoke"}}, &echoed)
+	if echoed.Text != "via invoke" {
+		t.Fatalf("invoke test.echo gave %q", echoed.Text)
+	}
+
+	// Engine errors and bad arguments come back as isError results.
+	errTool(t, c, "read", map[string]any{"id": "no-such-node"}, "not_found")
+	errTool(t, c, "read", map[string]any{"id": 42}, `"id"`)
+	errTool(t, c, "create", map[string]any{"fields": map[string]any{"title": "x"}}, `"shape"`)
+	errTool(t, c, "test_echo", map[string]any{}, `"text"`)
+	errTool(t, c, "read", map[string]any{}, "id", "shape")
+
+	// An unknown tool is a protocol error.
+	var req mcp.CallToolRequest
+	req.Params.Name = "no_such_tool"
+	if _, err := c.CallTool(ctx, req); err == nil {
+		t.Fatal("unknown tool: want an MCP error")
+	}
+
+	// The engine restarts: the next call redials over the same session.
+	d.kill()
+	startDaemon(t, home)
+	okTool(t, c, "read", map[string]any{"id": node.ID}, &read)
+	if read.ID != node.ID {
+		t.Fatalf("read after restart gave %q", read.ID)
+	}
+	okTool(t, c, "status", nil, nil)
+}
+
+func TestMCPNoEngineSaysHowToStart(t *testing.T) {
+	home := newHome(t)
+	c := mcpSession(t, home, "--no-autostart")
+	errTool(t, c, "status", nil, "agentos start")
+	if _, err := os.Stat(home + "/engine.sock"); err == nil {
+		t.Fatal("--no-autostart started an engine")
+	}
+}
+
+func TestMCPHelp(t *testing.T) {
+	r := agentos(t, newHome(t), "mcp", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "--no-autostart") {
+		t.Fatalf("mcp --help: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestMCPAutostartsTheEngine(t *testing.T) {
+	home := newHome(t)
+	t.Cleanup(func() { agentos(t, home, "stop") })
+	c := mcpSession(t, home)
+	var st struct {
+		Home string `json:"home"`
+	}
+	okTool(t, c, "status", nil, &st)
+	if st.Home == "" {
+		t.Fatal("status after autostart: no home")
+	}
+}

@@ -1,0 +1,462 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// MaxText is the size past which a tool result's text is cut, with a note on
+// how to ask for less.
+const MaxText = 20 << 10
+
+// toolName is what an MCP tool name may be (clients reject anything else).
+var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// Options configure New.
+type Options struct {
+	Home      string      // AGENTOS_HOME of the engine
+	Autostart bool        // run `agentos start` when no engine answers at startup
+	Version   string      // reported to MCP clients
+	Logger    *log.Logger // where diagnostics go (never stdout); nil: discarded
+	// Executable is the agentos binary to start the engine with (default
+	// os.Executable()).
+	Executable string
+}
+
+// Proxy is the MCP server of one engine home.
+type Proxy struct {
+	srv  *server.MCPServer
+	conn *conn
+	log  *log.Logger
+	// Tools lists the tool names in the order tools/list gives them.
+	Tools []string
+	// Capabilities maps a capability tool's name back to its capability.
+	Capabilities map[string]string
+}
+
+// fixedTool is one of the tools every proxy has.
+type fixedTool struct {
+	name, method, desc string
+	schema             string
+	readOnly           bool
+	build              func(args map[string]any) (any, string) // engine params, or a message on bad arguments
+}
+
+func passArgs(args map[string]any) (any, string) { return args, "" }
+
+var fixedTools = []fixedTool{
+	{name: "read", method: "data.read", readOnly: true,
+		desc: "Read from the local agentos graph. Give `id` to read one node, or `shape` (e.g. task, note, person) to list a page of nodes of that shape, " +
+			"optionally filtered with `where` (field -> value equality) and sorted with `order`. Pages hold `limit` nodes (default engine page size); " +
+			"when the result has a `cursor`, pass it back to get the next page. Use this when you know an id or want to browse nodes of a shape; use `search` to find nodes by words.",
+		schema: `{"type":"object","properties":{
+			"id":{"type":"string","description":"id of one node to read"},
+			"shape":{"type":"string","description":"read a page of nodes of this shape"},
+			"where":{"type":"object","description":"field -> value equality filters (array fields: contains)"},
+			"order":{"type":"string","description":"field to sort by, '-' prefix for descending; default creation order"},
+			"limit":{"type":"integer","minimum":1,"maximum":1000,"description":"page size"},
+			"cursor":{"type":"string","description":"cursor from the previous page"},
+			"include_deleted":{"type":"boolean","description":"include deleted nodes"}},
+			"additionalProperties":false}`,
+		build: func(args map[string]any) (any, string) {
+			if args["id"] == nil && args["shape"] == nil {
+				return nil, "read needs either \"id\" (one node) or \"shape\" (a page of nodes of that shape)"
+			}
+			return args, ""
+		}},
+	{name: "search", method: "data.search", readOnly: true,
+		desc: "Full-text search over the local agentos graph. Returns hits with the node, a snippet and a rank. " +
+			"Use this to find nodes by words when you do not know their id; narrow it with `shape`.",
+		schema: `{"type":"object","properties":{
+			"query":{"type":"string","description":"words to find; quotes and operators are treated as text"},
+			"shape":{"type":"string","description":"only nodes of this shape"},
+			"limit":{"type":"integer","minimum":1,"maximum":200,"description":"most hits to return"}},
+			"required":["query"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "create", method: "data.create",
+		desc: "Create a node of a shape in the local agentos graph, or update the existing one with the same identity (upsert). " +
+			"Returns the node with its id, plus warnings when a value had to be coerced. Use this to remember something new (a task, a note, a person...).",
+		schema: `{"type":"object","properties":{
+			"shape":{"type":"string","description":"shape name, e.g. task"},
+			"fields":{"type":"object","description":"field values; relation keys may hold a node id or a nested object"},
+			"relations":{"type":"object","description":"relation key -> node id, nested object, or a list of them"}},
+			"required":["shape","fields"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "update", method: "data.update",
+		desc: "Change fields of an existing node by id: the given fields are merged in, and a null value removes a field. Returns the updated node.",
+		schema: `{"type":"object","properties":{
+			"id":{"type":"string","description":"id of the node to change"},
+			"fields":{"type":"object","description":"fields to merge; null removes a field"}},
+			"required":["id","fields"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "delete", method: "data.delete",
+		desc: "Delete a node by id (a soft delete: it can be restored). Returns the deleted node.",
+		schema: `{"type":"object","properties":{"id":{"type":"string","description":"id of the node to delete"}},
+			"required":["id"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "link", method: "data.link",
+		desc: "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
+		schema: `{"type":"object","properties":{
+			"from":{"type":"string","description":"id of the source node"},
+			"label":{"type":"string","description":"edge label, e.g. assigned_to"},
+			"to":{"type":"string","description":"id of the target node"}},
+			"required":["from","label","to"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "invoke", method: "capabilities.invoke",
+		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
+			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
+		schema: `{"type":"object","properties":{
+			"capability":{"type":"string","description":"capability name, e.g. web.read"},
+			"params":{"type":"object","description":"the capability's params"},
+			"provider":{"type":"string","description":"a skill id (or skill/tool) to use instead of the ranking"}},
+			"required":["capability"],"additionalProperties":false}`,
+		build: passArgs},
+	{name: "skills", method: "skills.list", readOnly: true,
+		desc: "List the installed skills with their tools, the capabilities they provide, their permissions, and why a skill is invalid if it is. " +
+			"Use this to see what agentos can do.",
+		schema: `{"type":"object","properties":{},"additionalProperties":false}`,
+		build:  passArgs},
+	{name: "status", method: "system.status", readOnly: true,
+		desc: "Engine status: version, uptime, database path, node and edge counts by shape, shapes, skills and running jobs. " +
+			"Use this for an overview of what the local graph holds.",
+		schema: `{"type":"object","properties":{},"additionalProperties":false}`,
+		build:  passArgs},
+}
+
+// capability is one entry of system.schema's capabilities.
+type capability struct {
+	Capability string `json:"capability"`
+	Providers  []struct {
+		Skill       string          `json:"skill"`
+		Tool        string          `json:"tool"`
+		Description string          `json:"description"`
+		Params      json.RawMessage `json:"params"`
+	} `json:"providers"`
+}
+
+// New builds the MCP server: it reaches the engine (starting it when allowed
+// and needed) and builds one tool per capability from system.schema. With no
+// engine, it serves the fixed tools only.
+func New(ctx context.Context, opts Options) (*Proxy, error) {
+	lg := opts.Logger
+	if lg == nil {
+		lg = log.New(io.Discard, "", 0)
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	p := &Proxy{conn: &conn{home: opts.Home}, log: lg, Capabilities: map[string]string{}}
+
+	if c, err := p.conn.dialOnce(ctx); err == nil {
+		p.conn.c = c
+	} else if opts.Autostart {
+		lg.Printf("no engine answers on %s; starting it", opts.Home)
+		if err := startEngine(ctx, opts, lg); err != nil {
+			lg.Printf("could not start the engine: %v", err)
+		}
+	} else {
+		lg.Printf("no engine answers on %s (%v); tools will fail until it runs (`agentos start`)", opts.Home, err)
+	}
+
+	var caps []capability
+	if p.conn.c != nil || opts.Autostart {
+		var sch struct {
+			Capabilities []capability `json:"capabilities"`
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := p.conn.call(sctx, "system.schema", nil, &sch, true)
+		cancel()
+		if err != nil {
+			lg.Printf("system.schema: %v; serving the fixed tools only", err)
+		}
+		caps = sch.Capabilities
+	}
+
+	fixedNames := map[string]bool{}
+	for _, ft := range fixedTools {
+		fixedNames[ft.name] = true
+	}
+	order := map[string]int{}
+	p.srv = server.NewMCPServer("agentos", opts.Version,
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions("agentos is the user's local capability broker: a typed graph of their data (read, search, create, update, delete, link) "+
+			"and skills that provide capabilities (one tool each, or `invoke`). Use `status` and `skills` to see what is there."),
+		// Fixed tools first, then capability tools sorted: mcp-go lists
+		// tools by name, this puts them back in the proxy's order.
+		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
+			sort.SliceStable(tools, func(i, j int) bool { return order[tools[i].Name] < order[tools[j].Name] })
+			return tools
+		}),
+	)
+
+	for _, ft := range fixedTools {
+		ft := ft
+		raw := json.RawMessage(ft.schema)
+		var compact bytes.Buffer
+		json.Compact(&compact, raw)
+		raw = compact.Bytes()
+		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
+		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
+		p.add(order, tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			args, bad := arguments(req)
+			if bad == "" {
+				bad = checkArgs(raw, args)
+			}
+			var params any
+			if bad == "" {
+				params, bad = ft.build(args)
+			}
+			if bad != "" {
+				return mcp.NewToolResultError(ft.name + ": " + bad), nil
+			}
+			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
+		})
+	}
+
+	taken := map[string]bool{}
+	for n := range fixedNames {
+		taken[n] = true
+	}
+	sort.Slice(caps, func(i, j int) bool { return caps[i].Capability < caps[j].Capability })
+	for _, c := range caps {
+		if strings.HasPrefix(c.Capability, "secrets.") || len(c.Providers) == 0 {
+			continue
+		}
+		name := uniqueName(mcpName(c.Capability), taken)
+		taken[name] = true
+		capName := c.Capability
+		p.Capabilities[name] = capName
+		pr := c.Providers[0]
+		raw := pr.Params
+		if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			raw = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		desc := strings.TrimSpace(pr.Description)
+		if desc == "" {
+			desc = "Capability " + capName + "."
+		}
+		desc += fmt.Sprintf("\n\nRuns the agentos capability %q (best provider now: %s/%s). Use this when the task needs what it describes; "+
+			"to pick another provider, use `invoke` with `provider`.", capName, pr.Skill, pr.Tool)
+		tool := mcp.NewToolWithRawSchema(name, desc, raw)
+		tool.Annotations = annotations(false, false)
+		p.add(order, tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			args, bad := arguments(req)
+			if bad == "" {
+				bad = checkArgs(raw, args)
+			}
+			if bad != "" {
+				return mcp.NewToolResultError(name + ": " + bad), nil
+			}
+			return p.forward(ctx, "capabilities.invoke", map[string]any{"capability": capName, "params": args}, false, ""), nil
+		})
+	}
+	return p, nil
+}
+
+func (p *Proxy) add(order map[string]int, tool mcp.Tool, h server.ToolHandlerFunc) {
+	if !toolName.MatchString(tool.Name) {
+		p.log.Printf("skipping tool %q: not a valid MCP tool name", tool.Name)
+		return
+	}
+	order[tool.Name] = len(p.Tools)
+	p.Tools = append(p.Tools, tool.Name)
+	p.srv.AddTool(tool, h)
+}
+
+func annotations(readOnly, destructive bool) mcp.ToolAnnotation {
+	return mcp.ToolAnnotation{
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(readOnly),
+		OpenWorldHint:   mcp.ToBoolPtr(!readOnly),
+	}
+}
+
+// Server is the mcp-go server, for transports other than stdio.
+func (p *Proxy) Server() *server.MCPServer { return p.srv }
+
+// ServeStdio serves MCP on in/out until in ends or ctx is done.
+func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	s := server.NewStdioServer(p.srv)
+	s.SetErrorLogger(p.log)
+	err := s.Listen(ctx, in, out)
+	p.conn.close()
+	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// Close ends the engine connection.
+func (p *Proxy) Close() { p.conn.close() }
+
+// arguments decodes a call's arguments as an object.
+func arguments(req mcp.CallToolRequest) (map[string]any, string) {
+	switch a := req.Params.Arguments.(type) {
+	case nil:
+		return map[string]any{}, ""
+	case map[string]any:
+		return a, ""
+	case json.RawMessage:
+		var m map[string]any
+		if len(bytes.TrimSpace(a)) == 0 || bytes.Equal(bytes.TrimSpace(a), []byte("null")) {
+			return map[string]any{}, ""
+		}
+		if json.Unmarshal(a, &m) != nil || m == nil {
+			return nil, "arguments must be a JSON object"
+		}
+		return m, ""
+	}
+	return nil, "arguments must be a JSON object"
+}
+
+// hint says how to ask for less when a result is cut.
+func hint(tool string) string {
+	switch tool {
+	case "read":
+		return "pass a smaller `limit` and follow `cursor` for the next page, or read one `id`"
+	case "search":
+		return "pass a smaller `limit` or a `shape`"
+	case "skills", "status":
+		return "read specific items with `read` instead"
+	}
+	return ""
+}
+
+// forward makes the engine call and turns its answer into a tool result.
+func (p *Proxy) forward(ctx context.Context, method string, params any, readOnly bool, pageHint string) *mcp.CallToolResult {
+	var raw json.RawMessage
+	err := p.conn.call(ctx, method, params, &raw, readOnly)
+	if err != nil {
+		return errorResult(err)
+	}
+	return resultOf(raw, pageHint)
+}
+
+func errorResult(err error) *mcp.CallToolResult {
+	var ee *engine.Error
+	switch {
+	case errors.As(err, &ee):
+		return mcp.NewToolResultError(fmt.Sprintf("%s (error kind: %s)", ee.Message, ee.Kind))
+	case errors.Is(err, engine.ErrUnreachable):
+		return mcp.NewToolResultError(fmt.Sprintf("the agentos engine is not running or does not answer (%v); start it with `agentos start`, then retry", err))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return mcp.NewToolResultError("the call was cancelled or timed out: " + err.Error())
+	}
+	return mcp.NewToolResultError(err.Error())
+}
+
+// resultOf renders an engine result: compact JSON text (cut at MaxText with
+// a note) plus the same value as structuredContent.
+func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	text := buf.Bytes()
+	res := &mcp.CallToolResult{}
+	if len(text) > 0 && text[0] == '{' {
+		res.RawStructuredContent = append(json.RawMessage(nil), text...)
+	} else {
+		res.RawStructuredContent = json.RawMessage(`{"result":` + string(text) + `}`)
+	}
+	if len(text) > MaxText {
+		cut := text[:MaxText]
+		for len(cut) > 0 && cut[len(cut)-1]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+			cut = cut[:len(cut)-1]
+		}
+		if len(cut) > 0 && cut[len(cut)-1] >= 0xC0 {
+			cut = cut[:len(cut)-1]
+		}
+		note := "\n\n[truncated: the result is " + strconv.Itoa(len(text)) + " bytes, only the first " + strconv.Itoa(len(cut)) + " are shown"
+		if pageHint != "" {
+			note += "; to see the rest, " + pageHint
+		} else {
+			note += "; ask for less"
+		}
+		note += "]"
+		// The structured copy would carry the whole thing again.
+		res.RawStructuredContent = nil
+		res.Content = []mcp.Content{mcp.NewTextContent(string(cut) + note)}
+		return res
+	}
+	res.Content = []mcp.Content{mcp.NewTextContent(string(text))}
+	return res
+}
+
+// mcpName maps a capability to a tool name: dots and anything else a client
+// would reject become underscores, cut to 64 characters.
+func mcpName(capName string) string {
+	b := []byte(capName)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		b = []byte("capability")
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
+
+// uniqueName appends _2, _3... (keeping within 64 characters) until name is free.
+func uniqueName(name string, taken map[string]bool) string {
+	if !taken[name] {
+		return name
+	}
+	for n := 2; ; n++ {
+		suffix := "_" + strconv.Itoa(n)
+		base := name
+		if len(base)+len(suffix) > 64 {
+			base = base[:64-len(suffix)]
+		}
+		if !taken[base+suffix] {
+			return base + suffix
+		}
+	}
+}
+
+// startEngine runs `agentos start` with the same binary and home, its output
+// sent to the log (stdout is the MCP channel).
+func startEngine(ctx context.Context, opts Options, lg *log.Logger) error {
+	exe := opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(sctx, exe, "start")
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+opts.Home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if s := strings.TrimSpace(out.String()); s != "" {
+		lg.Printf("agentos start: %s", s)
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package mcpproxy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+func TestMCPNames(t *testing.T) {
+	taken := map[string]bool{"read": true}
+	var got []string
+	for _, c := range []string{"read", "web.read", "web_read", "web.read.x", strings.Repeat("a", 70)} {
+		n := uniqueName(mcpName(c), taken)
+		taken[n] = true
+		if !toolName.MatchString(n) {
+			t.Fatalf("%q → %q is not a valid tool name", c, n)
+		}
+		got = append(got, n)
+	}
+	want := []string{"read_2", "web_read", "web_read_2", "web_read_x", strings.Repeat("a", 64)}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("names %v, want %v", got, want)
+	}
+	if n := uniqueName(strings.Repeat("a", 64), taken); len(n) != 64 || !strings.HasSuffix(n, "_2") {
+		t.Fatalf("long collision gave %q", n)
+	}
+}
+
+func TestMCPCheckArgs(t *testing.T) {
+	raw := json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"},"limit":{"type":"integer"},"x":{"type":["string","null"]}},"required":["id"],"additionalProperties":false}`)
+	cases := []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"id": "a", "limit": float64(3)}, ""},
+		{map[string]any{}, `missing required argument "id"`},
+		{map[string]any{"id": 1.0}, `argument "id" must be a string, not integer`},
+		{map[string]any{"id": "a", "limit": 1.5}, `argument "limit" must be an integer, not number`},
+		{map[string]any{"id": "a", "nope": 1.0}, `unknown argument "nope"`},
+		{map[string]any{"id": "a", "x": nil}, ""},
+	}
+	for _, c := range cases {
+		got := checkArgs(raw, c.args)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("checkArgs(%v) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+func TestMCPResultTruncated(t *testing.T) {
+	big, _ := json.Marshal(map[string]string{"s": strings.Repeat("é", MaxText)})
+	res := resultOf(big, hint("read"))
+	text := res.Content[0].(mcp.TextContent).Text
+	if len(text) > MaxText+300 || !strings.Contains(text, "truncated") || !strings.Contains(text, "cursor") {
+		t.Fatalf("truncated text: %d bytes, ends %q", len(text), text[len(text)-200:])
+	}
+	small := resultOf(json.RawMessage(`[1, 2]`), "")
+	if string(small.RawStructuredContent) != `{"result":[1,2]}` || small.Content[0].(mcp.TextContent).Text != "[1,2]" {
+		t.Fatalf("small: %s / %v", small.RawStructuredContent, small.Content)
+	}
+}
