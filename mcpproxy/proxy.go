@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"regexp"
@@ -31,10 +31,10 @@ var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // Options configure New.
 type Options struct {
-	Home      string      // AGENTOS_HOME of the engine
-	Autostart bool        // run `agentos start` when no engine answers at startup
-	Version   string      // reported to MCP clients
-	Logger    *log.Logger // where diagnostics go (never stdout); nil: discarded
+	Home      string       // AGENTOS_HOME of the engine
+	Autostart bool         // run `agentos start` when no engine answers at startup
+	Version   string       // reported to MCP clients
+	Logger    *slog.Logger // where diagnostics go (never stdout); nil: discarded
 	// Executable is the agentos binary to start the engine with (default
 	// os.Executable()).
 	Executable string
@@ -44,7 +44,7 @@ type Options struct {
 type Proxy struct {
 	srv  *server.MCPServer
 	conn *conn
-	log  *log.Logger
+	log  *slog.Logger
 	// Tools lists the tool names in the order tools/list gives them.
 	Tools []string
 	// Capabilities maps a capability tool's name back to its capability.
@@ -157,7 +157,7 @@ type capability struct {
 func New(ctx context.Context, opts Options) (*Proxy, error) {
 	lg := opts.Logger
 	if lg == nil {
-		lg = log.New(io.Discard, "", 0)
+		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
@@ -167,12 +167,12 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	if c, err := p.conn.dialOnce(ctx); err == nil {
 		p.conn.c = c
 	} else if opts.Autostart {
-		lg.Printf("no engine answers on %s; starting it", opts.Home)
+		lg.Info("no engine answers; starting it", "home", opts.Home)
 		if err := startEngine(ctx, opts, lg); err != nil {
-			lg.Printf("could not start the engine: %v", err)
+			lg.Error("could not start the engine", "err", err)
 		}
 	} else {
-		lg.Printf("no engine answers on %s (%v); tools will fail until it runs (`agentos start`)", opts.Home, err)
+		lg.Warn("no engine answers; tools will fail until it runs (`agentos start`)", "home", opts.Home, "err", err)
 	}
 
 	var caps []capability
@@ -184,7 +184,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		err := p.conn.call(sctx, "system.schema", nil, &sch, true)
 		cancel()
 		if err != nil {
-			lg.Printf("system.schema: %v; serving the fixed tools only", err)
+			lg.Warn("system.schema failed; serving the fixed tools only", "err", err)
 		}
 		caps = sch.Capabilities
 	}
@@ -273,7 +273,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 
 func (p *Proxy) add(order map[string]int, tool mcp.Tool, h server.ToolHandlerFunc) {
 	if !toolName.MatchString(tool.Name) {
-		p.log.Printf("skipping tool %q: not a valid MCP tool name", tool.Name)
+		p.log.Warn("skipping a tool whose name MCP clients reject", "tool", tool.Name)
 		return
 	}
 	order[tool.Name] = len(p.Tools)
@@ -296,7 +296,7 @@ func (p *Proxy) Server() *server.MCPServer { return p.srv }
 // ServeStdio serves MCP on in/out until in ends or ctx is done.
 func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	s := server.NewStdioServer(p.srv)
-	s.SetErrorLogger(p.log)
+	s.SetErrorLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelError))
 	err := s.Listen(ctx, in, out)
 	p.conn.close()
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
@@ -440,7 +440,7 @@ func uniqueName(name string, taken map[string]bool) string {
 
 // startEngine runs `agentos start` with the same binary and home, its output
 // sent to the log (stdout is the MCP channel).
-func startEngine(ctx context.Context, opts Options, lg *log.Logger) error {
+func startEngine(ctx context.Context, opts Options, lg *slog.Logger) error {
 	exe := opts.Executable
 	if exe == "" {
 		var err error
@@ -456,7 +456,7 @@ func startEngine(ctx context.Context, opts Options, lg *log.Logger) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if s := strings.TrimSpace(out.String()); s != "" {
-		lg.Printf("agentos start: %s", s)
+		lg.Info("agentos start", "output", s)
 	}
 	return err
 }

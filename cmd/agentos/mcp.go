@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"log"
+	"log/slog"
 	"os"
 
 	"github.com/agentos/agentos/mcpproxy"
@@ -17,7 +17,7 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
 	}
-	lg := log.New(e.stderr, "agentos mcp: ", log.LstdFlags)
+	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("component", "mcp")
 	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: e.home, Autostart: !*noAutostart, Version: version, Logger: lg})
 	if err != nil {
 		return err
