@@ -1,7 +1,13 @@
 // Package mcpproxy owns the MCP server that maps MCP onto the engine socket
-// through the engine client (DESIGN §10). This first slice serves stdio only:
-// fixed data tools (read, search, create, update, delete, link, invoke,
-// skills, status) plus one tool per capability from system.schema, with
-// capability names mapped to MCP-safe tool names (web.read → web_read).
-// secrets.* methods are never reachable through it.
+// through the engine client (DESIGN §10). It serves stdio only: fixed data
+// tools (read, search, create, update, delete, link, invoke, skills, status)
+// plus one tool per capability from system.schema, with capability names
+// mapped to MCP-safe tool names (web.read → web_read); shapes as resources
+// (agentos://shapes/{name}) and nodes as a resource template
+// (agentos://nodes/{id}); each valid skill's SKILL.md guide as a prompt.
+// It follows the engine's observer events on a second connection and, on
+// skills.changed, rebuilds the capability tools (so clients get
+// notifications/tools/list_changed), shape resources and prompts.
+// logging/setLevel is answered. secrets.* methods are never reachable
+// through it.
 package mcpproxy

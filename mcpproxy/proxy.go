@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -45,10 +46,9 @@ type Proxy struct {
 	srv  *server.MCPServer
 	conn *conn
 	log  *slog.Logger
-	// Tools lists the tool names in the order tools/list gives them.
-	Tools []string
-	// Capabilities maps a capability tool's name back to its capability.
-	Capabilities map[string]string
+
+	refreshMu sync.Mutex
+	capJSON   map[string]string // capability tool name -> the tool as JSON, to spot changes
 }
 
 // fixedTool is one of the tools every proxy has.
@@ -152,8 +152,9 @@ type capability struct {
 }
 
 // New builds the MCP server: it reaches the engine (starting it when allowed
-// and needed) and builds one tool per capability from system.schema. With no
-// engine, it serves the fixed tools only.
+// and needed) and builds one tool per capability from system.schema, the
+// shape resources and the skill prompts. With no engine, it serves the fixed
+// tools only until ServeStdio's watcher reaches one.
 func New(ctx context.Context, opts Options) (*Proxy, error) {
 	lg := opts.Logger
 	if lg == nil {
@@ -162,7 +163,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	p := &Proxy{conn: &conn{home: opts.Home}, log: lg, Capabilities: map[string]string{}}
+	p := &Proxy{conn: &conn{home: opts.Home}, log: lg, capJSON: map[string]string{}}
 
 	if c, err := p.conn.dialOnce(ctx); err == nil {
 		p.conn.c = c
@@ -175,34 +176,29 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		lg.Warn("no engine answers; tools will fail until it runs (`agentos start`)", "home", opts.Home, "err", err)
 	}
 
-	var caps []capability
-	if p.conn.c != nil || opts.Autostart {
-		var sch struct {
-			Capabilities []capability `json:"capabilities"`
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := p.conn.call(sctx, "system.schema", nil, &sch, true)
-		cancel()
-		if err != nil {
-			lg.Warn("system.schema failed; serving the fixed tools only", "err", err)
-		}
-		caps = sch.Capabilities
-	}
-
-	fixedNames := map[string]bool{}
-	for _, ft := range fixedTools {
-		fixedNames[ft.name] = true
-	}
 	order := map[string]int{}
+	for i, ft := range fixedTools {
+		order[ft.name] = i
+	}
+	rank := func(name string) int {
+		if i, ok := order[name]; ok {
+			return i
+		}
+		return len(fixedTools)
+	}
 	p.srv = server.NewMCPServer("agentos", opts.Version,
-		server.WithToolCapabilities(false),
+		server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
+		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithInstructions("agentos is the user's local capability broker: a typed graph of their data (read, search, create, update, delete, link) "+
-			"and skills that provide capabilities (one tool each, or `invoke`). Use `status` and `skills` to see what is there."),
-		// Fixed tools first, then capability tools sorted: mcp-go lists
-		// tools by name, this puts them back in the proxy's order.
+			"and skills that provide capabilities (one tool each, or `invoke`). Use `status` and `skills` to see what is there. "+
+			"Shapes are resources (agentos://shapes/{name}), nodes too (agentos://nodes/{id}), and each skill's guide is a prompt."),
+		// Fixed tools first, then capability tools: mcp-go lists tools by
+		// name, this puts the fixed ones back in the proxy's order.
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
-			sort.SliceStable(tools, func(i, j int) bool { return order[tools[i].Name] < order[tools[j].Name] })
+			sort.SliceStable(tools, func(i, j int) bool { return rank(tools[i].Name) < rank(tools[j].Name) })
 			return tools
 		}),
 	)
@@ -215,7 +211,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		raw = compact.Bytes()
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
-		p.add(order, tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		p.srv.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad == "" {
 				bad = checkArgs(raw, args)
@@ -230,11 +226,26 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
 		})
 	}
+	p.srv.AddResourceTemplate(mcp.NewResourceTemplate(nodeURI+"{id}", "node",
+		mcp.WithTemplateDescription("One node of the agentos graph by id, as data.read gives it."),
+		mcp.WithTemplateMIMEType("application/json")), p.readNode)
 
-	taken := map[string]bool{}
-	for n := range fixedNames {
-		taken[n] = true
+	if p.conn.c != nil || opts.Autostart {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		p.refresh(sctx)
+		cancel()
 	}
+	return p, nil
+}
+
+// capTools builds one tool per capability (secrets.* left out), named
+// MCP-safe and unique against the fixed tools.
+func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
+	taken := map[string]bool{}
+	for _, ft := range fixedTools {
+		taken[ft.name] = true
+	}
+	out := map[string]server.ServerTool{}
 	sort.Slice(caps, func(i, j int) bool { return caps[i].Capability < caps[j].Capability })
 	for _, c := range caps {
 		if strings.HasPrefix(c.Capability, "secrets.") || len(c.Providers) == 0 {
@@ -242,8 +253,11 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		}
 		name := uniqueName(mcpName(c.Capability), taken)
 		taken[name] = true
+		if !toolName.MatchString(name) {
+			p.log.Warn("skipping a tool whose name MCP clients reject", "tool", name)
+			continue
+		}
 		capName := c.Capability
-		p.Capabilities[name] = capName
 		pr := c.Providers[0]
 		raw := pr.Params
 		if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
@@ -257,7 +271,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			"to pick another provider, use `invoke` with `provider`.", capName, pr.Skill, pr.Tool)
 		tool := mcp.NewToolWithRawSchema(name, desc, raw)
 		tool.Annotations = annotations(false, false)
-		p.add(order, tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		out[name] = server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad == "" {
 				bad = checkArgs(raw, args)
@@ -266,19 +280,9 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 				return mcp.NewToolResultError(name + ": " + bad), nil
 			}
 			return p.forward(ctx, "capabilities.invoke", map[string]any{"capability": capName, "params": args}, false, ""), nil
-		})
+		}}
 	}
-	return p, nil
-}
-
-func (p *Proxy) add(order map[string]int, tool mcp.Tool, h server.ToolHandlerFunc) {
-	if !toolName.MatchString(tool.Name) {
-		p.log.Warn("skipping a tool whose name MCP clients reject", "tool", tool.Name)
-		return
-	}
-	order[tool.Name] = len(p.Tools)
-	p.Tools = append(p.Tools, tool.Name)
-	p.srv.AddTool(tool, h)
+	return out
 }
 
 func annotations(readOnly, destructive bool) mcp.ToolAnnotation {
@@ -295,6 +299,9 @@ func (p *Proxy) Server() *server.MCPServer { return p.srv }
 
 // ServeStdio serves MCP on in/out until in ends or ctx is done.
 func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go p.watch(wctx)
 	s := server.NewStdioServer(p.srv)
 	s.SetErrorLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelError))
 	err := s.Listen(ctx, in, out)

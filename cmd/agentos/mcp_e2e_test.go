@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +222,165 @@ func TestMCPAutostartsTheEngine(t *testing.T) {
 	if st.Home == "" {
 		t.Fatal("status after autostart: no home")
 	}
+}
+
+func TestMCPResourcesPromptsAndLiveTools(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	md := "---\nname: echoer\ndescription: Test skill echoer.\n---\nCall test.echo to hear your words again.\n"
+	if err := os.WriteFile(filepath.Join(home, "skills", "echoer", "SKILL.md"), []byte(md), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, home)
+	c := mcpSession(t, home, "--no-autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// NewStdioMCPClient starts the transport without hooking notifications
+	// up; Start (idempotent for the transport) does that.
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changed := make(chan struct{}, 16)
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == mcp.MethodNotificationToolsListChanged {
+			changed <- struct{}{}
+		}
+	})
+
+	// Shapes are resources; reading one gives shapes.get's JSON.
+	rl, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, r := range rl.Resources {
+		uris = append(uris, r.URI)
+	}
+	if !slices.Contains(uris, "agentos://shapes/note") {
+		t.Fatalf("resources/list %v: no agentos://shapes/note", uris)
+	}
+	var rr mcp.ReadResourceRequest
+	rr.Params.URI = "agentos://shapes/note"
+	if text := resourceText(t, c, rr); !strings.Contains(text, `"name":"note"`) {
+		t.Fatalf("shape note: %s", text)
+	}
+	rr.Params.URI = "agentos://shapes/no-such-shape"
+	if _, err := c.ReadResource(ctx, rr); err == nil {
+		t.Fatal("unknown shape: want an error")
+	}
+
+	// Nodes are a resource template.
+	tl, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tj, _ := json.Marshal(tl.ResourceTemplates)
+	if !strings.Contains(string(tj), "agentos://nodes/{id}") {
+		t.Fatalf("resources/templates/list: %s", tj)
+	}
+	var node struct {
+		ID string `json:"id"`
+	}
+	okTool(t, c, "create", map[string]any{"shape": "note", "fields": map[string]any{"title": "resource note"}}, &node)
+	rr.Params.URI = "agentos://nodes/" + node.ID
+	if text := resourceText(t, c, rr); !strings.Contains(text, node.ID) || !strings.Contains(text, "resource note") {
+		t.Fatalf("node resource: %s", text)
+	}
+	rr.Params.URI = "agentos://nodes/no-such-node"
+	if _, err := c.ReadResource(ctx, rr); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown node: want a not-found error, got %v", err)
+	}
+
+	// Each valid skill's guide is a prompt.
+	pl, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, pr := range pl.Prompts {
+		if pr.Name == "echoer" && pr.Description == "Test skill echoer." {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("prompts/list: no echoer prompt in %+v", pl.Prompts)
+	}
+	var gp mcp.GetPromptRequest
+	gp.Params.Name = "echoer"
+	got, err := c.GetPrompt(ctx, gp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 1 || got.Messages[0].Role != mcp.RoleUser {
+		t.Fatalf("prompt echoer: %+v", got.Messages)
+	}
+	if tc, ok := got.Messages[0].Content.(mcp.TextContent); !ok || !strings.Contains(tc.Text, "hear your words again") {
+		t.Fatalf("prompt echoer content: %+v", got.Messages[0].Content)
+	}
+	gp.Params.Name = "no-such-skill"
+	if _, err := c.GetPrompt(ctx, gp); err == nil {
+		t.Fatal("unknown prompt: want an error")
+	}
+
+	// logging/setLevel is answered.
+	var sl mcp.SetLevelRequest
+	sl.Params.Level = mcp.LoggingLevelDebug
+	//lint:ignore SA1019 clients still send logging/setLevel; the server must answer it
+	if err := c.SetLevel(ctx, sl); err != nil {
+		t.Fatalf("logging/setLevel: %v", err)
+	}
+
+	// A skill installed during the session shows up as a tool, announced
+	// with notifications/tools/list_changed.
+	for len(changed) > 0 {
+		<-changed
+	}
+	addSkill(t, home, "shouter", "", "from agentos import provides\n\n@provides(\"test.shout\")\ndef shout(text: str) -> dict:\n    \"\"\"Shout text back.\"\"\"\n    return {\"text\": text.upper()}\n")
+	select {
+	case <-changed:
+	case <-time.After(30 * time.Second):
+		var logs []byte
+		if r, ok := client.GetStderr(c); ok {
+			go func() { time.Sleep(time.Second); c.Close() }()
+			logs, _ = io.ReadAll(r)
+		}
+		t.Fatalf("no notifications/tools/list_changed after installing a skill; mcp logs:\n%s", logs)
+	}
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range tools.Tools {
+		names = append(names, tl.Name)
+	}
+	if !slices.Contains(names, "test_shout") || !slices.Contains(names, "test_echo") || names[0] != "read" {
+		t.Fatalf("tools after install: %v", names)
+	}
+	var shouted struct {
+		Text string `json:"text"`
+	}
+	okTool(t, c, "test_shout", map[string]any{"text": "hi"}, &shouted)
+	if shouted.Text != "HI" {
+		t.Fatalf("test_shout gave %q", shouted.Text)
+	}
+}
+
+// resourceText reads a resource that must exist and returns its text.
+func resourceText(t *testing.T, c *client.Client, req mcp.ReadResourceRequest) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.ReadResource(ctx, req)
+	if err != nil {
+		t.Fatalf("resources/read %s: %v", req.Params.URI, err)
+	}
+	if len(res.Contents) != 1 {
+		t.Fatalf("resources/read %s: %d contents", req.Params.URI, len(res.Contents))
+	}
+	tc, ok := res.Contents[0].(mcp.TextResourceContents)
+	if !ok || tc.URI != req.Params.URI || tc.MIMEType != "application/json" {
+		t.Fatalf("resources/read %s: %+v", req.Params.URI, res.Contents[0])
+	}
+	return tc.Text
 }

@@ -1,0 +1,210 @@
+package mcpproxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// Resource URIs: one resource per shape, one template for nodes.
+const (
+	shapeURI = "agentos://shapes/"
+	nodeURI  = "agentos://nodes/"
+)
+
+// refresh reads what the engine has now (capabilities, shapes, skills) and
+// brings the capability tools, shape resources and skill prompts in line.
+// Changed tools make mcp-go send notifications/tools/list_changed.
+func (p *Proxy) refresh(ctx context.Context) {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
+
+	var sch struct {
+		Capabilities []capability `json:"capabilities"`
+	}
+	if err := p.conn.call(ctx, "system.schema", nil, &sch, true); err != nil {
+		p.log.Warn("system.schema failed; capability tools left as they are", "err", err)
+	} else {
+		p.syncTools(p.capTools(sch.Capabilities))
+	}
+
+	var shapes struct {
+		Shapes []struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		} `json:"shapes"`
+	}
+	if err := p.conn.call(ctx, "shapes.list", nil, &shapes, true); err != nil {
+		p.log.Warn("shapes.list failed; shape resources left as they are", "err", err)
+	} else {
+		res := make([]server.ServerResource, 0, len(shapes.Shapes))
+		for _, sh := range shapes.Shapes {
+			desc := sh.Description
+			if desc == "" {
+				desc = "The " + sh.Name + " shape."
+			}
+			res = append(res, server.ServerResource{
+				Resource: mcp.NewResource(shapeURI+sh.Name, sh.Name, mcp.WithResourceDescription(desc), mcp.WithMIMEType("application/json")),
+				Handler:  p.readShape(sh.Name),
+			})
+		}
+		p.srv.SetResources(res...)
+	}
+
+	var skills struct {
+		Skills []struct {
+			ID          string `json:"id"`
+			Description string `json:"description"`
+			Invalid     string `json:"invalid"`
+		} `json:"skills"`
+	}
+	if err := p.conn.call(ctx, "skills.list", nil, &skills, true); err != nil {
+		p.log.Warn("skills.list failed; prompts left as they are", "err", err)
+		return
+	}
+	var prompts []server.ServerPrompt
+	for _, sk := range skills.Skills {
+		if sk.Invalid != "" {
+			continue
+		}
+		var full struct {
+			Guide string `json:"guide"`
+		}
+		if err := p.conn.call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
+			p.log.Warn("skills.get failed; no prompt for the skill", "skill", sk.ID, "err", err)
+			continue
+		}
+		guide, desc := full.Guide, sk.Description
+		prompts = append(prompts, server.ServerPrompt{
+			Prompt: mcp.NewPrompt(sk.ID, mcp.WithPromptDescription(desc)),
+			Handler: func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+				return mcp.NewGetPromptResult(desc, []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(guide))}), nil
+			},
+		})
+	}
+	p.srv.SetPrompts(prompts...)
+}
+
+// syncTools removes capability tools that are gone and adds new or changed
+// ones; unchanged tools are left alone so no notification goes out for them.
+func (p *Proxy) syncTools(want map[string]server.ServerTool) {
+	var gone []string
+	for name := range p.capJSON {
+		if _, ok := want[name]; !ok {
+			gone = append(gone, name)
+			delete(p.capJSON, name)
+		}
+	}
+	var add []server.ServerTool
+	for name, st := range want {
+		b, _ := json.Marshal(st.Tool)
+		if p.capJSON[name] != string(b) {
+			p.capJSON[name] = string(b)
+			add = append(add, st)
+		}
+	}
+	sort.Strings(gone)
+	sort.Slice(add, func(i, j int) bool { return add[i].Tool.Name < add[j].Tool.Name })
+	if len(gone) > 0 {
+		p.log.Info("capability tools removed", "tools", gone)
+		p.srv.DeleteTools(gone...)
+	}
+	if len(add) > 0 {
+		p.log.Info("capability tools added or changed", "count", len(add))
+		p.srv.AddTools(add...)
+	}
+}
+
+// readShape answers resources/read for one shape with shapes.get.
+func (p *Proxy) readShape(name string) server.ResourceHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return p.readJSON(ctx, req.Params.URI, "shapes.get", map[string]any{"name": name})
+	}
+}
+
+// readNode answers resources/read for agentos://nodes/{id} with data.read.
+func (p *Proxy) readNode(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	id := ""
+	switch v := req.Params.Arguments["id"].(type) {
+	case string:
+		id = v
+	case []string:
+		if len(v) > 0 {
+			id = v[0]
+		}
+	}
+	if id == "" {
+		return nil, fmt.Errorf("%w: %s names no node id", mcp.ErrResourceNotFound, req.Params.URI)
+	}
+	return p.readJSON(ctx, req.Params.URI, "data.read", map[string]any{"id": id})
+}
+
+func (p *Proxy) readJSON(ctx context.Context, uri, method string, params any) ([]mcp.ResourceContents, error) {
+	var raw json.RawMessage
+	if err := p.conn.call(ctx, method, params, &raw, true); err != nil {
+		var ee *engine.Error
+		if errors.As(err, &ee) && ee.Kind == engine.KindNotFound {
+			return nil, fmt.Errorf("%w: %s: %s", mcp.ErrResourceNotFound, uri, ee.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", uri, err)
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: string(raw)}}, nil
+}
+
+// watch follows the engine's observer events on a connection of its own and
+// refreshes on skills.changed, and after each (re)connection since the
+// engine may have changed meanwhile (unchanged tools send no notification). It ends with ctx.
+func (p *Proxy) watch(ctx context.Context) {
+	kick := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				p.refresh(rctx)
+				cancel()
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		c, err := p.conn.dialOnce(ctx)
+		if err == nil {
+			_, err = c.Subscribe(ctx, -1, func(ev engine.Event) {
+				if ev.Type == engine.EventSkillsChanged {
+					signal()
+				}
+			})
+			if err == nil {
+				signal()
+				select {
+				case <-ctx.Done():
+				case <-c.Done():
+				}
+			}
+			c.Close()
+		}
+		if err != nil {
+			p.log.Debug("observer subscription failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
