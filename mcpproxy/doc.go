@@ -1,5 +1,6 @@
 // Package mcpproxy owns the MCP server that maps MCP onto the engine socket
-// through the engine client (DESIGN §10). It serves stdio only: fixed data
+// through the engine client (DESIGN §10). It serves stdio, or Streamable
+// HTTP at /mcp (loopback only: a foreign Origin or Host gets 403): fixed data
 // tools (read, search, create, update, delete, link, invoke, skills, status)
 // plus one tool per capability from system.schema, with capability names
 // mapped to MCP-safe tool names (web.read → web_read); shapes as resources
@@ -8,6 +9,9 @@
 // It follows the engine's observer events on a second connection and, on
 // skills.changed, rebuilds the capability tools (so clients get
 // notifications/tools/list_changed), shape resources and prompts.
+// invoke and the capability tools run as engine jobs: job.progress events
+// become notifications/progress when the call has a progress token, and a
+// cancelled call (notifications/cancelled) cancels its job.
 // logging/setLevel is answered. secrets.* methods are never reachable
 // through it.
 package mcpproxy

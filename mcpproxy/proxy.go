@@ -223,6 +223,11 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			if bad != "" {
 				return mcp.NewToolResultError(ft.name + ": " + bad), nil
 			}
+			if ft.method == "capabilities.invoke" {
+				if m, ok := params.(map[string]any); ok {
+					return p.invokeJob(ctx, req, m), nil
+				}
+			}
 			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
 		})
 	}
@@ -279,7 +284,7 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 			if bad != "" {
 				return mcp.NewToolResultError(name + ": " + bad), nil
 			}
-			return p.forward(ctx, "capabilities.invoke", map[string]any{"capability": capName, "params": args}, false, ""), nil
+			return p.invokeJob(ctx, req, map[string]any{"capability": capName, "params": args}), nil
 		}}
 	}
 	return out
@@ -302,7 +307,10 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go p.watch(wctx)
+	// Capability tools follow jobs that may run long: leave room for other
+	// calls beside them (mcp-go's default is 5 workers).
 	s := server.NewStdioServer(p.srv)
+	server.WithWorkerPoolSize(32)(s)
 	s.SetErrorLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelError))
 	err := s.Listen(ctx, in, out)
 	p.conn.close()

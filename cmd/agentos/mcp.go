@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/agentos/agentos/mcpproxy"
@@ -12,10 +13,23 @@ import (
 // is the MCP channel: everything else goes to stderr.
 func runMCP(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "mcp", "", "Serve MCP on stdin/stdout, forwarding to the engine socket. Starts the engine when none answers\n"+
-		"(unless --no-autostart) and reconnects transparently when it restarts. Logs go to stderr.")
+		"(unless --no-autostart) and reconnects transparently when it restarts. Logs go to stderr.\n"+
+		"With --http ADDR, serve MCP over Streamable HTTP at http://ADDR/mcp instead (loopback only).")
 	noAutostart := f.Bool("no-autostart", false, "do not start the engine when none answers")
+	httpAddr := f.String("http", "", "serve Streamable HTTP at http://`ADDR`/mcp instead of stdio (a bare port binds 127.0.0.1)")
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
+	}
+	var ln net.Listener
+	if *httpAddr != "" {
+		addr, err := mcpproxy.ListenAddr(*httpAddr)
+		if err != nil {
+			return usagef("mcp: %v", err)
+		}
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return err
+		}
+		defer ln.Close()
 	}
 	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("component", "mcp")
 	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: e.home, Autostart: !*noAutostart, Version: version, Logger: lg})
@@ -23,6 +37,9 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer p.Close()
+	if ln != nil {
+		return p.ServeHTTP(ctx, ln)
+	}
 	in := e.stdin
 	if in == nil {
 		in = os.Stdin

@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -383,4 +390,230 @@ func resourceText(t *testing.T, c *client.Client, req mcp.ReadResourceRequest) s
 		t.Fatalf("resources/read %s: %+v", req.Params.URI, res.Contents[0])
 	}
 	return tc.Text
+}
+
+func TestMCPProgressAndCancellation(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "counter", "", countTools)
+	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	startDaemon(t, home)
+	c := mcpSession(t, home, "--no-autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	progress := map[string][]map[string]any{} // by token, as text
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method != string(mcp.MethodNotificationProgress) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		tok := fmt.Sprint(n.Params.AdditionalFields["progressToken"])
+		progress[tok] = append(progress[tok], n.Params.AdditionalFields)
+	})
+	waitProgress := func(tok string, n int) []map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			got := slices.Clone(progress[tok])
+			mu.Unlock()
+			if len(got) >= n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("progress for token %s: %v, want %d notifications", tok, got, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// A capability tool with a progress token: each job.progress becomes a
+	// notifications/progress, then the result comes.
+	var req mcp.CallToolRequest
+	req.Params.Name = "count"
+	req.Params.Arguments = map[string]any{"n": 3}
+	req.Params.Meta = &mcp.Meta{ProgressToken: "count-1"}
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, ok := res.Content[0].(mcp.TextContent); res.IsError || !ok || tc.Text != `{"counted":3}` {
+		t.Fatalf("count: %+v", res)
+	}
+	got := waitProgress("count-1", 3)
+	last := got[2]
+	if last["progress"] != 3.0 || last["total"] != 3.0 || last["message"] != "step 3" {
+		t.Fatalf("last progress: %v", last)
+	}
+	// invoke too, with a numeric token.
+	req.Params.Name = "invoke"
+	req.Params.Arguments = map[string]any{"capability": "count", "params": map[string]any{"n": 2}}
+	req.Params.Meta = &mcp.Meta{ProgressToken: 7}
+	if res, err = c.CallTool(ctx, req); err != nil || res.IsError {
+		t.Fatalf("invoke count: %v %+v", err, res)
+	}
+	waitProgress("7", 2)
+	// No token, no notifications (and still a result).
+	okTool(t, c, "count", map[string]any{"n": 1}, nil)
+
+	// Cancelling the request (the client sends notifications/cancelled)
+	// cancels the job: its worker and the worker's child are gone.
+	pidfile := filepath.Join(home, "pids")
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	done := make(chan error, 1)
+	go func() {
+		var req mcp.CallToolRequest
+		req.Params.Name = "hang"
+		req.Params.Arguments = map[string]any{"pidfile": pidfile}
+		_, err := c.CallTool(cctx, req)
+		done <- err
+	}()
+	var pids []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(pids) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("hang never started: pids %v", pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+		b, _ := os.ReadFile(pidfile)
+		pids = pids[:0]
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			pids = append(pids, n)
+		}
+	}
+	ccancel()
+	if err := <-done; err == nil {
+		t.Fatal("cancelled tools/call: want an error")
+	}
+	for _, pid := range pids {
+		gone := false
+		for i := 0; i < 250 && !gone; i++ {
+			gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone {
+			t.Fatalf("process %d outlived the cancelled tool call", pid)
+		}
+	}
+	okTool(t, c, "status", nil, nil)
+}
+
+func TestMCPOverStreamableHTTP(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	startDaemon(t, home)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logs, err := os.Create(filepath.Join(t.TempDir(), "mcp.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "mcp", "--no-autostart", "--http", addr)
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	fail := func(format string, args ...any) {
+		t.Helper()
+		b, _ := os.ReadFile(logs.Name())
+		t.Fatalf(format+"\nmcp logs:\n%s", append(args, b)...)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			fail("agentos mcp --http %s never listened", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	url := "http://" + addr + "/mcp"
+
+	// A foreign Origin or Host is refused before MCP sees the request.
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + mcp.LATEST_PROTOCOL_VERSION + `","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`
+	post := func(origin, host string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(initBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post("http://evil.example", ""); code != http.StatusForbidden {
+		fail("Origin http://evil.example: status %d, want 403", code)
+	}
+	if code := post("", "evil.example"); code != http.StatusForbidden {
+		fail("Host evil.example: status %d, want 403", code)
+	}
+	if code := post("http://localhost:1234", ""); code != http.StatusOK {
+		fail("Origin http://localhost:1234: status %d, want 200", code)
+	}
+
+	c, err := client.NewStreamableHttpClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var init mcp.InitializeRequest
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+	res, err := c.Initialize(ctx, init)
+	if err != nil {
+		fail("initialize over HTTP: %v", err)
+	}
+	if res.ServerInfo.Name != "agentos" {
+		fail("server name %q", res.ServerInfo.Name)
+	}
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		fail("tools/list over HTTP: %v", err)
+	}
+	var names []string
+	for _, tl := range tools.Tools {
+		names = append(names, tl.Name)
+	}
+	if len(names) == 0 || names[0] != "read" || !slices.Contains(names, "test_echo") {
+		fail("tools over HTTP: %v", names)
+	}
+	var echoed struct {
+		Text string `json:"text"`
+	}
+	okTool(t, c, "test_echo", map[string]any{"text": "over http"}, &echoed)
+	if echoed.Text != "over http" {
+		fail("test_echo over HTTP gave %q", echoed.Text)
+	}
 }
