@@ -31,6 +31,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) >= 2 && args[0] == childEcho {
 		return runEchoChild(ctx, args[1])
 	}
+	if len(args) >= 2 && args[0] == childMCP {
+		return runMCPChild(ctx, args[1])
+	}
 	fs := flag.NewFlagSet("agentos-bench", flag.ContinueOnError)
 	items := fs.Int("items", 100_000, "items to ingest for the data.write path")
 	big := fs.Int("big", 1_000_000, "nodes in the graph for the data.read {shape, where} path (0 skips it)")
@@ -49,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 		b.ping,
 		func(ctx context.Context) error { return b.ingest(ctx, *items) },
 		b.pointRead,
+		b.mcpRead,
 	}
 	if *big > 0 {
 		steps = append(steps, func(ctx context.Context) error { return b.whereRead(ctx, *big) })
