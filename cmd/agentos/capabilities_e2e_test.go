@@ -156,20 +156,7 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 		t.Fatal("async invoke gave no job id")
 	}
 	// Wait until outer, the nested hang and its child all run.
-	var pids []int
-	deadline := time.Now().Add(20 * time.Second)
-	for len(pids) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the tree never started: pids %v", pids)
-		}
-		time.Sleep(50 * time.Millisecond)
-		b, _ := os.ReadFile(pidfile)
-		pids = pids[:0]
-		for _, f := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(f)
-			pids = append(pids, n)
-		}
-	}
+	pids := waitPIDs(t, pidfile, 3)
 	var jobs struct{ Jobs []engine.Job }
 	call(t, c, "jobs.list", nil, &jobs)
 	var nested *engine.Job
@@ -187,14 +174,7 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 		t.Fatalf("job after cancel: %+v", cancelled)
 	}
 	for _, pid := range pids {
-		gone := false
-		for i := 0; i < 100 && !gone; i++ {
-			gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !gone {
-			t.Fatalf("process %d outlived the cancelled job", pid)
-		}
+		waitGone(t, pid, "the cancelled job")
 	}
 	var nj engine.Job
 	call(t, c, "jobs.get", map[string]any{"id": nested.ID}, &nj)
@@ -202,6 +182,41 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 		t.Fatalf("nested job after cancel: %+v", nj)
 	}
 	call(t, c, "system.ping", nil, nil)
+}
+
+// waitPIDs waits until pidfile lists at least n pids and returns them.
+func waitPIDs(t *testing.T, pidfile string, n int) []int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(pidfile)
+		var pids []int
+		for _, f := range strings.Fields(string(b)) {
+			p, _ := strconv.Atoi(f)
+			pids = append(pids, p)
+		}
+		if len(pids) >= n {
+			return pids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d processes started: pids %v", len(pids), n, pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitGone fails the test (killing the process) if pid is still alive after
+// a few seconds; what names what it should not have outlived.
+func waitGone(t *testing.T, pid int, what string) {
+	t.Helper()
+	for i := 0; i < 250; i++ {
+		if syscall.Kill(pid, 0) != nil || isZombie(pid) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("process %d outlived %s", pid, what)
 }
 
 func isZombie(pid int) bool {

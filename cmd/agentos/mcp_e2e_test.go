@@ -11,10 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -473,33 +471,13 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 		_, err := c.CallTool(cctx, req)
 		done <- err
 	}()
-	var pids []int
-	deadline := time.Now().Add(20 * time.Second)
-	for len(pids) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("hang never started: pids %v", pids)
-		}
-		time.Sleep(50 * time.Millisecond)
-		b, _ := os.ReadFile(pidfile)
-		pids = pids[:0]
-		for _, f := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(f)
-			pids = append(pids, n)
-		}
-	}
+	pids := waitPIDs(t, pidfile, 2)
 	ccancel()
 	if err := <-done; err == nil {
 		t.Fatal("cancelled tools/call: want an error")
 	}
 	for _, pid := range pids {
-		gone := false
-		for i := 0; i < 250 && !gone; i++ {
-			gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !gone {
-			t.Fatalf("process %d outlived the cancelled tool call", pid)
-		}
+		waitGone(t, pid, "the cancelled tool call")
 	}
 	okTool(t, c, "status", nil, nil)
 }

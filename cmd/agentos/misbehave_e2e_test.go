@@ -5,9 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/agentos/agentos/engine"
 )
@@ -85,15 +83,7 @@ func TestMisbehavingSkillsAreContained(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("no child pid recorded")
 	}
-	gone := false
-	for i := 0; i < 100 && !gone; i++ {
-		gone = syscall.Kill(pid, 0) != nil || isZombie(pid)
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !gone {
-		syscall.Kill(pid, syscall.SIGKILL)
-		t.Fatalf("the skill's child %d outlived the call", pid)
-	}
+	waitGone(t, pid, "the skill call that started it")
 
 	var page struct{ Nodes []any }
 	call(t, c, "data.read", map[string]any{"shape": "note"}, &page)
