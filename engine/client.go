@@ -67,7 +67,8 @@ type response struct {
 type ClientOptions struct {
 	Name    string // sent with system.hello so events and history name the caller
 	Session string
-	MaxLine int // largest reply accepted (default DefaultMaxReply)
+	Quiet   bool // housekeeping: calls on this connection are not observer events
+	MaxLine int  // largest reply accepted (default DefaultMaxReply)
 }
 
 // DefaultMaxReply caps one reply line on the client. Replies are not bounded
@@ -91,7 +92,7 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 	}
 	c.token <- struct{}{}
 	if opts.Name != "" {
-		if err := c.Call(ctx, "system.hello", map[string]string{"client": opts.Name, "session": opts.Session}, &c.Engine); err != nil {
+		if err := c.Call(ctx, "system.hello", helloParams{Client: opts.Name, Session: opts.Session, Quiet: opts.Quiet}, &c.Engine); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("%w: hello: %v", ErrUnreachable, err)
 		}

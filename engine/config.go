@@ -15,12 +15,23 @@ type FileConfig struct {
 	// Python is the interpreter skills run on; an absolute path is best
 	// (a pyenv-style shim costs ~100 ms a call). Default: /usr/bin/python3,
 	// else python3 on PATH resolved to the real binary.
-	Python string `yaml:"python"`
-	Bridge struct {
-		Addr string `yaml:"addr"`
-	} `yaml:"bridge"`
+	Python string       `yaml:"python"`
+	Bridge BridgeConfig `yaml:"bridge"`
+	// User describes who the graph belongs to (GET /api/user on the bridge).
+	User struct {
+		Name string `yaml:"name"` // display name; default: the account's full name
+		Node string `yaml:"node"` // id of the person node that is the user
+	} `yaml:"user"`
 	// Capabilities holds per-capability policy and pins (skills issue).
 	Capabilities map[string]CapabilityConfig `yaml:"capabilities"`
+}
+
+// BridgeConfig is the bridge's part of config.yaml; flags override it.
+type BridgeConfig struct {
+	Addr    string   `yaml:"addr"`    // listen address, loopback only (default 127.0.0.1:3456)
+	Origins []string `yaml:"origins"` // browser origins of apps allowed to call the bridge (CORS)
+	Hosts   []string `yaml:"hosts"`   // extra Host names accepted besides loopback ones
+	Disable bool     `yaml:"disable"` // do not serve the bridge with the engine
 }
 
 // CapabilityConfig is how one capability's provider is chosen.

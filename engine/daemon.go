@@ -30,8 +30,9 @@ type Config struct {
 	// SkillsDirs are extra folders of skills (agentos engine --skills-dir),
 	// searched after $AGENTOS_HOME/skills.
 	SkillsDirs []string
-	// Ready is called once the socket accepts connections.
-	Ready func(Paths)
+	// Ready is called once the socket accepts connections, with the
+	// engine's logger (the bridge, run in the same process, logs there).
+	Ready func(Paths, *slog.Logger)
 }
 
 // LockedError says another engine holds the lock on this home.
@@ -128,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	log.Info("engine started", "pid", os.Getpid(), "home", cfg.Home, "socket", paths.Socket, "version", cfg.Version,
 		"shapes", len(reg.List()))
 	if cfg.Ready != nil {
-		cfg.Ready(paths)
+		cfg.Ready(paths, log)
 	}
 
 	var runErr error

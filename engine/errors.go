@@ -104,12 +104,19 @@ func KindOf(err error) Kind {
 
 // toRPCError converts any error into the wire form, never code 0.
 func toRPCError(err error) *jsonrpc2.Error {
-	var e *Error
-	if !errors.As(err, &e) {
-		kind := KindOf(err)
-		e = &Error{Code: kindCodes[kind], Kind: kind, Message: trimSentinel(err.Error())}
-	}
+	e := AsError(err)
 	return rpcError(e.Code, e.Kind, e.Message)
+}
+
+// AsError is err as callers see it: its kind, code, and a message that
+// starts with what went wrong. The bridge answers graph errors with it.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	kind := KindOf(err)
+	return &Error{Code: kindCodes[kind], Kind: kind, Message: trimSentinel(err.Error())}
 }
 
 // trimSentinel drops a leading "not found: " and the like: error.data.kind

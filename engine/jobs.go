@@ -73,10 +73,11 @@ type jobTable struct {
 	finished []string // oldest first, bounded by keep
 	keep     int
 	bus      *Bus
+	calls    *callMetrics
 }
 
-func newJobTable(bus *Bus, keep int) *jobTable {
-	return &jobTable{jobs: map[string]*Job{}, keep: keep, bus: bus}
+func newJobTable(bus *Bus, calls *callMetrics, keep int) *jobTable {
+	return &jobTable{jobs: map[string]*Job{}, keep: keep, bus: bus, calls: calls}
 }
 
 type jobCtxKey struct{}
@@ -130,7 +131,12 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 	if j.Error != nil {
 		ev.Error, ev.ErrorKind = j.Error.Message, j.Error.Kind
 	}
+	name := j.Capability
+	if name == "" {
+		name = "skill:" + j.Skill
+	}
 	t.mu.Unlock()
+	t.calls.observe("capability", name, j.State, now.Sub(j.StartedAt))
 	j.cancel()
 	close(j.done)
 	t.bus.Publish(ev)

@@ -108,6 +108,10 @@ func (s *Server) methodTable() map[string]*method {
 			handle: typed("jobs.get", s.jobsGet)},
 		{name: "jobs.cancel", summary: "Cancel a running job: its process tree is killed, nested calls included.", params: schemaID,
 			handle: typed("jobs.cancel", s.jobsCancel)},
+		{name: "observer.history", summary: "Remembered observer events after since, oldest first, with how many the ring no longer holds.", params: schemaHistory, quiet: true,
+			handle: typed("observer.history", s.history)},
+		{name: "system.metrics", summary: "Call counts and latency histograms by method and capability, skill processes running, graph counts.", params: schemaEmpty, quiet: true,
+			handle: typed("system.metrics", s.metrics)},
 		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
 			handle: typed("observer.subscribe", s.subscribe)},
 	}
@@ -122,6 +126,7 @@ func (s *Server) methodTable() map[string]*method {
 type helloParams struct {
 	Client  string `json:"client"`
 	Session string `json:"session,omitempty"`
+	Quiet   bool   `json:"quiet,omitempty"`
 }
 
 func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) {
@@ -134,6 +139,7 @@ func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) 
 	}
 	c.conn.mu.Lock()
 	c.conn.caller = caller
+	c.conn.quiet = p.Quiet
 	c.conn.mu.Unlock()
 	return &Hello{Caller: caller, Version: s.opts.Version, PID: os.Getpid()}, nil
 }
@@ -161,6 +167,7 @@ type Status struct {
 	Skills      []string         `json:"skills"`
 	JobsRunning int              `json:"jobs_running"`
 	LastEventID int64            `json:"last_event_id"`
+	Bridge      string           `json:"bridge,omitempty"` // URL of the web UI and HTTP API
 }
 
 func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) {
@@ -183,6 +190,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 		Skills:      s.skillIDs(),
 		JobsRunning: s.jobs.running(),
 		LastEventID: s.bus.LastID(),
+		Bridge:      s.opts.Bridge,
 	}, nil
 }
 
@@ -386,6 +394,42 @@ func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, 
 		return nil, Errorf(KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
 	}
 	return sh, nil
+}
+
+type historyParams struct {
+	Since *int64 `json:"since,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+// History is the answer of observer.history. Missed counts events after
+// since that the ring no longer holds; LastID is the newest event's id.
+type History struct {
+	Events []Event `json:"events"`
+	Missed int64   `json:"missed,omitempty"`
+	LastID int64   `json:"last_id"`
+}
+
+func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, error) {
+	since := int64(0)
+	if p.Since != nil {
+		since = *p.Since
+	}
+	limit := p.Limit
+	switch {
+	case limit == 0:
+		limit = 200
+	case limit < 0 || limit > 4096:
+		return nil, Errorf(KindInvalid, "observer.history: limit must be 1..4096, not %d", limit)
+	}
+	events, missed := s.bus.History(since)
+	if len(events) > limit {
+		missed += int64(len(events) - limit)
+		events = events[len(events)-limit:]
+	}
+	if events == nil {
+		events = []Event{}
+	}
+	return &History{Events: events, Missed: missed, LastID: s.bus.LastID()}, nil
 }
 
 type subscribeParams struct {

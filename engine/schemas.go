@@ -8,7 +8,8 @@ var (
 	schemaEmpty = json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`)
 	schemaHello = json.RawMessage(`{"type":"object","properties":{
 		"client":{"type":"string","description":"who is calling: cli, mcp, bridge, ..."},
-		"session":{"type":"string","description":"optional session id"}},
+		"session":{"type":"string","description":"optional session id"},
+		"quiet":{"type":"boolean","description":"housekeeping connection: its calls emit no observer events (they still count in system.metrics)"}},
 		"required":["client"],"additionalProperties":false}`)
 	schemaCreate = json.RawMessage(`{"type":"object","properties":{
 		"shape":{"type":"string","description":"shape name, e.g. task"},
@@ -49,6 +50,10 @@ var (
 	schemaShapeGet  = json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)
 	schemaSubscribe = json.RawMessage(`{"type":"object","properties":{
 		"since":{"type":"integer","description":"replay remembered events with a larger id first"}},
+		"additionalProperties":false}`)
+	schemaHistory = json.RawMessage(`{"type":"object","properties":{
+		"since":{"type":"integer","description":"only events with a larger id (default: every remembered event)"},
+		"limit":{"type":"integer","minimum":1,"maximum":4096,"description":"at most this many, the newest (default 200)"}},
 		"additionalProperties":false}`)
 	schemaSkillGet = json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":false}`)
 	schemaSkillRun = json.RawMessage(`{"type":"object","properties":{

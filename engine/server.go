@@ -29,6 +29,7 @@ type ServerOptions struct {
 	Version  string
 	Home     string
 	Socket   string
+	Bridge   string // URL of the bridge serving this home, "" when none (shown by system.status)
 }
 
 // Server serves the method table over any number of connections.
@@ -41,6 +42,7 @@ type Server struct {
 	methods map[string]*method
 	skills  *skillsRuntime
 	jobs    *jobTable
+	calls   *callMetrics
 	health  health
 	started time.Time
 
@@ -73,7 +75,8 @@ func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Log
 	}
 	s.shapes.Store(reg)
 	s.skills = &skillsRuntime{bus: bus, log: log, unusable: "this server was started without a skills runtime"}
-	s.jobs = newJobTable(bus, 1000)
+	s.calls = &callMetrics{}
+	s.jobs = newJobTable(bus, s.calls, 1000)
 	s.fileCfg = &FileConfig{}
 	s.methods = s.methodTable()
 	return s
@@ -132,13 +135,14 @@ type conn struct {
 
 	mu     sync.Mutex
 	caller string
+	quiet  bool // system.hello {quiet}: this connection's calls are not observer events
 	subs   []*Subscription
 }
 
-func (c *conn) getCaller() string {
+func (c *conn) getCaller() (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.caller
+	return c.caller, c.quiet
 }
 
 // notify sends a notification on this connection.
@@ -270,16 +274,23 @@ type call struct {
 }
 
 func (s *Server) run(c *conn, req *request, m *method, release func()) {
-	cl := &call{conn: c, caller: c.getCaller()}
+	caller, quietConn := c.getCaller()
+	cl := &call{conn: c, caller: caller}
 	ctx := graph.WithActor(c.ctx, cl.caller)
 	var callID string
 	start := time.Now()
-	if !m.quiet {
+	quiet := m.quiet || quietConn
+	if !quiet {
 		callID = strconv.FormatInt(s.callID.Add(1), 10)
 		s.bus.Publish(Event{Type: EventStarted, Method: m.name, Caller: cl.caller, CallID: callID})
 	}
 	result, err := s.safeInvoke(ctx, cl, m, req.Params)
-	if !m.quiet {
+	outcome := "ok"
+	if err != nil {
+		outcome = string(KindOf(err))
+	}
+	s.calls.observe("method", m.name, outcome, time.Since(start))
+	if !quiet {
 		ev := Event{Type: EventCompleted, Method: m.name, Caller: cl.caller, CallID: callID,
 			LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 		if err != nil {

@@ -39,7 +39,7 @@ func testServer(t testing.TB) (*Server, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(store, reg, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{})
+	srv := NewServer(store, reg, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{Socket: sock})
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
 	c, err := Dial(ctx, sock, ClientOptions{Name: "test"})

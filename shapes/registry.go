@@ -163,3 +163,19 @@ func hint(guess string) string {
 	}
 	return fmt.Sprintf(" (did you mean %q?)", guess)
 }
+
+// FromList builds a registry from shapes another registry resolved, such
+// as the engine's shapes.list answer decoded from JSON: the bridge keeps its
+// read-only store typed the way the engine's is without reading shape files
+// itself. Source names the file each came from, so the fingerprint of an
+// equal set matches the engine's.
+func FromList(list []*Shape) *Registry {
+	defined := make(map[string]*parsedShape, len(list))
+	for _, s := range list {
+		if s != nil && s.Name != "" {
+			defined[s.Name] = &parsedShape{shape: s}
+		}
+	}
+	r, _ := newRegistry(defined) // no refs recorded: nothing to warn about
+	return r
+}

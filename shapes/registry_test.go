@@ -1,6 +1,7 @@
 package shapes
 
 import (
+	"encoding/json"
 	"reflect"
 	"sort"
 	"testing"
@@ -118,5 +119,43 @@ func TestClosest(t *testing.T) {
 				t.Errorf("closest(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// A registry rebuilt from its shapes' JSON (what the bridge gets from the
+// engine) behaves like the original: same fingerprint, same also closure,
+// same coercion.
+func TestFromListRoundTrip(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"s.yaml": `
+recipe:
+  also: [note]
+  identity: [url]
+  fields: {servings: integer, cuisine: {enum: [thai, french]}}
+`})
+	orig, errs := Load(dir)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	data, err := json.Marshal(orig.List())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []*Shape
+	if err := json.Unmarshal(data, &list); err != nil {
+		t.Fatal(err)
+	}
+	got := FromList(list)
+	if got.Fingerprint() != orig.Fingerprint() {
+		t.Errorf("fingerprint %s, want %s", got.Fingerprint(), orig.Fingerprint())
+	}
+	if !reflect.DeepEqual(got.Implied("recipe"), orig.Implied("recipe")) {
+		t.Errorf("implied %v, want %v", got.Implied("recipe"), orig.Implied("recipe"))
+	}
+	c, err := got.Coerce("recipe", map[string]any{"title": "Pad thai", "servings": "4", "cuisine": "thai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.Scalars["servings"]; v.V != int64(4) {
+		t.Errorf("servings coerced to %#v, want int64 4", v.V)
 	}
 }
