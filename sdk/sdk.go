@@ -155,3 +155,13 @@ func holds(dir string, files []file) bool {
 	}
 	return true
 }
+
+// JS is the browser app SDK (sdk/js/agentos.js), served by the bridge at
+// /sdk.js. The bridge replaces TokenPlaceholder with the token for pages of
+// its own origin.
+//
+//go:embed js/agentos.js
+var JS []byte
+
+// TokenPlaceholder marks where the bridge puts the token in JS.
+const TokenPlaceholder = "/*AGENTOS_TOKEN*/ null"

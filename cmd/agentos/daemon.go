@@ -21,7 +21,7 @@ import (
 func runEngine(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "engine", "", "Run the daemon in the foreground until SIGINT/SIGTERM. Logs go to stderr and $AGENTOS_HOME/logs/engine.log.")
 	noBridge := f.Bool("no-bridge", false, "do not serve the HTTP bridge")
-	bridgeAddr := f.String("bridge-addr", "127.0.0.1:3456", "address of the HTTP bridge")
+	bridgeAddr := f.String("bridge-addr", "", "address of the HTTP bridge, loopback only (default: bridge.addr in config.yaml, else 127.0.0.1:3456)")
 	level := f.String("log-level", "info", "log level: debug, info, warn, error")
 	quiet := f.Bool("quiet", false, "log only to the log file, not to stderr")
 	var skillsDirs listFlag
@@ -44,10 +44,21 @@ func runEngine(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		cfg.LogTo = e.stderr
 	}
-	// The bridge arrives with its own issue; the flags are accepted now so
-	// scripts written against DESIGN §3 keep working.
-	_, _ = noBridge, bridgeAddr
-	return engine.Run(ctx, cfg)
+	eb, err := listenEngineBridge(e, *noBridge, *bridgeAddr)
+	if err != nil {
+		return err
+	}
+	if eb == nil {
+		return engine.Run(ctx, cfg)
+	}
+	cfg.Server.Bridge = eb.url()
+	bridgeCtx, stopBridge := context.WithCancel(ctx)
+	cfg.Ready = func(_ engine.Paths, log *slog.Logger) { eb.serve(bridgeCtx, log) }
+	err = engine.Run(ctx, cfg)
+	stopBridge()
+	eb.wg.Wait()
+	eb.ln.Close() // Serve closed it already, unless the engine failed before Ready
+	return err
 }
 
 func runStart(ctx context.Context, e *env, args []string) error {
@@ -236,6 +247,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	t.row("home", st.Home)
 	t.row("database", st.DBPath)
 	t.row("socket", st.Socket)
+	if st.Bridge != "" {
+		t.row("bridge", st.Bridge)
+	}
 	t.row("nodes", fmt.Sprint(st.Nodes))
 	t.row("edges", fmt.Sprint(st.Edges))
 	t.row("shapes", fmt.Sprint(st.Shapes))

@@ -44,6 +44,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"engine", "run the daemon in the foreground (engine + bridge)", runEngine},
+		{"bridge", "serve the HTTP bridge and web UI alone (the engine already serves it)", runBridge},
 		{"start", "start the engine in the background and wait until it answers", runStart},
 		{"stop", "stop the running engine gracefully", runStop},
 		{"status", "show pid, uptime, db path and counts", runStatus},

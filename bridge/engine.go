@@ -1,0 +1,152 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/shapes"
+)
+
+// engineConn holds the bridge's connections to the engine socket, dialled
+// on demand and replaced when the engine restarts. Concurrent requests are
+// multiplexed on them. Housekeeping (shape refreshes, listings for the UI,
+// metrics) goes on a quiet connection, so browsing does not flood the
+// activity feed; calls apps make through POST /api/call are events like
+// any other caller's.
+type engineConn struct {
+	socket   string
+	onShapes func(*shapes.Registry) // the engine's shape set, whenever it changes
+
+	house lazyClient // quiet
+	apps  lazyClient // POST /api/call
+
+	mu          sync.Mutex
+	fingerprint string    // of the last registry handed to onShapes
+	shapesAt    time.Time // when the shapes were last fetched
+}
+
+func newEngineConn(socket string, onShapes func(*shapes.Registry)) *engineConn {
+	return &engineConn{socket: socket, onShapes: onShapes,
+		house: lazyClient{socket: socket, opts: engine.ClientOptions{Name: "bridge", Quiet: true}},
+		apps:  lazyClient{socket: socket, opts: engine.ClientOptions{Name: "bridge"}},
+	}
+}
+
+// shapesTTL bounds how stale the bridge's idea of the engine's shapes may
+// be: a skill that brings a shape is visible to graph reads within it.
+const shapesTTL = 2 * time.Second
+
+// lazyClient is one engine connection, dialled when first needed and again
+// after the engine went away.
+type lazyClient struct {
+	socket string
+	opts   engine.ClientOptions
+	mu     sync.Mutex
+	c      *engine.Client
+}
+
+func (l *lazyClient) client(ctx context.Context) (*engine.Client, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		select {
+		case <-l.c.Done():
+			l.c = nil
+		default:
+			return l.c, nil
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := engine.Dial(dctx, l.socket, l.opts)
+	if err != nil {
+		return nil, err
+	}
+	l.c = c
+	return c, nil
+}
+
+func (l *lazyClient) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	c, err := l.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out json.RawMessage
+	if err := c.Call(ctx, method, params, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (l *lazyClient) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		l.c.Close()
+		l.c = nil
+	}
+}
+
+// call is a housekeeping call: no observer events.
+func (k *engineConn) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	return k.house.call(ctx, method, params)
+}
+
+// callApp is a call an app made: it shows in the activity feed.
+func (k *engineConn) callApp(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	return k.apps.call(ctx, method, params)
+}
+
+// subscribe opens a dedicated connection streaming events after since
+// (negative: only new ones) into fn; it ends with ctx or the engine.
+func (k *engineConn) subscribe(ctx context.Context, since int64, fn func(engine.Event)) (*engine.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := engine.Dial(dctx, k.socket, engine.ClientOptions{Name: "bridge", Quiet: true})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Subscribe(dctx, since, fn); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// refreshShapes asks the engine for its shapes when the last answer is
+// older than shapesTTL. Without an engine the bridge keeps what it has
+// (the bundled shapes at first): reads go on working.
+func (k *engineConn) refreshShapes(ctx context.Context) {
+	k.mu.Lock()
+	fresh := time.Since(k.shapesAt) < shapesTTL
+	k.mu.Unlock()
+	if fresh {
+		return
+	}
+	raw, err := k.call(ctx, "shapes.list", nil)
+	if err != nil {
+		return
+	}
+	var res struct {
+		Shapes []*shapes.Shape `json:"shapes"`
+	}
+	if json.Unmarshal(raw, &res) != nil || len(res.Shapes) == 0 {
+		return
+	}
+	reg := shapes.FromList(res.Shapes)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.shapesAt = time.Now()
+	if reg.Fingerprint() != k.fingerprint {
+		k.fingerprint = reg.Fingerprint()
+		k.onShapes(reg)
+	}
+}
+
+func (k *engineConn) close() {
+	k.house.close()
+	k.apps.close()
+}

@@ -1,0 +1,77 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/agentos/agentos/engine"
+)
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, string(engine.KindInternal), "encode response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// writeRaw answers JSON the engine already encoded.
+func writeRaw(w http.ResponseWriter, raw json.RawMessage) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(raw, '\n'))
+}
+
+// ErrorBody is every error answer: {"error": {"kind", "message"}}, kind
+// being an engine error kind (DESIGN §4) or forbidden/unauthorized.
+type ErrorBody struct {
+	Error struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, kind, msg string) {
+	var body ErrorBody
+	body.Error.Kind, body.Error.Message = kind, msg
+	data, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// statusOf maps an engine error kind onto an HTTP status.
+var statusOf = map[engine.Kind]int{
+	engine.KindInvalid:     http.StatusBadRequest,
+	engine.KindNotFound:    http.StatusNotFound,
+	engine.KindConflict:    http.StatusConflict,
+	engine.KindNoProvider:  http.StatusNotFound,
+	engine.KindDenied:      http.StatusForbidden,
+	engine.KindTimeout:     http.StatusGatewayTimeout,
+	engine.KindSkillFailed: http.StatusBadGateway,
+	engine.KindCancelled:   499, // client closed request, as nginx has it
+	engine.KindUnavailable: http.StatusServiceUnavailable,
+	engine.KindInternal:    http.StatusInternalServerError,
+}
+
+// writeErr answers err (from the graph or the engine) with its kind.
+func writeErr(w http.ResponseWriter, err error) {
+	if errors.Is(err, engine.ErrUnreachable) {
+		writeError(w, http.StatusServiceUnavailable, string(engine.KindUnavailable),
+			"the engine is not running (start it with `agentos start`): "+err.Error())
+		return
+	}
+	e := engine.AsError(err)
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeError(w, status, string(e.Kind), e.Message)
+}
