@@ -39,9 +39,6 @@ func (s *Server) routes() http.Handler {
 	bounded("GET /metrics", s.metrics)
 	bounded("GET /sdk.js", s.sdk)
 	mux.Handle("/", s.ui())
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, string(engine.KindNotFound), "no route "+r.Method+" "+r.URL.Path+"; the API is read-only except POST /api/call (docs/bridge.md)")
-	})
 	return s.guard(mux)
 }
 

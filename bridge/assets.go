@@ -32,6 +32,10 @@ func (s *Server) ui() http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "invalid", r.Method+" "+r.URL.Path+": the bridge is read-only except POST /api/call")
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/observer/") {
+			writeError(w, http.StatusNotFound, "not_found", "no route GET "+r.URL.Path+" (docs/bridge.md lists them)")
+			return
+		}
 		w.Header().Set("Content-Security-Policy", uiCSP)
 		w.Header().Set("Cache-Control", "no-cache")
 		if strings.HasSuffix(r.URL.Path, "/README.md") {

@@ -46,42 +46,37 @@ func (s *Server) observerStream(w http.ResponseWriter, r *http.Request) {
 		since = n
 		break
 	}
-	rc := http.NewResponseController(w)
+	ctx := r.Context()
+	st := &stream{w: w, rc: http.NewResponseController(w), last: since, ch: make(chan engine.Event, sseBuffer)}
+	// Subscribed before the headers go out: once a client has them, no
+	// event it could see is missed.
+	sub, _ := s.engine.subscribe(ctx, st.last, st.offer)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-
-	st := &stream{w: w, rc: rc, last: since, ch: make(chan engine.Event, sseBuffer)}
-	if err := st.write("retry: 2000\n\n"); err != nil {
-		return
-	}
-	ctx := r.Context()
 	heartbeat := time.NewTicker(heartbeatEvery)
 	defer heartbeat.Stop()
-	for {
-		sub, err := s.engine.subscribe(ctx, st.last, st.offer)
+	ok := st.write("retry: 2000\n\n") == nil
+	for ok {
 		var subDone <-chan struct{}
-		if err == nil {
+		if sub != nil {
 			subDone = sub.Done()
-		} else if st.write(": engine unreachable, retrying\n\n") != nil {
-			return
+		} else {
+			ok = st.write(": engine unreachable, retrying\n\n") == nil
 		}
-		if !st.pump(ctx, subDone, heartbeat.C) {
-			if sub != nil {
-				sub.Close()
-			}
-			return
-		}
+		ok = ok && st.pump(ctx, subDone, heartbeat.C)
 		if sub != nil {
 			sub.Close()
+			sub = nil
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(resubscribeGap):
+		if ok {
+			sub, _ = s.engine.subscribe(ctx, st.last, st.offer)
 		}
+	}
+	if sub != nil {
+		sub.Close()
 	}
 }
 
@@ -125,8 +120,8 @@ func (st *stream) offer(ev engine.Event) {
 }
 
 // pump writes events until the subscription ends (true: resubscribe) or the
-// client is gone (false). A nil done means there is no subscription: wait
-// a moment and try again.
+// client is gone (false). A nil done means there is no subscription: it
+// waits resubscribeGap before saying try again.
 func (st *stream) pump(ctx context.Context, done <-chan struct{}, heartbeat <-chan time.Time) bool {
 	var retry <-chan time.Time
 	if done == nil {
