@@ -101,8 +101,26 @@ type daemon struct {
 // socket answers.
 func startDaemon(t *testing.T, home string) *daemon {
 	t.Helper()
+	return startDaemonArgs(t, home, "--no-bridge")
+}
+
+// startDaemonBridge starts the engine with its bridge on a free loopback
+// port and returns the bridge's URL (as agentos status reports it).
+func startDaemonBridge(t *testing.T, home string) (*daemon, string) {
+	t.Helper()
+	d := startDaemonArgs(t, home, "--bridge-addr", "127.0.0.1:0")
+	var st engine.Status
+	call(t, d.client(t), "system.status", nil, &st)
+	if !strings.HasPrefix(st.Bridge, "http://127.0.0.1:") {
+		t.Fatalf("status names no bridge: %+v\n%s", st, d.logs.String())
+	}
+	return d, st.Bridge
+}
+
+func startDaemonArgs(t *testing.T, home string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, home: home, done: make(chan struct{})}
-	d.cmd = exec.Command(binPath, "engine", "--no-bridge")
+	d.cmd = exec.Command(binPath, append([]string{"engine"}, args...)...)
 	d.cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
 	d.cmd.Stderr = &d.logs
 	if err := d.cmd.Start(); err != nil {
