@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// End-to-end tests of `agentos mcp` with the official MCP clients, run by
+// Node 22 from .ci/tools (see tools_test.go): the MCP inspector's CLI over
+// stdio and HTTP, and the conformance suite over Streamable HTTP.
+
+const echoerTools = "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n"
+
+// Exit codes of the inspector CLI (EXIT_CODES in its clients/cli).
+const (
+	inspectorOK        = 0
+	inspectorToolError = 5 // tools/call answered with isError: true
+)
+
+// inspector runs `mcp-inspector --cli` against one MCP server.
+type inspector struct {
+	tools  ciTools
+	script string
+	pre    []string // options before the method's, e.g. -e KEY=VALUE
+	target []string // the server: a command and its arguments, or a URL
+}
+
+func newInspector(t *testing.T, tools ciTools, pre []string, target ...string) inspector {
+	return inspector{tools, tools.bin(t, "@modelcontextprotocol/inspector", "mcp-inspector"), pre, target}
+}
+
+// inspected is one run of the inspector with --format json: stdout holds
+// {"result": ...}, the MCP result, or an error envelope goes to stderr.
+type inspected struct {
+	nodeRun
+	Result json.RawMessage `json:"result"`
+}
+
+// run runs the inspector with args (--method and its options) and wants
+// exit code want.
+func (in inspector) run(t *testing.T, want int, args ...string) inspected {
+	t.Helper()
+	argv := append([]string{"--cli"}, in.pre...)
+	argv = append(append(argv, args...), "--format", "json", "--")
+	argv = append(argv, in.target...)
+	r := inspected{nodeRun: in.tools.run(t, 2*time.Minute, nil, in.script, argv...)}
+	if r.code != want {
+		t.Fatalf("inspector %s: want exit %d\n%s", strings.Join(args, " "), want, r.nodeRun)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &r); err != nil || len(r.Result) == 0 {
+		t.Fatalf("inspector %s: stdout is not {\"result\": ...} (%v)\n%s", strings.Join(args, " "), err, r.nodeRun)
+	}
+	return r
+}
+
+// toolNames lists the tools of a tools/list result, checking each has an
+// object input schema.
+func (r inspected) toolNames(t *testing.T) []string {
+	t.Helper()
+	var res struct {
+		Tools []struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+			InputSchema struct {
+				Type string `json:"type"`
+			} `json:"inputSchema"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(r.Result, &res); err != nil {
+		t.Fatalf("tools/list result: %v\n%s", err, r.Result)
+	}
+	var names []string
+	for _, tl := range res.Tools {
+		if tl.Description == "" || tl.InputSchema.Type != "object" {
+			t.Fatalf("tool %q: description %q, inputSchema type %q", tl.Name, tl.Description, tl.InputSchema.Type)
+		}
+		names = append(names, tl.Name)
+	}
+	return names
+}
+
+// toolResult decodes a tools/call result: its text, isError and
+// structuredContent (into structured, if not nil).
+func (r inspected) toolResult(t *testing.T, structured any) (text string, isError bool) {
+	t.Helper()
+	var res struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		IsError           bool            `json:"isError"`
+		StructuredContent json.RawMessage `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(r.Result, &res); err != nil {
+		t.Fatalf("tools/call result: %v\n%s", err, r.Result)
+	}
+	for _, c := range res.Content {
+		if c.Type == "text" {
+			text += c.Text
+		}
+	}
+	if structured != nil {
+		if err := json.Unmarshal(res.StructuredContent, structured); err != nil {
+			t.Fatalf("tools/call structuredContent: %v\n%s", err, r.Result)
+		}
+	}
+	return text, res.IsError
+}
+
+type inspectedNode struct {
+	ID     string         `json:"id"`
+	Shapes []string       `json:"shapes"`
+	Fields map[string]any `json:"fields"`
+}
+
+func TestOfficialMCPInspectorCLIOverStdio(t *testing.T) {
+	tools := requireCITools(t)
+	home := newHome(t)
+	addSkill(t, home, "echoer", "", echoerTools)
+	// The inspector gives the server it spawns only HOME, PATH and a few
+	// more of its own environment (the MCP SDK's getDefaultEnvironment):
+	// AGENTOS_HOME goes through its -e option.
+	in := newInspector(t, tools, []string{"-e", "AGENTOS_HOME=" + home}, binPath, "mcp", "--no-autostart")
+
+	// No engine yet: a tool call is an isError result saying how to start it.
+	text, isError := in.run(t, inspectorToolError, "--method", "tools/call", "--tool-name", "status").toolResult(t, nil)
+	if !isError || !strings.Contains(text, "agentos start") {
+		t.Fatalf("status without an engine: isError %v, text %q", isError, text)
+	}
+
+	startDaemon(t, home)
+
+	// --strict makes the inspector fail (exit 6) on a tool schema that is
+	// not portable across clients.
+	names := in.run(t, inspectorOK, "--method", "tools/list", "--strict").toolNames(t)
+	fixed := []string{"read", "search", "create", "update", "delete", "link", "invoke", "skills", "status"}
+	if len(names) < len(fixed) || !slices.Equal(names[:len(fixed)], fixed) || !slices.Contains(names, "test_echo") {
+		t.Fatalf("tools/list: %v, want %v first and test_echo", names, fixed)
+	}
+
+	var created inspectedNode
+	text, isError = in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "create",
+		"--tool-arg", "shape=note", `fields={"title":"inspector zebra note","body":"written by the MCP inspector"}`).toolResult(t, &created)
+	if isError || created.ID == "" || !slices.Contains(created.Shapes, "note") || !strings.Contains(text, created.ID) {
+		t.Fatalf("create: isError %v, structured %+v, text %s", isError, created, text)
+	}
+
+	var read inspectedNode
+	text, isError = in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "read", "--tool-arg", "id="+created.ID).toolResult(t, &read)
+	if isError || read.ID != created.ID || read.Fields["title"] != "inspector zebra note" || read.Fields["body"] != "written by the MCP inspector" {
+		t.Fatalf("read %s: isError %v, structured %+v, text %s", created.ID, isError, read, text)
+	}
+
+	text, isError = in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "search", "--tool-arg", "query=zebra").toolResult(t, nil)
+	if isError || !strings.Contains(text, created.ID) {
+		t.Fatalf("search zebra: isError %v, does not find %s: %s", isError, created.ID, text)
+	}
+
+	var contents struct {
+		Contents []struct {
+			URI, MimeType, Text string
+		} `json:"contents"`
+	}
+	res := in.run(t, inspectorOK, "--method", "resources/read", "--uri", "agentos://nodes/"+created.ID)
+	if err := json.Unmarshal(res.Result, &contents); err != nil || len(contents.Contents) != 1 ||
+		contents.Contents[0].URI != "agentos://nodes/"+created.ID || !strings.Contains(contents.Contents[0].Text, "inspector zebra note") {
+		t.Fatalf("resources/read agentos://nodes/%s: %v\n%s", created.ID, err, res.Result)
+	}
+
+	// The capability tool of the test skill, and the same through invoke.
+	var echoed struct {
+		Text string `json:"text"`
+	}
+	text, isError = in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "test_echo", "--tool-arg", "text=hello from the inspector").toolResult(t, &echoed)
+	if isError || echoed.Text != "hello from the inspector" {
+		t.Fatalf("test_echo: isError %v, structured %+v, text %s", isError, echoed, text)
+	}
+	echoed.Text = ""
+	text, isError = in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "invoke",
+		"--tool-args-json", `{"capability":"test.echo","params":{"text":"via invoke"}}`).toolResult(t, &echoed)
+	if isError || echoed.Text != "via invoke" {
+		t.Fatalf("invoke test.echo: isError %v, structured %+v, text %s", isError, echoed, text)
+	}
+
+	// Failures are isError results naming the problem.
+	text, isError = in.run(t, inspectorToolError, "--method", "tools/call", "--tool-name", "read", "--tool-arg", "id=no-such-node").toolResult(t, nil)
+	if !isError || !strings.Contains(text, "not_found") {
+		t.Fatalf("read no-such-node: isError %v, text %q", isError, text)
+	}
+	// (The inspector turns key=value arguments that look like numbers into
+	// numbers: a wrong type for test_echo's string.)
+	text, isError = in.run(t, inspectorToolError, "--method", "tools/call", "--tool-name", "test_echo", "--tool-arg", "text=42").toolResult(t, nil)
+	if !isError || !strings.Contains(text, `"text"`) {
+		t.Fatalf("test_echo text=42: isError %v, text %q", isError, text)
+	}
+}
+
+// mcpHTTP runs `agentos mcp --no-autostart --http 127.0.0.1:0` on home and
+// returns its URL, read from its log line. The process is stopped when the
+// test ends.
+func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
+	t.Helper()
+	cmd := exec.Command(binPath, "mcp", "--no-autostart", "--http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var buf strings.Builder
+	logs = func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
+	urls := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		re := regexp.MustCompile(`msg="serving MCP over HTTP".* url=(http://\S+/mcp)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			buf.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-copied
+		cmd.Wait()
+	})
+	select {
+	case url = <-urls:
+		return url, logs
+	case <-copied:
+		t.Fatalf("agentos mcp --http exited before serving:\n%s", logs())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agentos mcp --http did not log its URL:\n%s", logs())
+	}
+	return "", nil
+}
+
+// The official conformance suite's generic server scenarios against
+// `agentos mcp --http` (DESIGN §10, issue 4).
+func TestOfficialMCPConformanceOverHTTP(t *testing.T) {
+	tools := requireCITools(t)
+	conformance := tools.bin(t, "@modelcontextprotocol/conformance", "conformance")
+	home := newHome(t)
+	addSkill(t, home, "echoer", "", echoerTools)
+	startDaemon(t, home)
+	url, logs := mcpHTTP(t, home)
+
+	for _, scenario := range []string{"server-initialize", "ping", "tools-list", "logging-set-level", "dns-rebinding-protection"} {
+		t.Run(scenario, func(t *testing.T) {
+			out := t.TempDir()
+			r := tools.run(t, 2*time.Minute, nil, conformance, "server", "--url", url, "--scenario", scenario, "-o", out)
+			fail := func(format string, args ...any) {
+				t.Helper()
+				t.Fatalf("conformance %s: "+format+"\n%s\nagentos mcp logs:\n%s", append(append([]any{scenario}, args...), r, logs())...)
+			}
+			// It writes its checks to OUT/server-SCENARIO-TIME/checks.json.
+			files, _ := filepath.Glob(filepath.Join(out, "server-"+scenario+"-*", "checks.json"))
+			if len(files) != 1 {
+				fail("%d checks.json files in %s, want 1", len(files), out)
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				fail("%v", err)
+			}
+			var checks []struct {
+				ID, Name, Description, Status, ErrorMessage string
+			}
+			if err := json.Unmarshal(b, &checks); err != nil {
+				fail("checks.json: %v\n%s", err, b)
+			}
+			if len(checks) == 0 {
+				fail("no checks ran")
+			}
+			for _, c := range checks {
+				if c.Status != "SUCCESS" {
+					fail("check %s (%s) is %s: %s\n%s", c.ID, c.Description, c.Status, c.ErrorMessage, b)
+				}
+			}
+			if r.code != 0 {
+				fail("exit %d with every check a SUCCESS", r.code)
+			}
+			t.Logf("%d checks passed", len(checks))
+		})
+	}
+
+	// The inspector speaks Streamable HTTP too.
+	t.Run("inspector", func(t *testing.T) {
+		in := newInspector(t, tools, nil, url)
+		names := in.run(t, inspectorOK, "--method", "tools/list").toolNames(t)
+		if len(names) == 0 || names[0] != "read" || !slices.Contains(names, "test_echo") {
+			t.Fatalf("tools/list over HTTP: %v", names)
+		}
+		var echoed struct {
+			Text string `json:"text"`
+		}
+		text, isError := in.run(t, inspectorOK, "--method", "tools/call", "--tool-name", "test_echo", "--tool-arg", "text=over http").toolResult(t, &echoed)
+		if isError || echoed.Text != "over http" {
+			t.Fatalf("test_echo over HTTP: isError %v, structured %+v, text %s", isError, echoed, text)
+		}
+	})
+}
