@@ -1,4 +1,10 @@
-// Package bridge owns the HTTP bridge: read-only graph API over a read-only SQLite
-// connection, SSE observer stream, app-call endpoint, web UI and JS app SDK (DESIGN §9).
-// Not built yet: see the bridge issue.
+// Package bridge is the HTTP side of agentos (DESIGN §9, docs/bridge.md): a
+// read-only JSON API over its own mode=ro SQLite connection, the observer
+// stream as server-sent events, POST /api/call forwarded to the engine
+// socket behind a bearer token, /metrics, the embedded web UI and the
+// JavaScript app SDK (/sdk.js, from sdk/js).
+//
+// Every request passes guard first: Host and Origin must be loopback or
+// configured (DNS-rebinding protection), CORS only for configured origins.
+// The bridge never writes to the graph itself and never exposes secrets.*.
 package bridge
