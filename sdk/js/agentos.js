@@ -78,7 +78,7 @@ export function capability(name) {
     invoke(params = {}, {provider, signal} = {}) {
       const p = {capability: name, params};
       if (provider) p.provider = provider;
-      return call("capabilities.invoke", p, {signal}).then((r) => (r && "result" in r ? r.result : r));
+      return call("capabilities.invoke", p, {signal});
     },
   };
 }
