@@ -358,6 +358,14 @@ func (c *Client) send(id uint64, method string, params any) error {
 // and calls fn for each, in order, on the connection's read goroutine: fn
 // must not block for long.
 func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (lastID int64, err error) {
+	return c.SubscribeTypes(ctx, since, nil, fn)
+}
+
+// SubscribeTypes is Subscribe for the events of the given types only (all
+// when types is empty), plus lagged events. A subscriber that wants a few
+// types should say so: the engine then never sends it the started and
+// completed events of every call.
+func (c *Client) SubscribeTypes(ctx context.Context, since int64, types []string, fn func(Event)) (lastID int64, err error) {
 	c.mu.Lock()
 	c.events = fn
 	startReader := !c.dedicated
@@ -379,6 +387,9 @@ func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (la
 	params := map[string]any{}
 	if since >= 0 {
 		params["since"] = since
+	}
+	if len(types) > 0 {
+		params["types"] = types
 	}
 	var res struct {
 		LastID int64 `json:"last_id"`

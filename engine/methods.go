@@ -433,7 +433,8 @@ func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, err
 }
 
 type subscribeParams struct {
-	Since *int64 `json:"since,omitempty"`
+	Since *int64   `json:"since,omitempty"`
+	Types []string `json:"types,omitempty"`
 }
 
 // subscribe answers with the current last event id, then streams
@@ -443,7 +444,7 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 	if p.Since != nil {
 		since = *p.Since
 	}
-	sub, lastID := s.bus.Subscribe(since, 1024)
+	sub, lastID := s.bus.SubscribeTypes(since, 1024, p.Types)
 	c.conn.mu.Lock()
 	c.conn.subs = append(c.conn.subs, sub)
 	c.conn.mu.Unlock()

@@ -132,6 +132,7 @@ func (b *Bus) historyLocked(since int64) ([]Event, int64) {
 // Subscription is one subscriber's queue.
 type Subscription struct {
 	bus        *Bus
+	types      map[string]bool // deliver only these types; nil: all
 	ch         chan Event
 	mu         sync.Mutex
 	first      *Event // a lagged event for history the ring no longer held
@@ -147,6 +148,13 @@ type Subscription struct {
 // still holds are queued first (a lagged event leads if some are gone).
 // buffer bounds how far the subscriber may fall behind live events.
 func (b *Bus) Subscribe(since int64, buffer int) (*Subscription, int64) {
+	return b.SubscribeTypes(since, buffer, nil)
+}
+
+// SubscribeTypes is Subscribe for the events of the given types only (all
+// of them when types is empty); lagged events always come. Events of other
+// types are never queued, so they cannot make the subscriber lag either.
+func (b *Bus) SubscribeTypes(since int64, buffer int, types []string) (*Subscription, int64) {
 	if buffer <= 0 {
 		buffer = 1024
 	}
@@ -158,6 +166,12 @@ func (b *Bus) Subscribe(since int64, buffer int) (*Subscription, int64) {
 		backlog, missed = b.historyLocked(since)
 	}
 	s := &Subscription{bus: b, ch: make(chan Event, len(backlog)+buffer), done: make(chan struct{})}
+	if len(types) > 0 {
+		s.types = make(map[string]bool, len(types))
+		for _, t := range types {
+			s.types[t] = true
+		}
+	}
 	if missed > 0 {
 		s.first = &Event{ID: since + missed, Type: EventLagged, At: time.Now().UTC(), Missed: missed}
 	}
@@ -172,6 +186,9 @@ func (b *Bus) Subscribe(since int64, buffer int) (*Subscription, int64) {
 // dropped every later one is too, until the subscriber has drained what was
 // queued: the gap then sits at one place, announced by one lagged event.
 func (s *Subscription) offer(ev Event) {
+	if s.types != nil && !s.types[ev.Type] {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.lagging {

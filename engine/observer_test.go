@@ -108,3 +108,20 @@ func TestClosedSubscriptionStopsNext(t *testing.T) {
 	}
 	b.Publish(Event{Type: EventStarted}) // no panic, no delivery
 }
+
+func TestFilteredSubscriptionSkipsOtherTypesInReplayAndLive(t *testing.T) {
+	b := NewBus(64)
+	since := b.LastID()
+	b.Publish(Event{Type: EventStarted})
+	b.Publish(Event{Type: EventSkillsChanged})
+	sub, _ := b.SubscribeTypes(since, 2, []string{EventSkillsChanged})
+	defer sub.Close()
+	publishN(b, 10) // other types: not queued, so no lag either
+	b.Publish(Event{Type: EventSkillsChanged})
+	for i := 0; i < 2; i++ {
+		ev, _ := sub.Next(nil)
+		if ev.Type != EventSkillsChanged {
+			t.Fatalf("event %d is %s, want only skills.changed", i, ev.Type)
+		}
+	}
+}

@@ -49,7 +49,8 @@ var (
 		"required":["id"],"additionalProperties":false}`)
 	schemaShapeGet  = json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)
 	schemaSubscribe = json.RawMessage(`{"type":"object","properties":{
-		"since":{"type":"integer","description":"replay remembered events with a larger id first"}},
+		"since":{"type":"integer","description":"replay remembered events with a larger id first"},
+		"types":{"type":"array","items":{"type":"string"},"description":"only events of these types (lagged always comes); default all"}},
 		"additionalProperties":false}`)
 	schemaHistory = json.RawMessage(`{"type":"object","properties":{
 		"since":{"type":"integer","description":"only events with a larger id (default: every remembered event)"},

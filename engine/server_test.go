@@ -84,6 +84,33 @@ func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
 	}
 }
 
+func TestSubscribeTypesDeliversOnlyThoseTypes(t *testing.T) {
+	_, c := testServer(t)
+	ctx := context.Background()
+	events := make(chan Event, 64)
+	if _, err := c.SubscribeTypes(ctx, -1, []string{EventGraphChanged}, func(ev Event) { events <- ev }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := c.Call(ctx, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"name": fmt.Sprint(i)}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Events come in order: the calls' started and completed events, had
+	// they been sent, would arrive before the second graph.changed.
+	for n := 0; n < 2; {
+		select {
+		case ev := <-events:
+			if ev.Type != EventGraphChanged {
+				t.Fatalf("got a %s event (method %q), subscribed to graph.changed only", ev.Type, ev.Method)
+			}
+			n++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d graph.changed events, want 2", n)
+		}
+	}
+}
+
 func BenchmarkPing(b *testing.B) {
 	_, c := testServer(b)
 	ctx := context.Background()
