@@ -198,6 +198,9 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		// Fixed tools first, then capability tools: mcp-go lists tools by
 		// name, this puts the fixed ones back in the proxy's order.
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
+			if len(tools) < 2 {
+				return tools // mcp-go checks each tools/call against the filter, one tool at a time
+			}
 			sort.SliceStable(tools, func(i, j int) bool { return rank(tools[i].Name) < rank(tools[j].Name) })
 			return tools
 		}),
@@ -211,10 +214,11 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		raw = compact.Bytes()
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
+		sch := compileArgs(raw)
 		p.srv.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad == "" {
-				bad = checkArgs(raw, args)
+				bad = sch.check(args)
 			}
 			var params any
 			if bad == "" {
@@ -276,10 +280,11 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 			"to pick another provider, use `invoke` with `provider`.", capName, pr.Skill, pr.Tool)
 		tool := mcp.NewToolWithRawSchema(name, desc, raw)
 		tool.Annotations = annotations(false, false)
+		sch := compileArgs(raw)
 		out[name] = server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad == "" {
-				bad = checkArgs(raw, args)
+				bad = sch.check(args)
 			}
 			if bad != "" {
 				return mcp.NewToolResultError(name + ": " + bad), nil
@@ -312,6 +317,8 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	s := server.NewStdioServer(p.srv)
 	server.WithWorkerPoolSize(32)(s)
 	s.SetErrorLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelError))
+	in, closeIn := pollable(in)
+	defer closeIn()
 	err := s.Listen(ctx, in, out)
 	p.conn.close()
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
@@ -390,7 +397,7 @@ func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
 	text := buf.Bytes()
 	res := &mcp.CallToolResult{}
 	if len(text) > 0 && text[0] == '{' {
-		res.RawStructuredContent = append(json.RawMessage(nil), text...)
+		res.RawStructuredContent = text // buf is ours alone: no copy needed
 	} else {
 		res.RawStructuredContent = json.RawMessage(`{"result":` + string(text) + `}`)
 	}

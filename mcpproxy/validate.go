@@ -19,13 +19,56 @@ type propType struct {
 	Type any `json:"type"`
 }
 
-// checkArgs returns a message naming the first bad argument, or "".
-func checkArgs(raw json.RawMessage, args map[string]any) string {
+// argSchema is a schema decoded once, when its tool is built, so a call only
+// walks its arguments. nil checks nothing (a schema that does not decode).
+type argSchema struct {
+	required []string
+	types    map[string][]string // known key -> allowed JSON types (nil: any)
+	names    []string            // known keys, sorted, for the unknown-argument message
+	closed   bool                // additionalProperties: false
+}
+
+// compileArgs decodes a tool's input schema for checkArgs.
+func compileArgs(raw json.RawMessage) *argSchema {
 	var s schema
 	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	a := &argSchema{required: s.Required, types: make(map[string][]string, len(s.Properties)),
+		closed: s.AdditionalProperties != nil && !*s.AdditionalProperties}
+	for n, p := range s.Properties {
+		a.names = append(a.names, n)
+		var types []string
+		var pt propType
+		if json.Unmarshal(p, &pt) == nil {
+			switch t := pt.Type.(type) {
+			case string:
+				types = []string{t}
+			case []any:
+				for _, x := range t {
+					if s, ok := x.(string); ok {
+						types = append(types, s)
+					}
+				}
+			}
+		}
+		a.types[n] = types
+	}
+	sort.Strings(a.names)
+	return a
+}
+
+// checkArgs returns a message naming the first bad argument, or "".
+func checkArgs(raw json.RawMessage, args map[string]any) string {
+	return compileArgs(raw).check(args)
+}
+
+// check returns a message naming the first bad argument, or "".
+func (a *argSchema) check(args map[string]any) string {
+	if a == nil {
 		return ""
 	}
-	for _, r := range s.Required {
+	for _, r := range a.required {
 		if v, ok := args[r]; !ok || v == nil {
 			return fmt.Sprintf("missing required argument %q", r)
 		}
@@ -36,32 +79,12 @@ func checkArgs(raw json.RawMessage, args map[string]any) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p, ok := s.Properties[k]
+		types, ok := a.types[k]
 		if !ok {
-			if s.AdditionalProperties != nil && !*s.AdditionalProperties {
-				names := make([]string, 0, len(s.Properties))
-				for n := range s.Properties {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				return fmt.Sprintf("unknown argument %q; expected some of %v", k, names)
+			if a.closed {
+				return fmt.Sprintf("unknown argument %q; expected some of %v", k, a.names)
 			}
 			continue
-		}
-		var pt propType
-		if json.Unmarshal(p, &pt) != nil || pt.Type == nil {
-			continue
-		}
-		var types []string
-		switch t := pt.Type.(type) {
-		case string:
-			types = []string{t}
-		case []any:
-			for _, x := range t {
-				if s, ok := x.(string); ok {
-					types = append(types, s)
-				}
-			}
 		}
 		if len(types) == 0 {
 			continue
