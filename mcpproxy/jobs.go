@@ -26,7 +26,7 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 
 	// Subscribe first so no event of the job is missed.
 	events := make(chan engine.Event, 64)
-	if _, err := c.Subscribe(ctx, -1, func(ev engine.Event) {
+	if _, err := c.SubscribeTypes(ctx, -1, []string{engine.EventJobProgress, engine.EventJobFinished}, func(ev engine.Event) {
 		if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
 			select {
 			case events <- ev:

@@ -185,7 +185,9 @@ func (p *Proxy) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		c, err := p.conn.dialOnce(ctx)
 		if err == nil {
-			_, err = c.Subscribe(ctx, -1, func(ev engine.Event) {
+			// skills.changed only: every other event (two per call made by
+			// anyone) would wake this process for nothing.
+			_, err = c.SubscribeTypes(ctx, -1, []string{engine.EventSkillsChanged}, func(ev engine.Event) {
 				if ev.Type == engine.EventSkillsChanged {
 					signal()
 				}
