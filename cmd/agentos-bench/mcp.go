@@ -1,9 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
+	"strconv"
 	"time"
 
 	"github.com/agentos/agentos/mcpproxy"
@@ -13,8 +21,52 @@ import (
 
 const childMCP = "__mcp"
 
+// profileEnv names a directory: when set, the MCP step writes CPU profiles
+// and execution traces of the proxy child and of the measuring client there
+// (mcp-child.cpu, mcp-child.trace, mcp-client.cpu, mcp-client.trace).
+const profileEnv = "AGENTOS_BENCH_PROFILE"
+
+// profile starts a CPU profile and an execution trace into dir/name.*; the
+// returned func stops both. Without dir it does nothing.
+func profile(dir, name string) (stop func(), err error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	cpu, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		return nil, err
+	}
+	tr, err := os.Create(filepath.Join(dir, name+".trace"))
+	if err != nil {
+		cpu.Close()
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		cpu.Close()
+		tr.Close()
+		return nil, err
+	}
+	if err := trace.Start(tr); err != nil {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		tr.Close()
+		return nil, err
+	}
+	return func() {
+		trace.Stop()
+		pprof.StopCPUProfile()
+		cpu.Close()
+		tr.Close()
+	}, nil
+}
+
 // runMCPChild is the proxy under test: `agentos mcp` wiring, on stdio.
 func runMCPChild(ctx context.Context, home string) error {
+	stop, err := profile(os.Getenv(profileEnv), "mcp-child")
+	if err != nil {
+		return err
+	}
+	defer stop()
 	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: home, Version: "bench"})
 	if err != nil {
 		return err
@@ -24,7 +76,10 @@ func runMCPChild(ctx context.Context, home string) error {
 }
 
 // mcpRead measures tools/call read {id} through the MCP proxy against the
-// same data.read {id} straight on the socket, in the same run.
+// same data.read {id} straight on the socket, in the same run, twice: with
+// mcp-go's stdio client, and with a lean client that writes a request line
+// and reads the answer line on the calling goroutine (as the engine client
+// does on the direct side), so the second row is what the proxy itself adds.
 func (b *bench) mcpRead(ctx context.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -41,6 +96,39 @@ func (b *bench) mcpRead(ctx context.Context) error {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		return fmt.Errorf("initialize MCP: %w", err)
 	}
+	stop, err := profile(os.Getenv(profileEnv), "mcp-client")
+	if err != nil {
+		return err
+	}
+	err = b.mcpRow(ctx, "MCP tools/call read {id} via the proxy (p50)", "mcp-go's stdio client", func(id string) error {
+		var req mcp.CallToolRequest
+		req.Params.Name = "read"
+		req.Params.Arguments = map[string]any{"id": id}
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			return fmt.Errorf("tools/call read: %w", err)
+		}
+		if res.IsError {
+			return fmt.Errorf("tools/call read failed: %v", res.Content)
+		}
+		return nil
+	})
+	stop()
+	if err != nil {
+		return err
+	}
+
+	lean, err := startLeanMCP(exe, b.home)
+	if err != nil {
+		return err
+	}
+	defer lean.close()
+	return b.mcpRow(ctx, "MCP tools/call read {id} via the proxy, lean client (p50)", "a lean client", lean.read)
+}
+
+// mcpRow interleaves call with the same data.read on the socket and adds the
+// row.
+func (b *bench) mcpRow(ctx context.Context, path, client string, call func(id string) error) error {
 	n := b.pings / 4
 	direct := make([]time.Duration, n)
 	proxied := make([]time.Duration, n)
@@ -51,30 +139,113 @@ func (b *bench) mcpRead(ctx context.Context) error {
 			return err
 		}
 		direct[i] = time.Since(t0)
-		var req mcp.CallToolRequest
-		req.Params.Name = "read"
-		req.Params.Arguments = map[string]any{"id": id}
 		t0 = time.Now()
-		res, err := c.CallTool(ctx, req)
-		if err != nil {
-			return fmt.Errorf("tools/call read: %w", err)
+		if err := call(id); err != nil {
+			return err
 		}
 		proxied[i] = time.Since(t0)
-		if res.IsError {
-			return fmt.Errorf("tools/call read failed: %v", res.Content)
-		}
 	}
 	p50, d50 := percentile(proxied, .5), percentile(direct, .5)
 	added := p50 - d50
 	met := added <= 100*time.Microsecond
 	b.rows = append(b.rows, row{
-		Path:   "MCP tools/call read {id} via the proxy (p50)",
+		Path:   path,
 		Ours:   us(p50),
 		Floor:  us(d50),
 		Ratio:  float64(p50) / float64(d50),
 		Target: "adds ≤ 100 µs p50",
 		Met:    &met,
-		Note:   fmt.Sprintf("adds %s; p99 %s vs %s straight on the socket", us(added), us(percentile(proxied, .99)), us(percentile(direct, .99))),
+		Note: fmt.Sprintf("adds %s with %s; p99 %s vs %s straight on the socket",
+			us(added), client, us(percentile(proxied, .99)), us(percentile(direct, .99))),
 	})
 	return nil
+}
+
+// leanMCP is a proxy child driven over raw pipes: one request line out, one
+// answer line in, decoded once, on the caller's goroutine.
+type leanMCP struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	next int
+	buf  []byte
+}
+
+func startLeanMCP(exe, home string) (*leanMCP, error) {
+	cmd := exec.Command(exe, childMCP, home)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the MCP proxy: %w", err)
+	}
+	return &leanMCP{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 64<<10)}, nil
+}
+
+// leanMeta is what mcp-go's client sends with every request at the protocol
+// version the first row negotiates, so both rows take the same server path.
+var leanMeta = `{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"agentos-bench","version":"0"},` +
+	`"io.modelcontextprotocol/protocolVersion":"` + mcp.LATEST_PROTOCOL_VERSION + `"}`
+
+func (l *leanMCP) read(id string) error {
+	l.next++
+	q, _ := json.Marshal(id)
+	l.buf = append(l.buf[:0], `{"jsonrpc":"2.0","id":`...)
+	l.buf = strconv.AppendInt(l.buf, int64(l.next), 10)
+	l.buf = append(l.buf, `,"method":"tools/call","params":{"_meta":`...)
+	l.buf = append(l.buf, leanMeta...)
+	l.buf = append(l.buf, `,"name":"read","arguments":{"id":`...)
+	l.buf = append(l.buf, q...)
+	l.buf = append(l.buf, "}}}\n"...)
+	if _, err := l.in.Write(l.buf); err != nil {
+		return fmt.Errorf("lean tools/call read: %w", err)
+	}
+	line, err := l.out.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("lean tools/call read: %w", err)
+	}
+	var resp struct {
+		ID     int `json:"id"`
+		Result *struct {
+			Content []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"content"`
+			StructuredContent json.RawMessage `json:"structuredContent"`
+			IsError           bool            `json:"isError"`
+		} `json:"result"`
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return fmt.Errorf("lean tools/call read: %w", err)
+	}
+	switch {
+	case resp.Error != nil:
+		return fmt.Errorf("lean tools/call read: %s", resp.Error.Message)
+	case resp.ID != l.next || resp.Result == nil:
+		return fmt.Errorf("lean tools/call read: unexpected answer %.200s", line)
+	case resp.Result.IsError || len(resp.Result.Content) == 0 || len(resp.Result.StructuredContent) == 0:
+		return fmt.Errorf("lean tools/call read failed: %.200s", line)
+	}
+	return nil
+}
+
+func (l *leanMCP) close() {
+	l.in.Close() // EOF ends the proxy
+	done := make(chan struct{})
+	go func() { l.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		l.cmd.Process.Kill()
+		<-done
+	}
 }
