@@ -47,7 +47,7 @@ export function subtitleOf(node) {
   const v = (node.fields || {})[k];
   if (!present(v)) return null;
   const def = s.fields && s.fields[k];
-  return def && def.type === "datetime" ? when(v) : short(v);
+  return [h("span", {class: "muted"}, k + " "), def && def.type === "datetime" ? when(v) : short(v)];
 }
 
 function short(v) {
