@@ -1,0 +1,233 @@
+// Drives the agentos web UI in headless Chromium with playwright-core, for
+// TestWebUIInChromium (webui_e2e_test.go). The Go test populates a graph,
+// starts the engine with its bridge and runs this script with:
+//
+//   WEBUI_URL           the bridge, e.g. http://127.0.0.1:40123
+//   WEBUI_FIXTURE       JSON: what the graph holds (see the Go test)
+//   WEBUI_SCREENSHOT    where to save the screenshot
+//   WEBUI_NODE_MODULES  the node_modules holding playwright-core
+//   WEBUI_CHROMIUM      the chromium binary
+//
+// Talking to the Go test: the script prints "WRITE" on stdout when it wants
+// a write made through the CLI, and the test answers "WROTE <id>" on stdin.
+// The last stdout line is "RESULT <json>": {ok, checks, console_errors,
+// failed_requests, screenshot, error}. Progress goes to stderr.
+
+import {createRequire} from "node:module";
+import {createInterface} from "node:readline";
+import path from "node:path";
+
+const require = createRequire(path.join(process.env.WEBUI_NODE_MODULES, "/"));
+const {chromium} = require("playwright-core");
+
+const base = process.env.WEBUI_URL;
+const fx = JSON.parse(process.env.WEBUI_FIXTURE);
+const shotPath = process.env.WEBUI_SCREENSHOT;
+
+const result = {ok: false, checks: [], console_errors: [], failed_requests: [], screenshot: "", error: ""};
+const log = (...a) => console.error("webui:", ...a);
+
+// Answers from the Go test, one line each.
+const stdin = createInterface({input: process.stdin});
+const lines = [];
+const waiting = [];
+stdin.on("line", (l) => (waiting.length ? waiting.shift()(l) : lines.push(l)));
+const nextLine = (ms) => new Promise((resolve, reject) => {
+  if (lines.length) return resolve(lines.shift());
+  const timer = setTimeout(() => reject(new Error(`no answer from the Go test within ${ms} ms`)), ms);
+  waiting.push((l) => {
+    clearTimeout(timer);
+    resolve(l);
+  });
+});
+
+function check(name, ok, detail = "") {
+  detail = String(detail).replace(/\s+/g, " ");
+  result.checks.push({name, ok: !!ok, detail});
+  log(ok ? "ok  " : "FAIL", name, detail);
+  if (!ok) throw new Error(`check failed: ${name}${detail ? ": " + detail : ""}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.WEBUI_CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({viewport: {width: 1440, height: 900}, colorScheme: "light", locale: "en-US", timezoneId: "UTC"});
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+
+page.on("console", (m) => {
+  if (m.type() === "error") result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
+});
+page.on("pageerror", (e) => result.console_errors.push("uncaught: " + e.message));
+// A reload or page load of ours ends the open activity stream: that abort
+// is expected; any other failed request is not.
+let reloading = false;
+page.on("requestfailed", (r) => {
+  const why = r.failure() && r.failure().errorText;
+  if (reloading && why === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/observer/stream") return;
+  result.failed_requests.push(`${r.method()} ${r.url()}: ${why}`);
+});
+async function reload(fn) {
+  reloading = true;
+  try {
+    await fn();
+  } finally {
+    reloading = false;
+  }
+}
+page.on("response", (r) => {
+  if (r.status() >= 400) result.failed_requests.push(`${r.request().method()} ${r.url()}: HTTP ${r.status()}`);
+});
+
+const hash = () => new URL(page.url()).hash;
+const waitHash = (want) => page.waitForFunction((w) => location.hash === w, want);
+const h1 = () => page.locator("main h1").first();
+
+// Nothing on the page reports an error: no error box, no toast.
+async function noErrorsShown(where) {
+  const boxes = await page.locator(".error-box, .toast").allInnerTexts();
+  check(`no error shown on ${where}`, boxes.length === 0, boxes.join(" | "));
+}
+
+async function run() {
+  // 1. The overview, with the shapes and their counts in the sidebar.
+  await page.goto(base + "/");
+  const noteLink = page.locator('.sidebar a[data-shape="note"]');
+  await noteLink.waitFor();
+  await page.locator("main h1").filter({hasText: "Your graph"}).waitFor();
+  const noteCount = await noteLink.locator(".count").innerText();
+  check("sidebar counts the notes", noteCount.replace(/\D/g, "") === String(fx.notes), `shows ${noteCount}, want ${fx.notes}`);
+  check("empty shapes are hidden", (await page.locator('.sidebar a[data-shape="place"]').count()) === 0);
+  await noErrorsShown("the overview");
+
+  // 2. A shape's nodes, paged by cursor both ways.
+  await noteLink.click();
+  await waitHash("#/shape/note");
+  const rows = page.locator("table.nodes tbody tr");
+  await page.locator(".pager .range").filter({hasText: "1–50"}).waitFor();
+  check("a shape shows a page of its nodes", (await rows.count()) === 50, `${await rows.count()} rows`);
+  const firstTitle = await rows.first().locator("a.node-link").innerText();
+  check("rows are titled by the display title", firstTitle === fx.first_note_title, `first row ${JSON.stringify(firstTitle)}`);
+  await page.getByRole("button", {name: "Next →"}).click();
+  await page.locator(".pager .range").filter({hasText: "51–100"}).waitFor();
+  const secondFirst = await rows.first().locator("a.node-link").innerText();
+  check("next page shows other nodes", secondFirst !== firstTitle, secondFirst);
+  check("the page is in the address", /cursor=/.test(hash()), hash());
+  await page.getByRole("button", {name: "← Previous"}).click();
+  await page.locator(".pager .range").filter({hasText: "1–50"}).waitFor();
+  check("previous page comes back", (await rows.first().locator("a.node-link").innerText()) === firstTitle);
+  await noErrorsShown("the notes table");
+
+  // 3. A node: its values, and an edge to a neighbour that navigates.
+  await page.locator('.sidebar a[data-shape="task"]').click();
+  await waitHash("#/shape/task");
+  await page.locator("table.nodes a.node-link", {hasText: fx.task_title}).first().click();
+  await waitHash("#/node/" + fx.task_id);
+  await h1().filter({hasText: fx.task_title}).waitFor();
+  const values = page.locator("table.values");
+  check("node shows its title value", (await values.locator("td", {hasText: fx.task_title}).count()) > 0);
+  check("node shows its status value", (await values.locator("tr", {hasText: "status"}).innerText()).includes(fx.task_status));
+  const edge = page.locator("ul.edges a.node-link", {hasText: fx.person_name});
+  check("node links to its assignee by name", (await edge.count()) === 1, `${await edge.count()} links`);
+  check("node has history", (await page.locator("ol.history li.change").count()) >= 1);
+  await noErrorsShown("the task");
+  await edge.click();
+  await waitHash("#/node/" + fx.person_id);
+  await h1().filter({hasText: fx.person_name}).waitFor();
+  check("the edge leads to the neighbour", true, fx.person_name);
+  const back = page.locator("ul.edges a.node-link", {hasText: fx.task_title});
+  check("the neighbour links back", (await back.count()) === 1);
+  await page.goBack();
+  await h1().filter({hasText: fx.task_title}).waitFor();
+  check("back returns to the task", hash() === "#/node/" + fx.task_id, hash());
+  await reload(() => page.reload());
+  await h1().filter({hasText: fx.task_title}).waitFor();
+  check("reload keeps the route", true);
+
+  // 4. Full-text search by a word only one note has.
+  await page.locator("#search-input").fill(fx.search_word);
+  await page.locator("#search-input").press("Enter");
+  await waitHash("#/search?q=" + encodeURIComponent(fx.search_word));
+  const hit = page.locator("li.hit", {hasText: fx.search_title});
+  await hit.waitFor();
+  const marks = await hit.locator("mark").allInnerTexts();
+  check("search finds the node, word marked", marks.some((m) => m.toLowerCase() === fx.search_word.toLowerCase()), JSON.stringify(marks));
+  check("search shows one hit", (await page.locator("li.hit").count()) === 1);
+  await hit.locator("a.node-link").click();
+  await waitHash("#/node/" + fx.search_id);
+  await h1().filter({hasText: fx.search_title}).waitFor();
+  await noErrorsShown("search");
+
+  // 5. A write made through the CLI shows up live: in the activity feed,
+  //    and in the counts of the shape being viewed.
+  await page.locator('.sidebar a[data-shape="note"]').click();
+  await page.locator(".pager .range").filter({hasText: "1–50"}).waitFor();
+  await page.locator(".status", {hasText: "live"}).waitFor();
+  console.log("WRITE");
+  const answer = await nextLine(60000);
+  const m = /^WROTE (\S+)$/.exec(answer);
+  check("the Go test wrote a note through the CLI", m, answer);
+  const id = m[1];
+  const feed = page.locator("aside.activity ol.feed");
+  await feed.locator(`li[data-type="graph.changed"] a[href="#/node/${id}"]`).waitFor({timeout: 10000});
+  check("the write appears in the activity feed", true, id);
+  const created = feed.locator('li.event[data-type="completed"]', {hasText: "data.create"}).first();
+  await created.waitFor({timeout: 10000});
+  check("the feed names the method and caller", (await created.innerText()).includes("cli"), await created.innerText());
+  await noteLink.locator(".count").filter({hasText: new RegExp(`^${fx.notes + 1}$`)}).waitFor({timeout: 10000});
+  check("the note count follows the write", true, fx.notes + 1);
+  await page.locator(".notice", {hasText: "changed since this page loaded"}).waitFor({timeout: 10000});
+  check("the open table offers a refresh", true);
+  await page.getByRole("button", {name: "Refresh"}).click();
+  await page.locator(".pager .range").filter({hasText: "1–50"}).waitFor();
+  await noErrorsShown("the notes after the write");
+
+  // 6. The activity page, skills and capabilities.
+  await page.getByRole("link", {name: "Activity", exact: true}).click();
+  await waitHash("#/activity");
+  await page.locator("main ol.feed.wide li", {hasText: "data.create"}).first().waitFor();
+  check("the activity page lists the write", true);
+  await page.getByRole("link", {name: "Skills", exact: true}).click();
+  await waitHash("#/skills");
+  await page.locator("main section.skill h2", {hasText: fx.skill}).waitFor();
+  check("skills are listed", true, fx.skill);
+  await page.getByRole("link", {name: "Capabilities", exact: true}).click();
+  await waitHash("#/capabilities");
+  await page.locator("main table.caps code", {hasText: fx.capability}).first().waitFor();
+  check("capabilities are listed with providers", (await page.locator("main table.caps ol.providers li").count()) >= 1);
+  await noErrorsShown("skills and capabilities");
+
+  // 7. The picture: a node with its values, links and history, beside the
+  //    live feed.
+  await reload(() => page.goto(base + "/#/node/" + fx.task_id));
+  await page.locator("ol.history li.change").first().waitFor();
+  await feed.locator("li.event").first().waitFor();
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.mouse.move(700, 890); // no hover highlight in the picture
+  await page.screenshot({path: shotPath});
+  result.screenshot = shotPath;
+}
+
+try {
+  await run();
+  // Late console errors (a request still in flight) count too.
+  await page.waitForTimeout(300);
+  check("no console errors", result.console_errors.length === 0, result.console_errors.join(" | "));
+  check("no failed requests", result.failed_requests.length === 0, result.failed_requests.join(" | "));
+  result.ok = true;
+} catch (e) {
+  result.error = e.stack || String(e);
+  try {
+    const failShot = shotPath.replace(/\.png$/, "-failure.png");
+    await page.screenshot({path: failShot, fullPage: true});
+    result.screenshot = failShot;
+  } catch {
+    // no screenshot of a page that is gone
+  }
+} finally {
+  await browser.close().catch(() => {});
+  stdin.close();
+}
+console.log("RESULT " + JSON.stringify(result));

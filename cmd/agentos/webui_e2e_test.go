@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/graph"
+)
+
+// webuiFixture is what the populated graph holds, for the browser script to
+// look for (testdata/webui.mjs reads it from WEBUI_FIXTURE).
+type webuiFixture struct {
+	Notes          int    `json:"notes"`
+	FirstNoteTitle string `json:"first_note_title"`
+	TaskID         string `json:"task_id"`
+	TaskTitle      string `json:"task_title"`
+	TaskStatus     string `json:"task_status"`
+	PersonID       string `json:"person_id"`
+	PersonName     string `json:"person_name"`
+	SearchWord     string `json:"search_word"`
+	SearchID       string `json:"search_id"`
+	SearchTitle    string `json:"search_title"`
+	Skill          string `json:"skill"`
+	Capability     string `json:"capability"`
+}
+
+// webuiResult is the script's verdict (its last stdout line).
+type webuiResult struct {
+	OK     bool `json:"ok"`
+	Checks []struct {
+		Name   string `json:"name"`
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
+	ConsoleErrors  []string `json:"console_errors"`
+	FailedRequests []string `json:"failed_requests"`
+	Screenshot     string   `json:"screenshot"`
+	Error          string   `json:"error"`
+}
+
+// The web UI in headless Chromium, against a real engine and a graph of a
+// few hundred nodes: the page loads without console errors or failed
+// requests, a shape lists its nodes page by page, a node shows its values
+// and an edge that leads to its neighbour, search finds a node by a word,
+// and a write made with the CLI while the page is open shows up in the
+// activity feed and the counts. The screenshot is left in
+// .ci/artifacts/webui.png.
+func TestWebUIInChromium(t *testing.T) {
+	tools := requireCITools(t)
+	chromium := tools.needChromium(t)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacts := filepath.Join(root, ".ci", "artifacts")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(artifacts, "webui.png")
+	os.Remove(shot)
+
+	home := newHome(t)
+	d, url := startDaemonBridge(t, home)
+	fx := populateForWebUI(t, d)
+	waitBridge(t, url)
+
+	fixture, _ := json.Marshal(fx)
+	script, err := filepath.Abs(filepath.Join("testdata", "webui.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tools.Node, script)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "NO_COLOR=1",
+		"WEBUI_URL="+url, "WEBUI_FIXTURE="+string(fixture), "WEBUI_SCREENSHOT="+shot,
+		"WEBUI_NODE_MODULES="+tools.NodeModules, "WEBUI_CHROMIUM="+chromium)
+	cmd.Dir = t.TempDir()
+	// Its own process group, so that a timeout also ends the browser.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdoutPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers; ESRCH when none
+
+	// The conversation: the script asks for a CLI write while the page is
+	// open, and ends with its result.
+	var stdout strings.Builder
+	var res *webuiResult
+	var wrote string
+	sc := bufio.NewScanner(stdoutPipe)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		stdout.WriteString(line + "\n")
+		switch {
+		case line == "WRITE":
+			title := "Written live from the CLI while the page was open"
+			r := agentos(t, home, "call", "data.create", `{"shape":"note","fields":{"title":"`+title+`"}}`, "--json")
+			var n graph.Node
+			if r.code != 0 || json.Unmarshal([]byte(r.stdout), &n) != nil || n.ID == "" {
+				fmt.Fprintf(stdin, "FAILED\n")
+				t.Errorf("agentos call data.create: %+v", r)
+				continue
+			}
+			wrote = n.ID
+			fmt.Fprintf(stdin, "WROTE %s\n", n.ID)
+		case strings.HasPrefix(line, "RESULT "):
+			res = new(webuiResult)
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), res); err != nil {
+				t.Errorf("the script's result is not JSON: %v", err)
+				res = nil
+			}
+		}
+	}
+	stdin.Close()
+	werr := cmd.Wait()
+	elapsed := time.Since(start)
+	output := func() string {
+		return fmt.Sprintf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	var xe *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("webui.mjs timed out after %v\n%s", elapsed, output())
+	case werr != nil && !errors.As(werr, &xe):
+		t.Fatalf("webui.mjs: %v\n%s", werr, output())
+	case res == nil:
+		t.Fatalf("webui.mjs printed no result (%v)\n%s", werr, output())
+	}
+	if res.Screenshot != "" {
+		t.Logf("screenshot: %s", res.Screenshot)
+	}
+	if !res.OK || werr != nil {
+		t.Fatalf("the web UI failed in Chromium: %s\n%s", res.Error, output())
+	}
+	if wrote == "" {
+		t.Fatalf("the script never asked for the CLI write\n%s", output())
+	}
+	if _, err := os.Stat(shot); err != nil {
+		t.Fatalf("no screenshot: %v\n%s", err, output())
+	}
+	for _, c := range res.Checks {
+		t.Logf("ok  %s %s", c.Name, c.Detail)
+	}
+	t.Logf("%d checks in the browser in %v", len(res.Checks), elapsed.Round(time.Millisecond))
+}
+
+// populateForWebUI writes people, projects, tasks assigned to people and
+// notes (some mentioning people) through the engine, as a skill or agent
+// would, and returns what the browser should find.
+func populateForWebUI(t *testing.T, d *daemon) webuiFixture {
+	t.Helper()
+	c := d.client(t)
+	write := func(shape string, items []map[string]any) []string {
+		t.Helper()
+		var res struct {
+			IDs []string `json:"ids"`
+		}
+		call(t, c, "data.write", map[string]any{"shape": shape, "items": items}, &res)
+		if len(res.IDs) != len(items) {
+			t.Fatalf("data.write %s: %d ids for %d items", shape, len(res.IDs), len(items))
+		}
+		return res.IDs
+	}
+	first := []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Ken", "Dennis", "Margaret", "Frances"}
+	last := []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Thompson", "Ritchie", "Hamilton", "Allen"}
+	var people []map[string]any
+	for i := range 40 {
+		f, l := first[i%len(first)], last[(i*3+i/len(first))%len(last)]
+		people = append(people, map[string]any{
+			"name":      fmt.Sprintf("%s %s", f, l),
+			"email":     fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(f), strings.ToLower(l), i),
+			"job_title": []string{"Engineer", "Researcher", "Designer", "Manager"}[i%4],
+		})
+	}
+	personIDs := write("person", people)
+
+	projects := []string{"Analytical engine", "Compiler", "Time sharing", "Typesetting", "Distributed clocks", "Guidance computer"}
+	statuses := []string{"todo", "doing", "done"}
+	verbs := []string{"Design", "Review", "Ship", "Document", "Test"}
+	things := []string{"the parser", "the scheduler", "the release notes", "the kernel", "the router", "the test plan"}
+	var tasks []map[string]any
+	for i := range 120 {
+		tasks = append(tasks, map[string]any{
+			"title":     fmt.Sprintf("%s %s (#%d)", verbs[i%len(verbs)], things[(i/len(verbs))%len(things)], i+1),
+			"status":    statuses[i%len(statuses)],
+			"priority":  1 + i%4,
+			"due":       time.Date(2026, 12, 1+i%28, 9, 0, 0, 0, time.UTC).Format(time.RFC3339),
+			"project":   map[string]any{"name": projects[i%len(projects)]},
+			"assignees": []any{map[string]any{"email": people[i%len(people)]["email"]}},
+		})
+	}
+	taskIDs := write("task", tasks)
+
+	topics := []string{"sorting networks", "lambda calculus", "type systems", "concurrency", "garbage collection"}
+	var notes []map[string]any
+	for i := range 130 {
+		content := fmt.Sprintf("Thoughts on %s, part %d. Worth rereading before the next design review.", topics[i%len(topics)], i/len(topics)+1)
+		if i == 77 {
+			content += " The quetzalcoatl benchmark settles it."
+		}
+		notes = append(notes, map[string]any{
+			"title":   fmt.Sprintf("On %s, part %d", topics[i%len(topics)], i/len(topics)+1),
+			"content": content,
+			"tags":    []string{[]string{"math", "cs", "history"}[i%3], "reading"},
+		})
+	}
+	noteIDs := write("note", notes)
+	for i := 0; i < len(noteIDs); i += 13 {
+		call(t, c, "data.link", map[string]any{"from": noteIDs[i], "label": "mentions", "to": personIDs[i%len(personIDs)]}, nil)
+	}
+
+	return webuiFixture{
+		Notes:          len(notes),
+		FirstNoteTitle: notes[0]["title"].(string),
+		TaskID:         taskIDs[0],
+		TaskTitle:      tasks[0]["title"].(string),
+		TaskStatus:     tasks[0]["status"].(string),
+		PersonID:       personIDs[0],
+		PersonName:     people[0]["name"].(string),
+		SearchWord:     "quetzalcoatl",
+		SearchID:       noteIDs[77],
+		SearchTitle:    notes[77]["title"].(string),
+		Skill:          "web-reader",
+		Capability:     "web.read",
+	}
+}
+
+// waitBridge waits until the bridge answers (it starts just after the
+// engine is ready).
+func waitBridge(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(url + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bridge at %s does not answer: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
