@@ -71,6 +71,7 @@ func TestWebUIInChromium(t *testing.T) {
 	}
 	shot := filepath.Join(artifacts, "webui.png")
 	os.Remove(shot)
+	os.Remove(filepath.Join(artifacts, "webui-failure.png")) // the script's picture of a failure
 
 	home := newHome(t)
 	d, url := startDaemonBridge(t, home)
