@@ -98,7 +98,7 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) {
 // queryNodes: GET /api/nodes?shape=task&where={"status":"open"}&order=-created_at&limit=50&cursor=...
 func (s *Server) queryNodes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	query := graph.Query{Shape: q.Get("shape"), Order: q.Get("order"), Cursor: q.Get("cursor")}
+	query := graph.Query{Shape: q.Get("shape"), Order: q.Get("order"), Cursor: q.Get("cursor"), OmitEdges: true}
 	if query.Shape == "" {
 		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "query parameter shape is required, e.g. /api/nodes?shape=note")
 		return

@@ -29,6 +29,9 @@ type Query struct {
 	Limit          int            `json:"limit,omitempty"`
 	Cursor         string         `json:"cursor,omitempty"`
 	IncludeDeleted bool           `json:"include_deleted,omitempty"`
+	// OmitEdges leaves each node's Edges out: a page for a table (the
+	// bridge's) does not need them, and one node may have thousands.
+	OmitEdges bool `json:"-"`
 }
 
 // Page is one page of a Query. Cursor fetches the next page; it is empty
@@ -180,7 +183,7 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	for i, r := range rows {
 		seqs[i] = r.seq
 	}
-	nodes, _, err := s.loadNodesBySeq(rq, seqs, true)
+	nodes, _, err := s.loadNodesBySeq(rq, seqs, !q.OmitEdges)
 	if err != nil {
 		return nil, err
 	}

@@ -181,6 +181,19 @@ func TestQueryByRelation(t *testing.T) {
 	if len(page.Nodes) != 1 || page.Nodes[0].ID != res.IDs[3] {
 		t.Fatalf("tasks without project: %+v", page.Nodes)
 	}
+	if len(page.Nodes[0].Edges) != 0 {
+		t.Fatalf("task d has edges: %+v", page.Nodes[0].Edges)
+	}
+	page, err = s.Query(ctx, Query{Shape: "task", Where: map[string]any{"project": p}})
+	ok(t, err)
+	if len(page.Nodes[0].Edges) != 1 {
+		t.Fatalf("a page carries each node's edges: %+v", page.Nodes[0])
+	}
+	page, err = s.Query(ctx, Query{Shape: "task", Where: map[string]any{"project": p}, OmitEdges: true})
+	ok(t, err)
+	if len(page.Nodes) != 2 || page.Nodes[0].Edges != nil || page.Nodes[0].Fields["title"] != "a" {
+		t.Fatalf("OmitEdges page: %+v", page.Nodes)
+	}
 }
 
 // TestWhereQueriesUseIndexes checks the plans: a where-query must search an
