@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,8 @@ type webuiFixture struct {
 	SearchTitle    string `json:"search_title"`
 	Skill          string `json:"skill"`
 	Capability     string `json:"capability"`
+	WebURL         string `json:"web_url"`   // a page web.read fetches through the SDK
+	WebTitle       string `json:"web_title"` // its title
 }
 
 // webuiResult is the script's verdict (its last stdout line).
@@ -76,6 +79,13 @@ func TestWebUIInChromium(t *testing.T) {
 	home := newHome(t)
 	d, url := startDaemonBridge(t, home)
 	fx := populateForWebUI(t, d)
+	fx.WebTitle = "A page served by the test"
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<html><head><title>%s</title></head><body><p>Fetched through the app SDK.</p></body></html>", fx.WebTitle)
+	}))
+	defer web.Close()
+	fx.WebURL = web.URL
 	waitBridge(t, url)
 
 	fixture, _ := json.Marshal(fx)

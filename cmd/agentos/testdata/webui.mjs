@@ -199,7 +199,40 @@ async function run() {
   check("capabilities are listed with providers", (await page.locator("main table.caps ol.providers li").count()) >= 1);
   await noErrorsShown("skills and capabilities");
 
-  // 7. The picture: a node with its values, links and history, beside the
+  // 7. The app SDK, imported by a page of the bridge's own origin: it
+  //    carries the token, so the page can write and invoke capabilities
+  //    (web.read fetches a page the Go test serves on 127.0.0.1).
+  const sdk = await page.evaluate(async (webURL) => {
+    const {default: agentos} = await import("/sdk.js");
+    const before = await (await fetch("/observer/history?limit=1")).json();
+    const events = [];
+    const stop = agentos.observe((ev) => events.push(ev), {since: before.last_id});
+    const created = await agentos.call("data.create", {shape: "note", fields: {title: "Made by the app SDK"}});
+    const read = await agentos.graph.read({id: created.id});
+    const listed = await agentos.graph.read({shape: "note", limit: 5});
+    const found = await agentos.graph.search("quetzalcoatl");
+    const web = await agentos.capability("web.read").invoke({url: webURL});
+    let refused = "";
+    try {
+      await agentos.call("secrets.list");
+    } catch (e) {
+      refused = `${e.name} ${e.kind} ${e.status}`;
+    }
+    const deadline = Date.now() + 10000;
+    const seen = () => events.some((e) => e.type === "graph.changed" && (e.ids || []).includes(created.id));
+    while (!seen() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    stop();
+    return {token: agentos.hasToken(), title: read.fields.title, listed: listed.nodes.length,
+      hits: found.hits.length, web: web && web.item && web.item.name, refused, observed: seen()};
+  }, fx.web_url);
+  check("sdk.js carries the token to a same-origin page", sdk.token);
+  check("sdk call writes and graph.read reads it back", sdk.title === "Made by the app SDK", JSON.stringify(sdk));
+  check("sdk graph.read pages and graph.search finds", sdk.listed === 5 && sdk.hits === 1, JSON.stringify(sdk));
+  check("sdk capability().invoke runs web.read on a real page", sdk.web === fx.web_title, JSON.stringify(sdk.web));
+  check("sdk secrets.* are refused", sdk.refused === "AgentosError denied 403", sdk.refused);
+  check("sdk observe sees the write", sdk.observed);
+
+  // 8. The picture: a node with its values, links and history, beside the
   //    live feed.
   await reload(() => page.goto(base + "/#/node/" + fx.task_id));
   await page.locator("ol.history li.change").first().waitFor();
@@ -214,6 +247,13 @@ try {
   await run();
   // Late console errors (a request still in flight) count too.
   await page.waitForTimeout(300);
+  // The refused secrets.list is the one expected 403: the browser logs it.
+  const dropOnce = (list, match) => {
+    const i = list.findIndex(match);
+    if (i >= 0) list.splice(i, 1);
+  };
+  dropOnce(result.console_errors, (e) => e.includes("403") && e.includes("/api/call"));
+  dropOnce(result.failed_requests, (e) => e.startsWith("POST ") && e.endsWith("/api/call: HTTP 403"));
   check("no console errors", result.console_errors.length === 0, result.console_errors.join(" | "));
   check("no failed requests", result.failed_requests.length === 0, result.failed_requests.join(" | "));
   result.ok = true;
