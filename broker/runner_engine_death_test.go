@@ -24,9 +24,12 @@ func TestWorkerDiesWithTheEngine(t *testing.T) {
 	}
 	requirePython(t)
 	t.Parallel()
-	pidfile := filepath.Join(t.TempDir(), "worker.pid")
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "worker.pid")
 	engine := exec.Command(os.Args[0], "-test.run=^TestWorkerDiesWithTheEngine$", "-test.count=1")
-	engine.Env = append(os.Environ(), engineHelperEnv+"="+pidfile)
+	// TMPDIR: the helper is killed before its own t.TempDir cleanup runs,
+	// so its temporary files go where this test's cleanup removes them.
+	engine.Env = append(os.Environ(), engineHelperEnv+"="+pidfile, "TMPDIR="+dir)
 	if err := engine.Start(); err != nil {
 		t.Fatal(err)
 	}
