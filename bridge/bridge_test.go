@@ -680,3 +680,27 @@ func TestSlowStreamGetsLaggedNotBlocked(t *testing.T) {
 		t.Fatalf("after the lagged event: %+v, want 11", ev)
 	}
 }
+
+// A stream ends, and lets go of its engine subscription, when its client
+// goes away.
+func TestStreamClosesWhenTheClientGoesAway(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.stream(t, "")
+	if n := f.srv.streams.Load(); n != 1 {
+		t.Fatalf("%d streams open, want 1", n)
+	}
+	s.res.Body.Close()
+	// The handler notices on its next write at the latest: make one.
+	f.call(t, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "poke"}}, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.srv.streams.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream is still open after its client left")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, _, body := f.do(t, "GET", "/metrics", nil, nil)
+	if !strings.Contains(string(body), "agentos_bridge_streams 0") {
+		t.Error("metrics do not show the stream closed")
+	}
+}

@@ -47,6 +47,8 @@ func (s *Server) observerStream(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	ctx := r.Context()
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
 	st := &stream{w: w, rc: http.NewResponseController(w), last: since, ch: make(chan engine.Event, sseBuffer)}
 	// Subscribed before the headers go out: once a client has them, no
 	// event it could see is missed.

@@ -39,6 +39,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		gauge("agentos_jobs_running", "Capability and skill jobs running now.", float64(m.JobsRunning))
 		fmt.Fprintf(&b, "# HELP agentos_events_total Observer events published since the engine started.\n# TYPE agentos_events_total counter\nagentos_events_total %d\n", m.EventsPublished)
 	}
+	gauge("agentos_bridge_streams", "Open /observer/stream clients of this bridge.", float64(s.streams.Load()))
 	gauge("agentos_graph_nodes", "Live nodes in the graph.", float64(m.Nodes))
 	gauge("agentos_graph_edges", "Live edges in the graph.", float64(m.Edges))
 	b.WriteString("# HELP agentos_graph_shape_nodes Live nodes per shape.\n# TYPE agentos_graph_shape_nodes gauge\n")

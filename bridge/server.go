@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentos/agentos/engine"
@@ -42,6 +43,7 @@ type Server struct {
 	token   string
 	handler http.Handler
 	started time.Time
+	streams atomic.Int64 // open /observer/stream clients
 }
 
 // New opens the graph of opts.Home read-only and prepares the handler. The
