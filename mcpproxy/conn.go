@@ -58,6 +58,33 @@ func (k *conn) client(ctx context.Context) (*engine.Client, error) {
 	return nil, err
 }
 
+// rejoin dials until an engine answers or within has passed (or ctx ends),
+// for a caller that lost its engine and must know whether one came back.
+func (k *conn) rejoin(ctx context.Context, within time.Duration) (*engine.Client, error) {
+	deadline := time.Now().Add(within)
+	delay := 50 * time.Millisecond
+	for {
+		k.mu.Lock()
+		c, err := k.dialOnce(ctx)
+		if err == nil {
+			k.c = c
+		}
+		k.mu.Unlock()
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
 // drop forgets c if it is still the current client.
 func (k *conn) drop(c *engine.Client) {
 	k.mu.Lock()

@@ -11,7 +11,10 @@
 // notifications/tools/list_changed), shape resources and prompts.
 // invoke and the capability tools run as engine jobs: job.progress events
 // become notifications/progress when the call has a progress token, and a
-// cancelled call (notifications/cancelled) cancels its job.
+// cancelled call (notifications/cancelled) cancels its job. An engine
+// restart during such a call ends it with an isError result saying it was
+// interrupted (jobs do not survive the engine; nothing is re-run), and the
+// session reconnects for the next call.
 // logging/setLevel is answered. secrets.* methods are never reachable
 // through it.
 package mcpproxy

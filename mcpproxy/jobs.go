@@ -2,6 +2,7 @@ package mcpproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,10 +11,21 @@ import (
 	"github.com/agentos/agentos/engine"
 )
 
+// rejoinWithin is how long a capability call whose engine went away waits
+// for one to answer again, to tell a restart (the call was interrupted, the
+// engine is back) from a stop (start it).
+var rejoinWithin = 10 * time.Second
+
 // invokeJob runs capabilities.invoke as an async job and follows it, as
 // `agentos invoke` does: job.progress events become notifications/progress
 // when the request carries a progress token, and a cancelled request (the
 // client's notifications/cancelled) cancels the job.
+//
+// When the engine goes away meanwhile, the call reconnects: to the same
+// engine (only the connection dropped), it follows the job on; to another
+// one (the engine restarted, and jobs do not survive a restart), it ends
+// with an isError result saying the call was interrupted, never re-running
+// a capability that may have side effects.
 func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params map[string]any) *mcp.CallToolResult {
 	// Subscribing hands a client's socket to its events, so the job gets a
 	// connection of its own.
@@ -24,16 +36,20 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 	}
 	defer k.close()
 
-	// Subscribe first so no event of the job is missed.
 	events := make(chan engine.Event, 64)
-	if _, err := c.SubscribeTypes(ctx, -1, []string{engine.EventJobProgress, engine.EventJobFinished}, func(ev engine.Event) {
-		if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
-			select {
-			case events <- ev:
-			default:
+	subscribe := func(c *engine.Client) error {
+		_, err := c.SubscribeTypes(ctx, -1, []string{engine.EventJobProgress, engine.EventJobFinished}, func(ev engine.Event) {
+			if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
+				select {
+				case events <- ev:
+				default:
+				}
 			}
-		}
-	}); err != nil {
+		})
+		return err
+	}
+	// Subscribe first so no event of the job is missed.
+	if err := subscribe(c); err != nil {
 		return errorResult(err)
 	}
 	q := make(map[string]any, len(params)+1)
@@ -47,38 +63,42 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 	if err := c.Call(ctx, "capabilities.invoke", q, &started); err != nil {
 		return errorResult(err)
 	}
-	id := started.Job
+	id, pid := started.Job, c.Engine.PID
+	what := "the call"
+	if name, _ := params["capability"].(string); name != "" {
+		what = fmt.Sprintf("the call of %s", name)
+	}
 
 	var token mcp.ProgressToken
 	if req.Params.Meta != nil {
 		token = req.Params.Meta.ProgressToken
 	}
 
-	// ended asks the engine how the job stands; nil while it runs.
-	ended := func() *mcp.CallToolResult {
+	// ended asks the engine how the job stands: a result once it has ended,
+	// nil while it runs, or the error of asking.
+	ended := func() (*mcp.CallToolResult, error) {
 		var j engine.Job
 		if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
-			if ctx.Err() != nil {
-				return nil // the cancel case handles it
-			}
-			return errorResult(err)
+			return nil, err
 		}
 		switch j.State {
 		case engine.JobRunning:
-			return nil
+			return nil, nil
 		case engine.JobCompleted:
-			return resultOf(j.Result, "")
+			return resultOf(j.Result, ""), nil
 		}
 		if j.Error != nil {
-			return errorResult(&engine.Error{Kind: j.Error.Kind, Message: j.Error.Message})
+			return errorResult(&engine.Error{Kind: j.Error.Kind, Message: j.Error.Message}), nil
 		}
-		return mcp.NewToolResultError(fmt.Sprintf("job %s ended %s", id, j.State))
+		return mcp.NewToolResultError(fmt.Sprintf("job %s ended %s", id, j.State)), nil
 	}
 	// The job.finished event says when to look; the ticker covers an event
 	// lost to a full buffer.
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
+		var res *mcp.CallToolResult
+		var err error
 		select {
 		case <-ctx.Done():
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -90,6 +110,8 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 			}
 			p.log.Info("tool call cancelled; job cancelled", "job", id)
 			return mcp.NewToolResultError(fmt.Sprintf("cancelled: job %s cancelled", id))
+		case <-c.Done():
+			err = engine.ErrUnreachable
 		case ev := <-events:
 			if ev.Data["job"] != id {
 				continue
@@ -100,15 +122,61 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 				}
 				continue
 			}
-			if res := ended(); res != nil {
-				return res
-			}
+			res, err = ended()
 		case <-tick.C:
-			if res := ended(); res != nil {
-				return res
-			}
+			res, err = ended()
+		}
+		switch {
+		case res != nil:
+			return res
+		case err == nil || ctx.Err() != nil:
+			continue // still running; or cancelled, which the next turn handles
+		case !engineGone(err):
+			return errorResult(err)
+		}
+
+		// The engine went away (a shutdown refuses calls, then closes
+		// connections) or at least this connection did.
+		p.log.Info("engine connection lost while following a job; reconnecting", "job", id, "err", err)
+		k.drop(c)
+		nc, rerr := k.rejoin(ctx, rejoinWithin)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			continue
+		case rerr != nil:
+			p.log.Warn("engine gone during a capability call", "job", id, "err", rerr)
+			return mcp.NewToolResultError(fmt.Sprintf("%s was interrupted: the agentos engine stopped while it ran (job %s), "+
+				"and jobs do not survive the engine, so it did not complete. Start the engine with `agentos start` "+
+				"(this MCP session reconnects by itself), then retry if repeating what the call may already have done is safe. (%v)",
+				what, id, rerr))
+		case nc.Engine.PID != pid:
+			p.log.Warn("engine restarted during a capability call; the call was interrupted", "job", id, "pid", pid, "new_pid", nc.Engine.PID)
+			return mcp.NewToolResultError(fmt.Sprintf("%s was interrupted: the agentos engine restarted while it ran "+
+				"(job %s of engine pid %d; pid %d answers now), and jobs do not survive a restart, so it did not complete. "+
+				"The engine is back and the next call will work: retry if repeating what the call may already have done is safe.",
+				what, id, pid, nc.Engine.PID))
+		}
+		// The same engine: follow the job on a new subscription, and look
+		// at once, in case it ended meanwhile.
+		c = nc
+		if err := subscribe(c); err != nil {
+			return errorResult(err)
+		}
+		if res, err := ended(); res != nil {
+			return res
+		} else if err != nil && ctx.Err() == nil {
+			return errorResult(err)
 		}
 	}
+}
+
+// engineGone says an error means the engine (or the connection to it) is
+// going or gone, rather than a failure of the call itself: the connection
+// died, or the engine refused the call because it is shutting down (or
+// too busy, which a reconnect sorts out as well).
+func engineGone(err error) bool {
+	var ee *engine.Error
+	return errors.Is(err, engine.ErrUnreachable) || errors.As(err, &ee) && ee.Kind == engine.KindUnavailable
 }
 
 // sendProgress forwards one job.progress event as notifications/progress.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -480,6 +481,79 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 		waitGone(t, pid, "the cancelled tool call")
 	}
 	okTool(t, c, "status", nil, nil)
+}
+
+// An engine restart in the middle of a long capability call ends that call
+// with an isError result saying so (jobs do not survive a restart, and the
+// proxy never re-runs a call that may have side effects), whether the engine
+// stopped cleanly (it cancels its jobs) or crashed; the session goes on and
+// the next call works.
+func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
+	home := newHome(t)
+	addSkill(t, home, "counter", "", countTools)
+	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	d := startDaemon(t, home)
+	c := mcpSession(t, home, "--no-autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for _, how := range []string{"stop", "crash"} {
+		pidfile := filepath.Join(home, "pids-"+how)
+		type outcome struct {
+			res *mcp.CallToolResult
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			var req mcp.CallToolRequest
+			req.Params.Name = "hang"
+			req.Params.Arguments = map[string]any{"pidfile": pidfile}
+			res, err := c.CallTool(ctx, req)
+			done <- outcome{res, err}
+		}()
+		pids := waitPIDs(t, pidfile, 2)
+		if how == "stop" {
+			d.stop()
+		} else {
+			d.kill()
+			// A crashed engine could not stop its skill's processes.
+			t.Cleanup(func() {
+				for _, pid := range pids {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+		}
+		d = startDaemon(t, home)
+		o := <-done
+		if o.err != nil {
+			t.Fatalf("%s: the interrupted call failed at the protocol level: %v", how, o.err)
+		}
+		var text strings.Builder
+		for _, ct := range o.res.Content {
+			if tc, ok := ct.(mcp.TextContent); ok {
+				text.WriteString(tc.Text)
+			}
+		}
+		if !o.res.IsError {
+			t.Fatalf("%s: want isError, got %s", how, text.String())
+		}
+		for _, w := range []string{"hang", "interrupted", "engine restarted", "did not complete"} {
+			if !strings.Contains(text.String(), w) {
+				t.Fatalf("%s: error %q does not say %q", how, text.String(), w)
+			}
+		}
+		if how == "stop" {
+			for _, pid := range pids {
+				waitGone(t, pid, "the engine that ran it")
+			}
+		}
+		// The session goes on: the next capability call and a data call work.
+		var counted struct{ Counted int }
+		okTool(t, c, "count", map[string]any{"n": 1}, &counted)
+		if counted.Counted != 1 {
+			t.Fatalf("%s: count after the restart gave %+v", how, counted)
+		}
+		okTool(t, c, "status", nil, nil)
+	}
 }
 
 func TestMCPOverStreamableHTTP(t *testing.T) {
