@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -365,7 +366,24 @@ func (c *Client) Subscribe(ctx context.Context, since int64, fn func(Event)) (la
 // when types is empty), plus lagged events. A subscriber that wants a few
 // types should say so: the engine then never sends it the started and
 // completed events of every call.
+//
+// An engine from before observer.subscribe took types (still running after
+// an upgrade) is asked for every event instead, and the client drops the
+// others itself, so fn sees the same events either way.
 func (c *Client) SubscribeTypes(ctx context.Context, since int64, types []string, fn func(Event)) (lastID int64, err error) {
+	if len(types) > 0 {
+		want := make(map[string]bool, len(types)+1)
+		for _, t := range types {
+			want[t] = true
+		}
+		want[EventLagged] = true
+		all := fn
+		fn = func(ev Event) {
+			if want[ev.Type] {
+				all(ev)
+			}
+		}
+	}
 	c.mu.Lock()
 	c.events = fn
 	startReader := !c.dedicated
@@ -394,7 +412,13 @@ func (c *Client) SubscribeTypes(ctx context.Context, since int64, types []string
 	var res struct {
 		LastID int64 `json:"last_id"`
 	}
-	if err := c.Call(ctx, "observer.subscribe", params, &res); err != nil {
+	err = c.Call(ctx, "observer.subscribe", params, &res)
+	var ee *Error
+	if err != nil && len(types) > 0 && errors.As(err, &ee) && ee.Kind == KindInvalid && strings.Contains(ee.Message, `"types"`) {
+		delete(params, "types")
+		err = c.Call(ctx, "observer.subscribe", params, &res)
+	}
+	if err != nil {
 		return 0, err
 	}
 	return res.LastID, nil
