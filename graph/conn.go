@@ -258,6 +258,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 			}
 			committed = true
 			ev = w.event(op)
+			ev.CallID = CallFrom(ctx)
 			return nil
 		})
 	}()

@@ -29,11 +29,13 @@ type Options struct {
 // ChangeEvent describes one committed mutation. Op is the method that made
 // it: create, update, write, delete, restore, link or unlink. IDs are the
 // nodes whose stored state changed (children created through relations
-// included); Shapes are every shape those nodes belong to.
+// included); Shapes are every shape those nodes belong to. CallID is the
+// call the write was made for (WithCall), "" when the context named none.
 type ChangeEvent struct {
 	Op     string   `json:"op"`
 	IDs    []string `json:"ids"`
 	Shapes []string `json:"shapes"`
+	CallID string   `json:"call_id,omitempty"`
 }
 
 // Store is the graph database. All methods are safe for concurrent use:
@@ -240,6 +242,22 @@ type actorKey struct{}
 // "engine"); change records carry it.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+type callKey struct{}
+
+// WithCall records the id of the call a write is made for (the engine's
+// call_id of a socket call, or a job's id); ChangeEvents carry it, so an
+// observer can tie a change to the call that made it. Change records do not
+// store it.
+func WithCall(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, callKey{}, id)
+}
+
+// CallFrom returns the call id set by WithCall, or "".
+func CallFrom(ctx context.Context) string {
+	id, _ := ctx.Value(callKey{}).(string)
+	return id
 }
 
 // ActorFrom returns the actor set by WithActor, or "unknown".

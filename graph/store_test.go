@@ -197,6 +197,33 @@ func TestOnChangeReportsCommittedMutations(t *testing.T) {
 	}
 }
 
+// Every ChangeEvent names the call its write was made for, whichever
+// mutation it was; a context that names none gives "".
+func TestChangeEventsCarryTheCallOfTheirContext(t *testing.T) {
+	var got []ChangeEvent
+	s := openTest(t, nil, Options{OnChange: func(ev ChangeEvent) { got = append(got, ev) }})
+	ctx := WithCall(WithActor(context.Background(), "cli"), "42")
+	a, err := s.Create(ctx, "note", map[string]any{"name": "a"}, nil)
+	ok(t, err)
+	_, err = s.Write(WithCall(ctx, "j7"), "note", []map[string]any{{"name": "b"}})
+	ok(t, err)
+	_, err = s.Import(WithCall(ctx, "j8"), "demo", "note", []map[string]any{{"name": "c"}})
+	ok(t, err)
+	_, err = s.Link(ctx, a.ID, "mentions", a.ID)
+	ok(t, err)
+	_, err = s.Update(context.Background(), a.ID, map[string]any{"name": "a2"})
+	ok(t, err)
+	want := []string{"42", "j7", "j8", "42", ""}
+	if len(got) != len(want) {
+		t.Fatalf("events %+v, want %d", got, len(want))
+	}
+	for i, w := range want {
+		if got[i].CallID != w {
+			t.Fatalf("event %d (%s) has call %q, want %q", i, got[i].Op, got[i].CallID, w)
+		}
+	}
+}
+
 func TestIDsAreULIDsAndIncrease(t *testing.T) {
 	var g idGen
 	now := time.Now()
