@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/agentos/agentos/graph"
 )
 
 // Job states.
@@ -97,7 +99,10 @@ func (t *jobTable) start(parent context.Context, caller string) *Job {
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}
-	j.ctx = context.WithValue(ctx, jobCtxKey{}, j)
+	// What the job writes (a @returns tool's items, its skill's graph
+	// ops) is the job's doing, not the doing of the call that started
+	// it: the changes carry the job's id, the call_id of its job.* events.
+	j.ctx = graph.WithCall(context.WithValue(ctx, jobCtxKey{}, j), j.ID)
 	t.mu.Lock()
 	t.jobs[j.ID] = j
 	t.mu.Unlock()

@@ -89,9 +89,10 @@ func (b *Bus) Publish(ev Event) {
 	b.mu.Unlock()
 }
 
-// PublishGraphChange publishes a committed graph mutation.
+// PublishGraphChange publishes a committed graph mutation, with the call_id
+// of the call that made it (see Server.run and jobTable.start).
 func (b *Bus) PublishGraphChange(ev graph.ChangeEvent) {
-	b.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes})
+	b.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes, CallID: ev.CallID})
 }
 
 // LastID is the id of the newest event, 0 if none.

@@ -282,6 +282,10 @@ func (s *Server) run(c *conn, req *request, m *method, release func()) {
 	quiet := m.quiet || quietConn
 	if !quiet {
 		callID = strconv.FormatInt(s.callID.Add(1), 10)
+		// The graph changes this call makes carry its id, so an observer
+		// can put them with its started/completed pair. A quiet call has
+		// no events of its own to tie them to: its changes carry none.
+		ctx = graph.WithCall(ctx, callID)
 		s.bus.Publish(Event{Type: EventStarted, Method: m.name, Caller: cl.caller, CallID: callID})
 	}
 	result, err := s.safeInvoke(ctx, cl, m, req.Params)
