@@ -1,15 +1,19 @@
 // The live activity feed: recent history from /observer/history, then the
 // /observer/stream server-sent events. A call's started and completed
 // events share one row (the row says "running" until the call ends); a
-// job's progress updates its row too.
+// job's progress updates its row too. A graph change names the call (or
+// job) that made it by call_id: it is shown inside that call's row, and on
+// a row of its own only when the call's row is not in the feed.
 
 import {api} from "./api.js";
 import {h, replace, when, badge, num} from "./dom.js";
 
 const MAX_ENTRIES = 200;
+const MAX_CHANGES = 50; // kept per call row; the rest are counted
+const SEARCH_BACK = 100; // how many recent rows a later event looks through for its call
 
 const feed = {
-  entries: [], // newest first: {key, ev, started, pending}
+  entries: [], // newest first: {key, ev, pending, changes, dropped}
   lastId: 0,
   status: "connecting", // connecting | live | reconnecting | error
   statusDetail: "",
@@ -104,7 +108,7 @@ function add(ev, {quiet = false} = {}) {
   let merged = false;
   if (key && ev.type !== "started") {
     // The row of the same call that is still running, among recent ones.
-    const i = feed.entries.findIndex((e, j) => j < 100 && e.key === key && e.pending);
+    const i = feed.entries.findIndex((e, j) => j < SEARCH_BACK && e.key === key && e.pending);
     if (i >= 0) {
       const entry = feed.entries[i];
       entry.ev = ev;
@@ -112,8 +116,18 @@ function add(ev, {quiet = false} = {}) {
       merged = true;
     }
   }
+  if (ev.type === "graph.changed" && ev.call_id) {
+    // Into the row of the call (or job) that made the change.
+    const host = feed.entries.find((e, j) => j < SEARCH_BACK && e.key && e.ev.call_id === ev.call_id);
+    if (host) {
+      attachChange(host, ev);
+      merged = true;
+    }
+  }
   if (!merged) {
-    feed.entries.unshift({key, ev, pending: ev.type === "started" || ev.type === "job.progress"});
+    const entry = {key, ev, pending: ev.type === "started" || ev.type === "job.progress", changes: [], dropped: 0};
+    if (key) adoptChanges(entry);
+    feed.entries.unshift(entry);
     if (feed.entries.length > MAX_ENTRIES) feed.entries.length = MAX_ENTRIES;
   }
   if (!quiet) {
@@ -128,6 +142,28 @@ function add(ev, {quiet = false} = {}) {
     }
   }
   queueRender();
+}
+
+function attachChange(entry, ev) {
+  entry.changes.push(ev);
+  if (entry.changes.length > MAX_CHANGES) {
+    entry.changes.shift();
+    entry.dropped++;
+  }
+}
+
+// adoptChanges moves into a new call row the changes that arrived before
+// it, on rows of their own: a job's first event may come after its writes
+// (a job without progress reports only when it has finished).
+function adoptChanges(entry) {
+  const callID = entry.ev.call_id;
+  for (let j = Math.min(feed.entries.length, SEARCH_BACK) - 1; j >= 0; j--) {
+    const e = feed.entries[j];
+    if (!e.key && e.ev.type === "graph.changed" && e.ev.call_id === callID) {
+      attachChange(entry, e.ev);
+      feed.entries.splice(j, 1);
+    }
+  }
 }
 
 let reportError = (e) => {
@@ -212,6 +248,30 @@ function shortId(id) {
   return id.length > 10 ? "…" + id.slice(-6) : id;
 }
 
+// changeShapes names what a change touched: its shapes, without "item".
+function changeShapes(ev) {
+  return (ev.shapes || []).filter((s) => s !== "item").slice(0, 3).join(", ") || "nodes";
+}
+
+// changeIDs links the first few nodes a change touched.
+function changeIDs(ev, show) {
+  const ids = ev.ids || [];
+  return h("span", {class: "ids"},
+    ids.slice(0, show).map((id) => h("a", {href: "#/node/" + encodeURIComponent(id), title: id}, shortId(id))),
+    ids.length > show ? h("span", {class: "muted"}, `+${num(ids.length - show)}`) : null);
+}
+
+// changeList shows a call row's graph changes, newest first.
+function changeList(entry, opts) {
+  const show = opts.wide ? 10 : 3;
+  const list = entry.changes.slice(-show).reverse();
+  const more = entry.changes.length - list.length + entry.dropped;
+  return h("ol", {class: "changes", "aria-label": "Graph changes this call made"},
+    list.map((ev) => h("li", {class: "change", dataset: {type: ev.type, id: String(ev.id)}},
+      badge(ev.op || "changed", "tone changed"), " ", changeShapes(ev), " ", changeIDs(ev, opts.wide ? 8 : 2))),
+    more > 0 ? h("li", {class: "change more muted"}, `+${num(more)} earlier change${more === 1 ? "" : "s"}`) : null);
+}
+
 function row(entry, opts) {
   const ev = entry.ev;
   const [text, tone] = outcome(entry);
@@ -219,15 +279,10 @@ function row(entry, opts) {
   let main;
   let detail = null;
   switch (ev.type) {
-    case "graph.changed": {
-      const ids = ev.ids || [];
-      const show = opts.wide ? 8 : 2;
-      main = h("span", null, "graph ", (ev.shapes || []).filter((s) => s !== "item").slice(0, 3).join(", ") || "nodes");
-      detail = h("span", {class: "ids"},
-        ids.slice(0, show).map((id) => h("a", {href: "#/node/" + encodeURIComponent(id), title: id}, shortId(id))),
-        ids.length > show ? h("span", {class: "muted"}, `+${num(ids.length - show)}`) : null);
+    case "graph.changed":
+      main = h("span", null, "graph ", changeShapes(ev));
+      detail = changeIDs(ev, opts.wide ? 8 : 2);
       break;
-    }
     case "skills.changed":
       main = h("span", null, "skills reloaded");
       detail = h("span", {class: "ids"}, (ev.ids || []).join(", "));
@@ -253,7 +308,8 @@ function row(entry, opts) {
     badge(text, "tone " + tone),
     h("span", {class: "ev-main"}, main, detail ? " " : null, detail),
     meta.length ? h("span", {class: "ev-meta"}, meta.map((x, i) => [i ? " · " : null, x])) : null,
-    ev.error ? h("span", {class: "ev-error"}, ev.error) : null);
+    ev.error ? h("span", {class: "ev-error"}, ev.error) : null,
+    entry.changes.length ? changeList(entry, opts) : null);
 }
 
 function fmtLatency(ms) {

@@ -173,9 +173,15 @@ async function run() {
   const feed = page.locator("aside.activity ol.feed");
   await feed.locator(`li[data-type="graph.changed"] a[href="#/node/${id}"]`).waitFor({timeout: 10000});
   check("the write appears in the activity feed", true, id);
-  const created = feed.locator('li.event[data-type="completed"]', {hasText: "data.create"}).first();
+  // The change carries the call_id of the CLI's data.create, so it is shown
+  // inside that call's row, not on a row of its own.
+  const created = feed.locator('li.event[data-type="completed"]', {has: page.locator(`li.change[data-type="graph.changed"] a[href="#/node/${id}"]`)});
   await created.waitFor({timeout: 10000});
-  check("the feed names the method and caller", (await created.innerText()).includes("cli"), await created.innerText());
+  const createdText = await created.innerText();
+  check("the graph change is within its call's row", (await created.count()) === 1 && createdText.includes("data.create"), createdText);
+  check("the feed names the method and caller", createdText.includes("cli"), createdText);
+  const alone = await feed.locator(`li.event[data-type="graph.changed"]`, {has: page.locator(`a[href="#/node/${id}"]`)}).count();
+  check("the change has no row of its own", alone === 0, `${alone} rows`);
   await noteLink.locator(".count").filter({hasText: new RegExp(`^${fx.notes + 1}$`)}).waitFor({timeout: 10000});
   check("the note count follows the write", true, fx.notes + 1);
   await page.locator(".notice", {hasText: "changed since this page loaded"}).waitFor({timeout: 10000});
