@@ -312,14 +312,9 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go p.watch(wctx)
-	// Capability tools follow jobs that may run long: leave room for other
-	// calls beside them (mcp-go's default is 5 workers).
-	s := server.NewStdioServer(p.srv)
-	server.WithWorkerPoolSize(32)(s)
-	s.SetErrorLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelError))
 	in, closeIn := pollable(in)
 	defer closeIn()
-	err := s.Listen(ctx, in, out)
+	err := p.serveStdio(ctx, in, out)
 	p.conn.close()
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil

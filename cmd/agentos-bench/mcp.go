@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/mcpproxy"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -62,6 +65,9 @@ func profile(dir, name string) (stop func(), err error) {
 
 // runMCPChild is the proxy under test: `agentos mcp` wiring, on stdio.
 func runMCPChild(ctx context.Context, home string) error {
+	if os.Getenv(relayEnv) != "" {
+		return runRelay(ctx, home)
+	}
 	stop, err := profile(os.Getenv(profileEnv), "mcp-child")
 	if err != nil {
 		return err
@@ -100,7 +106,7 @@ func (b *bench) mcpRead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = b.mcpRow(ctx, "MCP tools/call read {id} via the proxy (p50)", "mcp-go's stdio client", func(id string) error {
+	_, err = b.mcpRow(ctx, "MCP tools/call read {id} via the proxy (p50)", "mcp-go's stdio client", func(id string) error {
 		var req mcp.CallToolRequest
 		req.Params.Name = "read"
 		req.Params.Arguments = map[string]any{"id": id}
@@ -118,17 +124,90 @@ func (b *bench) mcpRead(ctx context.Context) error {
 		return err
 	}
 
-	lean, err := startLeanMCP(exe, b.home)
+	lean, err := startLeanMCP(exe, b.home, false)
 	if err != nil {
 		return err
 	}
 	defer lean.close()
-	return b.mcpRow(ctx, "MCP tools/call read {id} via the proxy, lean client (p50)", "a lean client", lean.read)
+	leanAdds, err := b.mcpRow(ctx, "MCP tools/call read {id} via the proxy, lean client (p50)", "a lean client", lean.read)
+	if err != nil {
+		return err
+	}
+	relay, err := startLeanMCP(exe, b.home, true)
+	if err != nil {
+		return err
+	}
+	defer relay.close()
+	relayAdds, err := b.mcpRow(ctx, "floor: data.read {id} through a raw line relay (p50)", "a process that only copies lines between its pipes and the socket", relay.relayRead)
+	if err != nil {
+		return err
+	}
+	// The relay is not held to the target: it is what any proxy process
+	// costs, so the lean row says how much of its cost is ours.
+	floor, leanRow := &b.rows[len(b.rows)-1], &b.rows[len(b.rows)-2]
+	floor.Target, floor.Met = "— (the floor of any proxy process)", nil
+	leanRow.Note += fmt.Sprintf("; the raw relay floor adds %s of it, the proxy's own work %s", us(relayAdds), us(leanAdds-relayAdds))
+	return nil
+}
+
+// relayEnv makes the proxy child a raw relay: each line from stdin goes to
+// the engine socket as it is, each line back goes to stdout. No MCP, no
+// JSON: what is left is the two extra process hops every proxy costs, the
+// floor of the MCP rows.
+const relayEnv = "AGENTOS_BENCH_RELAY"
+
+func runRelay(ctx context.Context, home string) error {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", engine.PathsFor(home).Socket)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	in := bufio.NewReaderSize(os.Stdin, 64<<10)
+	back := bufio.NewReaderSize(nc, 64<<10)
+	for {
+		line, err := in.ReadSlice('\n')
+		if err != nil {
+			return nil // stdin closed: done
+		}
+		if _, err := nc.Write(line); err != nil {
+			return err
+		}
+		reply, err := back.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stdout.Write(reply); err != nil {
+			return err
+		}
+	}
+}
+
+// relayRead sends data.read {id} through the relay child.
+func (l *leanMCP) relayRead(id string) error {
+	l.next++
+	q, _ := json.Marshal(id)
+	l.buf = append(l.buf[:0], `{"jsonrpc":"2.0","id":`...)
+	l.buf = strconv.AppendInt(l.buf, int64(l.next), 10)
+	l.buf = append(l.buf, `,"method":"data.read","params":{"id":`...)
+	l.buf = append(l.buf, q...)
+	l.buf = append(l.buf, "}}\n"...)
+	if _, err := l.in.Write(l.buf); err != nil {
+		return fmt.Errorf("relay data.read: %w", err)
+	}
+	line, err := l.out.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("relay data.read: %w", err)
+	}
+	if !bytes.Contains(line, []byte(`"result"`)) {
+		return fmt.Errorf("relay data.read: %.200s", line)
+	}
+	return nil
 }
 
 // mcpRow interleaves call with the same data.read on the socket and adds the
 // row.
-func (b *bench) mcpRow(ctx context.Context, path, client string, call func(id string) error) error {
+func (b *bench) mcpRow(ctx context.Context, path, client string, call func(id string) error) (added time.Duration, err error) {
 	n := b.pings / 4
 	direct := make([]time.Duration, n)
 	proxied := make([]time.Duration, n)
@@ -136,17 +215,17 @@ func (b *bench) mcpRow(ctx context.Context, path, client string, call func(id st
 		id := b.ids[i%len(b.ids)]
 		t0 := time.Now()
 		if err := b.client.Call(ctx, "data.read", map[string]any{"id": id}, nil); err != nil {
-			return err
+			return 0, err
 		}
 		direct[i] = time.Since(t0)
 		t0 = time.Now()
 		if err := call(id); err != nil {
-			return err
+			return 0, err
 		}
 		proxied[i] = time.Since(t0)
 	}
 	p50, d50 := percentile(proxied, .5), percentile(direct, .5)
-	added := p50 - d50
+	added = p50 - d50
 	met := added <= 100*time.Microsecond
 	b.rows = append(b.rows, row{
 		Path:   path,
@@ -158,7 +237,7 @@ func (b *bench) mcpRow(ctx context.Context, path, client string, call func(id st
 		Note: fmt.Sprintf("adds %s with %s; p99 %s vs %s straight on the socket",
 			us(added), client, us(percentile(proxied, .99)), us(percentile(direct, .99))),
 	})
-	return nil
+	return added, nil
 }
 
 // leanMCP is a proxy child driven over raw pipes: one request line out, one
@@ -171,8 +250,11 @@ type leanMCP struct {
 	buf  []byte
 }
 
-func startLeanMCP(exe, home string) (*leanMCP, error) {
+func startLeanMCP(exe, home string, relay bool) (*leanMCP, error) {
 	cmd := exec.Command(exe, childMCP, home)
+	if relay {
+		cmd.Env = append(os.Environ(), relayEnv+"=1")
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

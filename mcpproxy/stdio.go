@@ -1,0 +1,249 @@
+package mcpproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// The stdio transport is ours; the protocol is mcp-go's. Every message goes
+// to MCPServer.HandleMessage, exactly as mcp-go's StdioServer does, but
+// that server reads each line on a goroutine of its own and hands tool calls
+// to a worker through a queue: two goroutine wake-ups per request, about
+// 40 µs of the proxy's cost on the reference machine (docs/performance.md).
+// Here one loop reads the lines and each request runs on one goroutine.
+//
+// It does not send requests to the client (sampling, elicitation, roots):
+// the proxy never asks for them, so responses from the client are ignored.
+
+const (
+	// maxStdioLine bounds one message from the client: a longer line gets a
+	// parse error and is skipped, and the session goes on.
+	maxStdioLine = 16 << 20
+	// maxStdioInFlight bounds requests served at once; beyond it the read
+	// loop waits (the engine has its own queue behind this one).
+	maxStdioInFlight = 64
+)
+
+// stdioSession is the one client of a stdio server.
+type stdioSession struct {
+	notifications chan mcp.JSONRPCNotification
+	initialized   atomic.Bool
+	level         atomic.Value // mcp.LoggingLevel
+	clientInfo    atomic.Value // mcp.Implementation
+	clientCaps    atomic.Value // mcp.ClientCapabilities
+	version       atomic.Value // string
+}
+
+var (
+	_ server.SessionWithLogging    = (*stdioSession)(nil)
+	_ server.SessionWithClientInfo = (*stdioSession)(nil)
+)
+
+func (s *stdioSession) SessionID() string { return "stdio" }
+func (s *stdioSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
+	return s.notifications
+}
+func (s *stdioSession) Initialize() {
+	s.level.CompareAndSwap(nil, mcp.LoggingLevelError)
+	s.initialized.Store(true)
+}
+func (s *stdioSession) Initialized() bool                  { return s.initialized.Load() }
+func (s *stdioSession) SetLogLevel(level mcp.LoggingLevel) { s.level.Store(level) }
+func (s *stdioSession) GetLogLevel() mcp.LoggingLevel {
+	if l, ok := s.level.Load().(mcp.LoggingLevel); ok {
+		return l
+	}
+	return mcp.LoggingLevelError
+}
+func (s *stdioSession) GetClientInfo() mcp.Implementation {
+	v, _ := s.clientInfo.Load().(mcp.Implementation)
+	return v
+}
+func (s *stdioSession) SetClientInfo(v mcp.Implementation) { s.clientInfo.Store(v) }
+func (s *stdioSession) GetClientCapabilities() mcp.ClientCapabilities {
+	v, _ := s.clientCaps.Load().(mcp.ClientCapabilities)
+	return v
+}
+func (s *stdioSession) SetClientCapabilities(v mcp.ClientCapabilities) { s.clientCaps.Store(v) }
+func (s *stdioSession) ProtocolVersion() string {
+	v, _ := s.version.Load().(string)
+	return v
+}
+func (s *stdioSession) SetProtocolVersion(v string) { s.version.Store(v) }
+
+// lineWriter writes one JSON message a line, whole, from any goroutine.
+type lineWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (lw *lineWriter) send(msg any) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.w.Write(data)
+	lw.w.WriteByte('\n')
+	return lw.w.Flush()
+}
+
+// serveStdio runs the MCP session of in/out until in ends or ctx is done.
+func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	sess := &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
+	if err := p.srv.RegisterSession(ctx, sess); err != nil {
+		return fmt.Errorf("register stdio session: %w", err)
+	}
+	defer p.srv.UnregisterSession(ctx, sess.SessionID())
+	ctx = p.srv.WithContext(ctx, sess)
+	// Handlers still running when input ends are released with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	w := &lineWriter{w: bufio.NewWriterSize(out, 64<<10)}
+	go func() {
+		for {
+			select {
+			case n := <-sess.notifications:
+				if err := w.send(n); err != nil {
+					p.log.Warn("write notification", "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Requests run on long-lived workers, started as needed up to
+	// maxStdioInFlight: a fresh goroutine per request would grow its stack
+	// through mcp-go's deep handler chain every time.
+	type work struct {
+		id  any
+		msg []byte
+	}
+	queue := make(chan work)
+	var wg sync.WaitGroup
+	var idle atomic.Int32
+	workers := 0
+	startWorker := func() {
+		workers++
+		wg.Go(func() {
+			for wk := range queue {
+				p.handle(ctx, w, wk.id, wk.msg)
+				idle.Add(1)
+			}
+		})
+	}
+	err := readLines(ctx, in, func(line []byte) {
+		var env struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(line, &env) != nil {
+			if !json.Valid(line) {
+				_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
+					Error: mcp.NewJSONRPCErrorDetails(mcp.PARSE_ERROR, "Parse error", nil)})
+				return
+			}
+			env.Method = "?" // valid JSON but not an object: mcp-go says what is wrong
+		}
+		switch {
+		case env.Method == "":
+			return // a response to a request we never send
+		case len(env.ID) == 0 || string(env.ID) == "null":
+			// Notifications (initialized, cancelled) are handled in order,
+			// on the read loop, as mcp-go does: they are quick.
+			p.handle(ctx, w, nil, line)
+		default:
+			var id any
+			_ = json.Unmarshal(env.ID, &id)
+			if idle.Load() == 0 && workers < maxStdioInFlight {
+				startWorker()
+			} else {
+				idle.Add(-1)
+			}
+			queue <- work{id: id, msg: bytes.Clone(line)}
+		}
+	}, func(tooLong int) {
+		_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
+			Error: mcp.NewJSONRPCErrorDetails(mcp.PARSE_ERROR, fmt.Sprintf("Parse error: message of %d bytes is over the %d-byte limit", tooLong, maxStdioLine), nil)})
+	})
+	cancel()
+	close(queue)
+	wg.Wait()
+	return err
+}
+
+// handle runs one message through mcp-go and writes its response; a
+// panicking handler becomes an internal error, not the end of the session.
+func (p *Proxy) handle(ctx context.Context, w *lineWriter, id any, msg json.RawMessage) {
+	resp := func() (resp mcp.JSONRPCMessage) {
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("MCP handler panicked", "panic", r)
+				if id != nil {
+					resp = mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(id),
+						Error: mcp.NewJSONRPCErrorDetails(mcp.INTERNAL_ERROR, fmt.Sprintf("internal error: %v", r), nil)}
+				}
+			}
+		}()
+		return p.srv.HandleMessage(ctx, msg)
+	}()
+	if resp != nil {
+		if err := w.send(resp); err != nil {
+			p.log.Warn("write response", "err", err)
+		}
+	}
+}
+
+// readLines calls fn for each non-empty line of in (without its newline)
+// until in ends (nil) or fails; a line over maxStdioLine is skipped and
+// reported to tooLong instead. The line is only valid during fn.
+func readLines(ctx context.Context, in io.Reader, fn func([]byte), tooLong func(n int)) error {
+	r := bufio.NewReaderSize(in, 64<<10)
+	var long []byte
+	skipping := 0
+	for ctx.Err() == nil {
+		chunk, err := r.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			if skipping == 0 && len(long)+len(chunk) <= maxStdioLine {
+				long = append(long, chunk...)
+			} else {
+				skipping += len(long) + len(chunk)
+				long = long[:0]
+			}
+			continue
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
+		}
+		line := chunk
+		if len(long) > 0 {
+			line = append(long, chunk...)
+		}
+		if skipping > 0 {
+			tooLong(skipping + len(chunk))
+			skipping = 0
+		} else if len(line) > maxStdioLine {
+			tooLong(len(line))
+		} else if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+			fn(trimmed)
+		}
+		long = long[:0]
+		if err != nil { // io.EOF: the last line had no newline
+			return nil
+		}
+	}
+	return nil
+}
