@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -98,10 +97,6 @@ func (b *bench) close() {
 		}
 	}
 	os.RemoveAll(b.dir)
-}
-
-func runEngineChild(ctx context.Context, home string) error {
-	return engine.Run(ctx, engine.Config{Home: home, Version: "bench", LogLevel: slog.LevelError})
 }
 
 // latencyRow records ours against floor where smaller is better:

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string) error {
 		func(ctx context.Context) error { return b.ingest(ctx, *items) },
 		b.pointRead,
 		b.mcpRead,
+		b.bridgeReads,
 	}
 	if *big > 0 {
 		steps = append(steps, func(ctx context.Context) error { return b.whereRead(ctx, *big) })

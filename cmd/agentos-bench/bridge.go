@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/agentos/agentos/bridge"
+	"github.com/agentos/agentos/engine"
+)
+
+// runEngineChild is the engine under test, with its bridge, as `agentos
+// engine` runs them: the bridge's port is taken first (127.0.0.1:0 here, so
+// runs never collide), system.status names its URL, and the bridge starts
+// in the same process once the socket answers.
+func runEngineChild(ctx context.Context, home string) error {
+	ln, err := bridge.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // Serve closed it already, unless the engine failed before Ready
+	cfg := engine.Config{Home: home, Version: "bench", LogLevel: slog.LevelError}
+	cfg.Server.Bridge = "http://" + ln.Addr().String()
+	bctx, stopBridge := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	cfg.Ready = func(_ engine.Paths, log *slog.Logger) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv, err := bridge.New(bctx, bridge.Options{Home: home, Version: "bench", Logger: log.With("component", "bridge")})
+			if err != nil {
+				log.Error("bridge not started", "err", err)
+				return
+			}
+			defer srv.Close()
+			if err := srv.Serve(bctx, ln); err != nil {
+				log.Error("bridge stopped", "err", err)
+			}
+		}()
+	}
+	err = engine.Run(ctx, cfg)
+	stopBridge()
+	wg.Wait()
+	return err
+}
+
+// bridgeClient reads the bridge over one kept-alive connection, as a
+// browser tab does.
+type bridgeClient struct {
+	base string
+	hc   *http.Client
+}
+
+func newBridgeClient(ctx context.Context, c *engine.Client) (*bridgeClient, error) {
+	var st struct {
+		Bridge string `json:"bridge"`
+	}
+	if err := c.Call(ctx, "system.status", nil, &st); err != nil {
+		return nil, err
+	}
+	if st.Bridge == "" {
+		return nil, fmt.Errorf("system.status names no bridge: the engine child runs without one")
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, DisableCompression: true}
+	return &bridgeClient{base: st.Bridge, hc: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
+}
+
+// get fetches path and returns its body; anything but 200 is an error.
+func (bc *bridgeClient) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bc.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := bc.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body) // read to the end, or the connection is not reused
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %.200s", path, resp.Status, body)
+	}
+	return body, nil
+}
+
+// bridgeReads measures the reads the web UI makes, through the bridge the
+// engine process serves, against the same reads straight on the socket,
+// interleaved so that both see the same machine: the first page of a shape
+// (what the UI loads for a shape), one node, and the sidebar's shapes with
+// their counts (no socket equivalent; absolute). Neither side decodes what
+// it gets beyond what its transport needs: the HTTP body is read as bytes,
+// the socket reply is decoded once by the client to find its id (a Call
+// with no result), as in the other socket rows.
+func (b *bench) bridgeReads(ctx context.Context) error {
+	bc, err := newBridgeClient(ctx, b.client)
+	if err != nil {
+		return err
+	}
+	defer bc.hc.CloseIdleConnections()
+	const shape = "note"
+
+	// Warm up both sides (connections, statements, the bridge's shapes),
+	// and check that the bridge serves what the socket does.
+	var page struct {
+		Nodes []json.RawMessage `json:"nodes"`
+	}
+	body, err := bc.get(ctx, "/api/nodes?shape="+shape+"&limit=50")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, &page); err != nil || len(page.Nodes) != 50 {
+		return fmt.Errorf("GET /api/nodes?shape=%s&limit=50: %d nodes (%v), want 50", shape, len(page.Nodes), err)
+	}
+	var sidebar struct {
+		Nodes int64 `json:"nodes"`
+	}
+	if body, err = bc.get(ctx, "/api/shapes"); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, &sidebar); err != nil {
+		return fmt.Errorf("GET /api/shapes: %v", err)
+	}
+	for i := 0; i < 50; i++ {
+		if _, err := bc.get(ctx, "/api/nodes/"+url.PathEscape(b.ids[i%len(b.ids)])); err != nil {
+			return err
+		}
+		if _, err := bc.get(ctx, "/api/shapes"); err != nil {
+			return err
+		}
+		if err := b.client.Call(ctx, "data.read", map[string]any{"shape": shape, "limit": 50}, nil); err != nil {
+			return err
+		}
+	}
+
+	// 1. The first page of a shape.
+	n := max(b.pings/4, 20)
+	viaBridge, direct := make([]time.Duration, n), make([]time.Duration, n)
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		if _, err := bc.get(ctx, "/api/nodes?shape="+shape+"&limit=50"); err != nil {
+			return err
+		}
+		viaBridge[i] = time.Since(t0)
+		t0 = time.Now()
+		if err := b.client.Call(ctx, "data.read", map[string]any{"shape": shape, "limit": 50}, nil); err != nil {
+			return err
+		}
+		direct[i] = time.Since(t0)
+	}
+	b.bridgeRow(fmt.Sprintf("GET /api/nodes?shape=%s&limit=50 via the bridge (p50)", shape), viaBridge, direct,
+		fmt.Sprintf("data.read {shape, limit: 50} on the socket, interleaved; %d %ss in the graph", len(b.ids), shape))
+
+	// 2. One node.
+	n = max(b.pings/2, 20)
+	viaBridge, direct = make([]time.Duration, n), make([]time.Duration, n)
+	for i := 0; i < n; i++ {
+		id := b.ids[rand.IntN(len(b.ids))]
+		t0 := time.Now()
+		if _, err := bc.get(ctx, "/api/nodes/"+url.PathEscape(id)); err != nil {
+			return err
+		}
+		viaBridge[i] = time.Since(t0)
+		t0 = time.Now()
+		if err := b.client.Call(ctx, "data.read", map[string]any{"id": id}, nil); err != nil {
+			return err
+		}
+		direct[i] = time.Since(t0)
+	}
+	b.bridgeRow("GET /api/nodes/{id} via the bridge (p50)", viaBridge, direct, "data.read {id} on the socket, interleaved")
+
+	// 3. The sidebar: every shape with its live node count.
+	n = max(b.pings/100, 20)
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		t0 := time.Now()
+		if _, err := bc.get(ctx, "/api/shapes"); err != nil {
+			return err
+		}
+		lat[i] = time.Since(t0)
+	}
+	b.rows = append(b.rows, row{
+		Path:   "GET /api/shapes via the bridge, with counts (p50)",
+		Ours:   us(percentile(lat, .5)),
+		Floor:  "-",
+		Target: "none (absolute)",
+		Note:   fmt.Sprintf("p99 %s; counts the live nodes of every shape on each request, %d nodes", us(percentile(lat, .99)), sidebar.Nodes),
+	})
+	return nil
+}
+
+// bridgeRow records a bridge read against the same read on the socket.
+// DESIGN §12 sets no target for the bridge: the ratio is reported, not met.
+func (b *bench) bridgeRow(path string, viaBridge, direct []time.Duration, floor string) {
+	p50, fp50 := percentile(viaBridge, .5), percentile(direct, .5)
+	b.rows = append(b.rows, row{
+		Path:   path,
+		Ours:   us(p50),
+		Floor:  us(fp50),
+		Ratio:  float64(p50) / float64(fp50),
+		Target: "none (reported)",
+		Note: fmt.Sprintf("adds %s at p50; p99 %s vs %s; floor: %s", us(p50-fp50),
+			us(percentile(viaBridge, .99)), us(percentile(direct, .99)), floor),
+	})
+}
