@@ -117,8 +117,10 @@ function add(ev, {quiet = false} = {}) {
     }
   }
   if (ev.type === "graph.changed" && ev.call_id) {
-    // Into the row of the call (or job) that made the change.
-    const host = feed.entries.find((e, j) => j < SEARCH_BACK && e.key && e.ev.call_id === ev.call_id);
+    // Into the row of the call (or job) that made the change: it is still
+    // running (a change comes before its call ends). Only a running row,
+    // because call ids start again when the engine restarts.
+    const host = feed.entries.find((e, j) => j < SEARCH_BACK && e.key && e.pending && e.ev.call_id === ev.call_id);
     if (host) {
       attachChange(host, ev);
       merged = true;
@@ -157,9 +159,13 @@ function attachChange(entry, ev) {
 // (a job without progress reports only when it has finished).
 function adoptChanges(entry) {
   const callID = entry.ev.call_id;
+  // Only changes made since the call started: ids start again when the
+  // engine restarts, so an older change may carry the same one.
+  const started = entry.ev.latency_ms !== undefined ? Date.parse(entry.ev.at) - entry.ev.latency_ms - 50 : NaN;
   for (let j = Math.min(feed.entries.length, SEARCH_BACK) - 1; j >= 0; j--) {
     const e = feed.entries[j];
-    if (!e.key && e.ev.type === "graph.changed" && e.ev.call_id === callID) {
+    if (!e.key && e.ev.type === "graph.changed" && e.ev.call_id === callID &&
+        !(Date.parse(e.ev.at) < started)) {
       attachChange(entry, e.ev);
       feed.entries.splice(j, 1);
     }
