@@ -122,6 +122,10 @@ func (c *Client) readOne() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if id, result, ok := successReply(line); ok {
+		c.deliver(id, response{result: bytes.Clone(result)})
+		return id, nil
+	}
 	var env envelope
 	if json.Unmarshal(line, &env) != nil {
 		return 0, nil // the engine never sends this; skip rather than die
@@ -133,14 +137,50 @@ func (c *Client) readOne() (uint64, error) {
 	if env.ID == nil {
 		return 0, nil // an error about a line we never sent as a call
 	}
+	c.deliver(*env.ID, response{result: env.Result, err: env.Error})
+	return *env.ID, nil
+}
+
+// deliver hands a reply to the call waiting for it, if any still is.
+func (c *Client) deliver(id uint64, resp response) {
 	c.mu.Lock()
-	pc := c.pending[*env.ID]
-	delete(c.pending, *env.ID)
+	pc := c.pending[id]
+	delete(c.pending, id)
 	c.mu.Unlock()
 	if pc != nil {
-		pc.resp <- response{result: env.Result, err: env.Error}
+		pc.resp <- resp
 	}
-	return *env.ID, nil
+}
+
+// successReply reads a success reply the way the engine writes it
+// (encodeResponse: `{"jsonrpc":"2.0","id":N,"result":...}`) without
+// scanning the result: a full decode of the envelope would walk every byte
+// of a large page only to find its id. Anything else is left to the full
+// decode.
+func successReply(line []byte) (id uint64, result []byte, ok bool) {
+	const prefix = `{"jsonrpc":"2.0","id":`
+	const mid = `,"result":`
+	line = bytes.TrimRight(line, "\r\n")
+	rest, found := bytes.CutPrefix(line, []byte(prefix))
+	if !found {
+		return 0, nil, false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		if i == 19 { // more digits than a uint64 id we sent can have
+			return 0, nil, false
+		}
+		id = id*10 + uint64(rest[i]-'0')
+		i++
+	}
+	if i == 0 || !bytes.HasPrefix(rest[i:], []byte(mid)) || rest[len(rest)-1] != '}' {
+		return 0, nil, false
+	}
+	result = rest[i+len(mid) : len(rest)-1]
+	if len(result) == 0 {
+		return 0, nil, false
+	}
+	return id, result, true
 }
 
 // readLine reads one reply line, keeping what a reader that gave up the role
