@@ -1,6 +1,7 @@
 // Package mcpproxy owns the MCP server that maps MCP onto the engine socket
-// through the engine client (DESIGN §10). It serves stdio, or Streamable
-// HTTP at /mcp (loopback only: a foreign Origin or Host gets 403): fixed data
+// through the engine client (DESIGN §10). It serves stdio (a transport of
+// its own, stdio.go, around mcp-go's MCPServer.HandleMessage), or Streamable
+// HTTP at /mcp (mcp-go's) (loopback only: a foreign Origin or Host gets 403): fixed data
 // tools (read, search, create, update, delete, link, invoke, skills, status)
 // plus one tool per capability from system.schema, with capability names
 // mapped to MCP-safe tool names (web.read → web_read); shapes as resources
