@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentos/agentos/internal/testkit"
 
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
@@ -31,28 +32,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	home := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- engine.Run(ctx, engine.Config{Home: home, Version: "test", LogLevel: slog.LevelWarn})
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("engine: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer wcancel()
-	if err := engine.WaitReady(wctx, engine.PathsFor(home).Socket); err != nil {
-		t.Fatalf("engine did not start: %v", err)
-	}
+	home := testkit.Home(t)
+	stop := testkit.RunEngine(t, home)
+	ctx := context.Background()
 	c, err := engine.DialHome(ctx, home, engine.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)

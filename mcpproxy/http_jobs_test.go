@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -83,9 +85,9 @@ func (l *progressLog) wait(t *testing.T, tok string, n int) []map[string]any {
 }
 
 func TestMCPHTTPProgressNotifications(t *testing.T) {
-	home := testHome(t)
-	addSkill(t, home, "counter", "", countTools)
-	runEngine(t, home)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
+	testkit.RunEngine(t, home)
 	url := serveHTTP(t, home)
 	for _, era := range httpEras {
 		t.Run(era, func(t *testing.T) {
@@ -125,9 +127,9 @@ func TestMCPHTTPProgressNotifications(t *testing.T) {
 }
 
 func TestMCPHTTPCancellationCancelsTheJob(t *testing.T) {
-	home := testHome(t)
-	addSkill(t, home, "hanger", "capability(hang)", hangTools)
-	runEngine(t, home)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	testkit.RunEngine(t, home)
 	url := serveHTTP(t, home)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -147,13 +149,13 @@ func TestMCPHTTPCancellationCancelsTheJob(t *testing.T) {
 			_, err := c.CallTool(cctx, req)
 			done <- err
 		}()
-		pids := waitPIDs(t, pidfile, 2)
+		pids := testkit.WaitPIDs(t, pidfile, 2)
 		ccancel()
 		if err := <-done; err == nil {
 			t.Fatal("cancelled tools/call: want an error")
 		}
 		for _, pid := range pids {
-			waitGone(t, pid, "the cancelled tool call")
+			testkit.WaitGone(t, pid, "the cancelled tool call")
 		}
 		if res, err := c.CallTool(ctx, statusCall()); err != nil || res.IsError {
 			t.Fatalf("status after the cancel: %v %+v", err, res)
@@ -177,7 +179,7 @@ func TestMCPHTTPCancellationCancelsTheJob(t *testing.T) {
 			})
 			done <- err
 		}()
-		pids := waitPIDs(t, pidfile, 2)
+		pids := testkit.WaitPIDs(t, pidfile, 2)
 		err := tr.SendNotification(ctx, mcp.JSONRPCNotification{
 			JSONRPC: mcp.JSONRPC_VERSION,
 			Notification: mcp.Notification{
@@ -189,7 +191,7 @@ func TestMCPHTTPCancellationCancelsTheJob(t *testing.T) {
 			t.Fatalf("notifications/cancelled: %v", err)
 		}
 		for _, pid := range pids {
-			waitGone(t, pid, "the tool call cancelled with notifications/cancelled")
+			testkit.WaitGone(t, pid, "the tool call cancelled with notifications/cancelled")
 		}
 		// The server owes no answer to a cancelled request: stop waiting.
 		rcancel()

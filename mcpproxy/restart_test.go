@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -19,10 +21,10 @@ func TestMCPEngineStoppedDuringACallSaysSoAndTheSessionRecovers(t *testing.T) {
 	defer func(d time.Duration) { rejoinWithin = d }(rejoinWithin)
 	rejoinWithin = 300 * time.Millisecond
 
-	home := testHome(t)
-	addSkill(t, home, "counter", "", countTools)
-	addSkill(t, home, "hanger", "capability(hang)", hangTools)
-	stop := runEngine(t, home)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	stop := testkit.RunEngine(t, home)
 	url := serveHTTP(t, home)
 	c := httpSession(t, url, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -41,7 +43,7 @@ func TestMCPEngineStoppedDuringACallSaysSoAndTheSessionRecovers(t *testing.T) {
 		res, err := c.CallTool(ctx, req)
 		done <- outcome{res, err}
 	}()
-	pids := waitPIDs(t, pidfile, 2)
+	pids := testkit.WaitPIDs(t, pidfile, 2)
 	stop() // a clean stop cancels the engine's jobs
 	o := <-done
 	if o.err != nil {
@@ -57,14 +59,14 @@ func TestMCPEngineStoppedDuringACallSaysSoAndTheSessionRecovers(t *testing.T) {
 		}
 	}
 	for _, pid := range pids {
-		waitGone(t, pid, "the engine that ran it")
+		testkit.WaitGone(t, pid, "the engine that ran it")
 	}
 
 	// Without an engine, calls say how to start it; with one, they work.
 	if res, err := c.CallTool(ctx, statusCall()); err != nil || !res.IsError || !strings.Contains(toolText(res), "agentos start") {
 		t.Fatalf("status without an engine: %v %+v", err, res)
 	}
-	runEngine(t, home)
+	testkit.RunEngine(t, home)
 	var req mcp.CallToolRequest
 	req.Params.Name = "count"
 	req.Params.Arguments = map[string]any{"n": 1}

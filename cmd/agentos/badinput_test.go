@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -77,7 +79,7 @@ func (rc *rawConn) ping() {
 }
 
 func TestBadInputGetsAClearErrorAndTheEngineKeepsServing(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	garbage := make([]byte, 4096)
 	rand.Read(garbage)
@@ -128,7 +130,7 @@ func TestBadInputGetsAClearErrorAndTheEngineKeepsServing(t *testing.T) {
 }
 
 func TestClientSeesKindsAsTypedErrors(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	c := d.client(t)
 	err := c.Call(context.Background(), "data.read", map[string]any{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, nil)

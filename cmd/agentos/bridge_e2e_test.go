@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/graph"
 )
@@ -36,7 +38,7 @@ func httpGet(t *testing.T, url string) (int, []byte) {
 // over HTTP, an app call with the token lands in the graph, the status
 // names the URL, and stopping the engine closes the port.
 func TestEngineServesTheBridge(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d, url := startDaemonBridge(t, home)
 	if r := agentos(t, home, "status"); !strings.Contains(r.stdout, url) {
 		t.Errorf("agentos status does not name the bridge %s:\n%s", url, r.stdout)
@@ -87,7 +89,7 @@ func TestEngineRunsWhenTheBridgePortIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemonArgs(t, home, "--bridge-addr", ln.Addr().String())
 	if r := agentos(t, home, "status"); r.code != 0 || strings.Contains(r.stdout, "bridge") {
 		t.Errorf("status with no bridge: %+v", r)
@@ -101,7 +103,7 @@ func TestEngineRunsWhenTheBridgePortIsTaken(t *testing.T) {
 // agentos bridge serves an engine started without one, and refuses to
 // listen beyond loopback.
 func TestStandaloneBridge(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	if r := agentos(t, home, "bridge", "--addr", "0.0.0.0:0"); r.code != 1 || !strings.Contains(r.stderr, "not loopback") {
 		t.Errorf("non-loopback address: %+v", r)

@@ -5,26 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 )
-
-// addSkill writes a skill folder into home/skills.
-func addSkill(t *testing.T, home, id, allowed, tools string) {
-	t.Helper()
-	dir := filepath.Join(home, "skills", id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	md := fmt.Sprintf("---\nname: %s\ndescription: Test skill %s.\nallowed-tools: %s\n---\n", id, id, allowed)
-	os.WriteFile(filepath.Join(dir, "SKILL.md"), []byte(md), 0o600)
-	os.WriteFile(filepath.Join(dir, "tools.py"), []byte(tools), 0o600)
-}
 
 // echoSkill provides "echo": it answers with its own id, or fails the way
 // the params ask.
@@ -55,9 +43,9 @@ func invoke(t *testing.T, c *engine.Client, params map[string]any) (string, erro
 }
 
 func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "local-echo", "http(localhost:11434 127.0.0.1:1)", echoSkill("local-echo"))
-	addSkill(t, home, "cloud-echo", "http(api.example.com 127.0.0.1:1)", echoSkill("cloud-echo"))
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "local-echo", "http(localhost:11434 127.0.0.1:1)", echoSkill("local-echo"))
+	testkit.AddSkill(t, home, "cloud-echo", "http(api.example.com 127.0.0.1:1)", echoSkill("cloud-echo"))
 	os.WriteFile(filepath.Join(home, "config.yaml"), []byte("capabilities:\n  echo: {policy: cloud-first}\n"), 0o600)
 	d := startDaemon(t, home)
 	c := d.client(t)
@@ -115,9 +103,9 @@ func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 }
 
 func TestLocalFirstPolicyChoosesTheLocalProvider(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "a-cloud", "http(api.example.com)", echoSkill("a-cloud"))
-	addSkill(t, home, "b-local", "http(127.0.0.1:8080)", echoSkill("b-local"))
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "a-cloud", "http(api.example.com)", echoSkill("a-cloud"))
+	testkit.AddSkill(t, home, "b-local", "http(127.0.0.1:8080)", echoSkill("b-local"))
 	os.WriteFile(filepath.Join(home, "config.yaml"), []byte("capabilities:\n  echo: {policy: local-first}\n"), 0o600)
 	c := startDaemon(t, home).client(t)
 	if by, err := invoke(t, c, map[string]any{"capability": "echo"}); err != nil || by != "b-local" {
@@ -125,28 +113,9 @@ func TestLocalFirstPolicyChoosesTheLocalProvider(t *testing.T) {
 	}
 }
 
-const hangTools = `import os, subprocess, time
-from agentos import provides, capability, progress
-
-@provides("hang")
-def hang(pidfile: str) -> dict:
-    child = subprocess.Popen(["sleep", "300"])
-    with open(pidfile, "a") as f:
-        f.write("%d\n%d\n" % (os.getpid(), child.pid))
-    progress(1, 2, "started")
-    time.sleep(300)
-    return {}
-
-@provides("outer")
-def outer(pidfile: str) -> dict:
-    with open(pidfile, "a") as f:
-        f.write("%d\n" % os.getpid())
-    return capability("hang").invoke({"pidfile": pidfile})
-`
-
 func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
 	d := startDaemon(t, home)
 	c := d.client(t)
 	pidfile := filepath.Join(home, "pids")
@@ -156,7 +125,7 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 		t.Fatal("async invoke gave no job id")
 	}
 	// Wait until outer, the nested hang and its child all run.
-	pids := waitPIDs(t, pidfile, 3)
+	pids := testkit.WaitPIDs(t, pidfile, 3)
 	var jobs struct{ Jobs []engine.Job }
 	call(t, c, "jobs.list", nil, &jobs)
 	var nested *engine.Job
@@ -174,7 +143,7 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 		t.Fatalf("job after cancel: %+v", cancelled)
 	}
 	for _, pid := range pids {
-		waitGone(t, pid, "the cancelled job")
+		testkit.WaitGone(t, pid, "the cancelled job")
 	}
 	var nj engine.Job
 	call(t, c, "jobs.get", map[string]any{"id": nested.ID}, &nj)
@@ -184,65 +153,10 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 	call(t, c, "system.ping", nil, nil)
 }
 
-// waitPIDs waits until pidfile lists at least n pids and returns them.
-func waitPIDs(t *testing.T, pidfile string, n int) []int {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(pidfile)
-		var pids []int
-		for _, f := range strings.Fields(string(b)) {
-			p, _ := strconv.Atoi(f)
-			pids = append(pids, p)
-		}
-		if len(pids) >= n {
-			return pids
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d processes started: pids %v", len(pids), n, pids)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// waitGone fails the test (killing the process) if pid is still alive after
-// a few seconds; what names what it should not have outlived.
-func waitGone(t *testing.T, pid int, what string) {
-	t.Helper()
-	for i := 0; i < 250; i++ {
-		if syscall.Kill(pid, 0) != nil || isZombie(pid) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	t.Fatalf("process %d outlived %s", pid, what)
-}
-
-func isZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	fields := strings.Fields(string(b))
-	return len(fields) > 2 && fields[2] == "Z"
-}
-
-const countTools = `import time
-from agentos import provides, progress
-
-@provides("count")
-def count(n: int) -> dict:
-    for i in range(n):
-        progress(i + 1, n, "step %d" % (i + 1))
-        time.sleep(0.15)
-    return {"counted": n}
-`
-
 func TestCLIInvokeShowsProgressAndPrintsTheResult(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "counter", "", countTools)
-	addSkill(t, home, "local-echo", "", echoSkill("local-echo"))
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
+	testkit.AddSkill(t, home, "local-echo", "", echoSkill("local-echo"))
 	startDaemon(t, home)
 	r := agentos(t, home, "invoke", "count", `{"n": 3}`)
 	if r.code != 0 || !strings.Contains(r.stdout, `"counted": 3`) {

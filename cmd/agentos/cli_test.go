@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/graph"
 )
 
 func TestEveryCommandHasHelp(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
 			r := agentos(t, home, c.name, "--help")
@@ -30,7 +32,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 }
 
 func TestUsageErrorsExit64(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	for _, args := range [][]string{
 		{},
 		{"frobnicate"},
@@ -52,7 +54,7 @@ func TestUsageErrorsExit64(t *testing.T) {
 }
 
 func TestCommandsWithoutAnEngineExit2(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	for _, args := range [][]string{{"status"}, {"call", "system.ping"}, {"read", "task"}, {"search", "x"}, {"shapes", "list"}, {"stop"}} {
 		r := agentos(t, home, args...)
 		if r.code != exitUnreachable || !strings.Contains(r.stderr, "agentos start") {
@@ -62,7 +64,7 @@ func TestCommandsWithoutAnEngineExit2(t *testing.T) {
 }
 
 func TestCLIReadsWritesAndSearchesTheGraph(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 
 	r := agentos(t, home, "call", "data.create", `{"shape":"task","fields":{"title":"Write the quarterly report","priority":"2","due":"2026-12-01"}}`)
@@ -112,7 +114,7 @@ func TestCLIReadsWritesAndSearchesTheGraph(t *testing.T) {
 }
 
 func TestShapesListAndShow(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	r := agentos(t, home, "shapes", "list")
 	for _, want := range []string{"person", "organization", "account", "note", "task", "project", "event", "message", "webpage", "post", "file", "tag"} {
@@ -136,7 +138,7 @@ func TestShapesListAndShow(t *testing.T) {
 }
 
 func TestUserShapesLoadAndABrokenFileIsReportedNotFatal(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	if err := os.MkdirAll(home+"/shapes", 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestUserShapesLoadAndABrokenFileIsReportedNotFatal(t *testing.T) {
 }
 
 func TestWatchPrintsEventsForWrites(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -192,7 +194,7 @@ func TestWatchPrintsEventsForWrites(t *testing.T) {
 }
 
 func TestVersionPrintsJSONOnRequest(t *testing.T) {
-	r := agentos(t, newHome(t), "version", "--json")
+	r := agentos(t, testkit.Home(t), "version", "--json")
 	var v struct{ Version string }
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &v) != nil || v.Version == "" {
 		t.Fatalf("version --json: %+v", r)
@@ -200,7 +202,7 @@ func TestVersionPrintsJSONOnRequest(t *testing.T) {
 }
 
 func TestWatchSinceZeroReplaysEarlierEvents(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	if r := agentos(t, home, "call", "data.create", `{"shape":"note","fields":{"name":"before watch"}}`); r.code != 0 {
 		t.Fatalf("create: %+v", r)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 	_ "modernc.org/sqlite"
@@ -18,7 +20,7 @@ type writeResult struct {
 }
 
 func TestKill9MidIngestLosesNoAcknowledgedWrite(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	c := d.client(t)
 
@@ -88,7 +90,7 @@ func TestKill9MidIngestLosesNoAcknowledgedWrite(t *testing.T) {
 }
 
 func TestThirtyTwoConcurrentClientsLoseNoWrite(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	const clients = 32
 	deadline := time.Now().Add(3 * time.Second)

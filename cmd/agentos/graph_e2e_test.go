@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 )
@@ -229,7 +231,7 @@ func TestCreateCoercesValuesOrStoresTextWithAWarning(t *testing.T) {
 }
 
 func TestStrictShapeRejectsBadValuesAndTheWholeBatch(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	shapesDir := filepath.Join(home, "shapes")
 	if err := os.MkdirAll(shapesDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -865,7 +867,7 @@ type writeReply struct {
 // client named "test".
 func graphDaemon(t *testing.T) (string, *engine.Client) {
 	t.Helper()
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	return home, d.client(t)
 }

@@ -43,18 +43,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// newHome makes a short AGENTOS_HOME (a Unix socket path must fit in 108
-// bytes, and t.TempDir() paths can be longer).
-func newHome(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ag")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // result of one CLI run.
 type result struct {
 	stdout, stderr string

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 )
 
 func TestSecondEngineOnSameHomeExits3NamingThePID(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	r := agentos(t, home, "engine", "--no-bridge")
 	if r.code != exitLocked {
@@ -25,7 +27,7 @@ func TestSecondEngineOnSameHomeExits3NamingThePID(t *testing.T) {
 }
 
 func TestStaleSocketFromKilledEngineDoesNotBlockANewOne(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	d.kill()
 	paths := engine.PathsFor(home)
@@ -38,7 +40,7 @@ func TestStaleSocketFromKilledEngineDoesNotBlockANewOne(t *testing.T) {
 }
 
 func TestEngineRefusesToRemoveANonSocketFileAtTheSocketPath(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	paths := engine.PathsFor(home)
 	if err := os.WriteFile(paths.Socket, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
@@ -53,7 +55,7 @@ func TestEngineRefusesToRemoveANonSocketFileAtTheSocketPath(t *testing.T) {
 }
 
 func TestSIGTERMLeavesNoSocketOrPIDFile(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	paths := engine.PathsFor(home)
 	fi, err := os.Stat(paths.Socket)
@@ -78,7 +80,7 @@ func TestSIGTERMLeavesNoSocketOrPIDFile(t *testing.T) {
 }
 
 func TestStartStatusStopThroughTheCLI(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	if r := agentos(t, home, "status"); r.code != exitUnreachable {
 		t.Fatalf("status with no engine: code %d, want %d (%s)", r.code, exitUnreachable, r.stderr)
 	}
@@ -119,7 +121,7 @@ func TestStartStatusStopThroughTheCLI(t *testing.T) {
 func TestSocketRefusesNothingFromTheSameUser(t *testing.T) {
 	// The peer-credential check must admit the owner: a plain dial and a
 	// line of JSON get an answer.
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	c, err := net.Dial("unix", engine.PathsFor(home).Socket)
 	if err != nil {
@@ -137,7 +139,7 @@ func TestSocketRefusesNothingFromTheSameUser(t *testing.T) {
 }
 
 func TestStartFailsWithTheReasonFromTheLog(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	if err := os.WriteFile(engine.PathsFor(home).Socket, []byte("not mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}

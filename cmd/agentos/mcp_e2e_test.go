@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -94,8 +96,8 @@ func errTool(t *testing.T, c *client.Client, name string, args map[string]any, w
 }
 
 func TestMCPProxyEndToEnd(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
 	d := startDaemon(t, home)
 	c := mcpSession(t, home, "--no-autostart")
 
@@ -202,7 +204,7 @@ func TestMCPProxyEndToEnd(t *testing.T) {
 }
 
 func TestMCPNoEngineSaysHowToStart(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	c := mcpSession(t, home, "--no-autostart")
 	errTool(t, c, "status", nil, "agentos start")
 	if _, err := os.Stat(home + "/engine.sock"); err == nil {
@@ -211,14 +213,14 @@ func TestMCPNoEngineSaysHowToStart(t *testing.T) {
 }
 
 func TestMCPHelp(t *testing.T) {
-	r := agentos(t, newHome(t), "mcp", "--help")
+	r := agentos(t, testkit.Home(t), "mcp", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "--no-autostart") {
 		t.Fatalf("mcp --help: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
 func TestMCPAutostartsTheEngine(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	t.Cleanup(func() { agentos(t, home, "stop") })
 	c := mcpSession(t, home)
 	var st struct {
@@ -231,8 +233,8 @@ func TestMCPAutostartsTheEngine(t *testing.T) {
 }
 
 func TestMCPResourcesPromptsAndLiveTools(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
 	md := "---\nname: echoer\ndescription: Test skill echoer.\n---\nCall test.echo to hear your words again.\n"
 	if err := os.WriteFile(filepath.Join(home, "skills", "echoer", "SKILL.md"), []byte(md), 0o600); err != nil {
 		t.Fatal(err)
@@ -341,7 +343,7 @@ func TestMCPResourcesPromptsAndLiveTools(t *testing.T) {
 	for len(changed) > 0 {
 		<-changed
 	}
-	addSkill(t, home, "shouter", "", "from agentos import provides\n\n@provides(\"test.shout\")\ndef shout(text: str) -> dict:\n    \"\"\"Shout text back.\"\"\"\n    return {\"text\": text.upper()}\n")
+	testkit.AddSkill(t, home, "shouter", "", "from agentos import provides\n\n@provides(\"test.shout\")\ndef shout(text: str) -> dict:\n    \"\"\"Shout text back.\"\"\"\n    return {\"text\": text.upper()}\n")
 	select {
 	case <-changed:
 	case <-time.After(30 * time.Second):
@@ -392,9 +394,9 @@ func resourceText(t *testing.T, c *client.Client, req mcp.ReadResourceRequest) s
 }
 
 func TestMCPProgressAndCancellation(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "counter", "", countTools)
-	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
 	startDaemon(t, home)
 	c := mcpSession(t, home, "--no-autostart")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -472,13 +474,13 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 		_, err := c.CallTool(cctx, req)
 		done <- err
 	}()
-	pids := waitPIDs(t, pidfile, 2)
+	pids := testkit.WaitPIDs(t, pidfile, 2)
 	ccancel()
 	if err := <-done; err == nil {
 		t.Fatal("cancelled tools/call: want an error")
 	}
 	for _, pid := range pids {
-		waitGone(t, pid, "the cancelled tool call")
+		testkit.WaitGone(t, pid, "the cancelled tool call")
 	}
 	okTool(t, c, "status", nil, nil)
 }
@@ -489,9 +491,9 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 // stopped cleanly (it cancels its jobs) or crashed; the session goes on and
 // the next call works.
 func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "counter", "", countTools)
-	addSkill(t, home, "hanger", "capability(hang)", hangTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
 	d := startDaemon(t, home)
 	c := mcpSession(t, home, "--no-autostart")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -510,7 +512,7 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 			res, err := c.CallTool(ctx, req)
 			done <- outcome{res, err}
 		}()
-		pids := waitPIDs(t, pidfile, 2)
+		pids := testkit.WaitPIDs(t, pidfile, 2)
 		if how == "stop" {
 			d.stop()
 		} else {
@@ -543,7 +545,7 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 		}
 		if how == "stop" {
 			for _, pid := range pids {
-				waitGone(t, pid, "the engine that ran it")
+				testkit.WaitGone(t, pid, "the engine that ran it")
 			}
 		}
 		// The session goes on: the next capability call and a data call work.
@@ -557,8 +559,8 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 }
 
 func TestMCPOverStreamableHTTP(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "echoer", "", "from agentos import provides\n\n@provides(\"test.echo\")\ndef echo(text: str) -> dict:\n    \"\"\"Echo text back.\"\"\"\n    return {\"text\": text}\n")
 	startDaemon(t, home)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agentos/agentos/internal/testkit"
 )
 
 // End-to-end tests of `agentos mcp` with the official MCP clients, run by
@@ -125,8 +127,8 @@ type inspectedNode struct {
 
 func TestOfficialMCPInspectorCLIOverStdio(t *testing.T) {
 	tools := requireCITools(t)
-	home := newHome(t)
-	addSkill(t, home, "echoer", "", echoerTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "echoer", "", echoerTools)
 	// The inspector gives the server it spawns only HOME, PATH and a few
 	// more of its own environment (the MCP SDK's getDefaultEnvironment):
 	// AGENTOS_HOME goes through its -e option.
@@ -262,8 +264,8 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 func TestOfficialMCPConformanceOverHTTP(t *testing.T) {
 	tools := requireCITools(t)
 	conformance := tools.bin(t, "@modelcontextprotocol/conformance", "conformance")
-	home := newHome(t)
-	addSkill(t, home, "echoer", "", echoerTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "echoer", "", echoerTools)
 	startDaemon(t, home)
 	url, logs := mcpHTTP(t, home)
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -55,8 +57,8 @@ def writes_graph() -> dict:
 // engine with the real SDK: each gets a clear error or is contained, no
 // process is left behind, and the engine keeps serving.
 func TestMisbehavingSkillsAreContained(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "bad", "graph(read)", badTools)
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "bad", "graph(read)", badTools)
 	d := startDaemon(t, home)
 	c := d.client(t)
 	run := func(tool string, params map[string]any, out any) error {
@@ -83,7 +85,7 @@ func TestMisbehavingSkillsAreContained(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("no child pid recorded")
 	}
-	waitGone(t, pid, "the skill call that started it")
+	testkit.WaitGone(t, pid, "the skill call that started it")
 
 	var page struct{ Nodes []any }
 	call(t, c, "data.read", map[string]any{"shape": "note"}, &page)

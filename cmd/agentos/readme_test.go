@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -65,7 +67,7 @@ func TestREADMERunCommandWorksFromACleanClone(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
 		t.Skip("not a git checkout")
 	}
-	tmp := newHome(t)
+	tmp := testkit.Home(t)
 	clone := filepath.Join(tmp, "clone")
 	if out, err := exec.Command("git", "clone", "-q", root, clone).CombinedOutput(); err != nil {
 		t.Fatalf("git clone: %v\n%s", err, out)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 	"golang.org/x/sys/unix"
 )
@@ -38,7 +40,7 @@ def missing() -> str:
 // the secrets openai and anthropic.
 func vaultHome(t *testing.T) string {
 	t.Helper()
-	home := newHome(t)
+	home := testkit.Home(t)
 	dir := filepath.Join(home, "skills", "vaulty")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -194,7 +196,7 @@ func TestSecretsSetListDeleteThroughTheCLI(t *testing.T) {
 }
 
 func TestSecretsSetWithoutAnEngineExits2BeforeReadingTheValue(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	if r := agentosStdin(t, home, e2eSecret, "secrets", "set", "openai"); r.code != exitUnreachable || strings.Contains(r.stderr, "PLAINTEXT") {
 		t.Fatalf("%+v", r)
 	}
@@ -356,7 +358,7 @@ func (p *promptRun) wait(t *testing.T) (code int, stderr string) {
 }
 
 func TestSecretsSetPromptsWithoutEchoAndRestoresTheTerminal(t *testing.T) {
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	master, tty := openPTY(t)
 	if !echoOn(t, tty) {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 )
@@ -59,7 +61,7 @@ def sync_tasks(suffix: str = "") -> list:
 // only allowHost over HTTP and to read and write the graph.
 func skillHome(t *testing.T, allowHost string) (home, skillDir string) {
 	t.Helper()
-	home = newHome(t)
+	home = testkit.Home(t)
 	skillDir = filepath.Join(home, "skills", "demo")
 	if err := os.MkdirAll(skillDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -238,8 +240,8 @@ func wantErr(t *testing.T, err error, kind engine.Kind, inMsg string) {
 }
 
 func TestSkillsNewTestInstallRemove(t *testing.T) {
-	home := newHome(t)
-	work := newHome(t)
+	home := testkit.Home(t)
+	work := testkit.Home(t)
 	r := agentos(t, home, "skills", "new", "greeter", "--dir", work)
 	if r.code != 0 {
 		t.Fatalf("skills new: %+v", r)
@@ -291,7 +293,7 @@ func TestBundledWebReaderReadsAPageAndRemembersIt(t *testing.T) {
 <body><h1>Results</h1><script>var hidden = 1;</script><p>Revenue grew &amp; costs fell.</p></body></html>`)
 	}))
 	defer page.Close()
-	home := newHome(t)
+	home := testkit.Home(t)
 	startDaemon(t, home)
 	r := agentos(t, home, "invoke", "web.read", `{"url": "`+page.URL+`/q3"}`)
 	if r.code != 0 {
@@ -320,8 +322,8 @@ func TestBundledWebReaderReadsAPageAndRemembersIt(t *testing.T) {
 }
 
 func TestASkillBringsItsOwnShapes(t *testing.T) {
-	home := newHome(t)
-	addSkill(t, home, "cookbook", "graph(write)", `from agentos import returns
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "cookbook", "graph(write)", `from agentos import returns
 
 @returns("recipe[]")
 def recipes() -> list:

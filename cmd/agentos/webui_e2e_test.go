@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/internal/testkit"
+
 	"github.com/agentos/agentos/graph"
 )
 
@@ -76,7 +78,7 @@ func TestWebUIInChromium(t *testing.T) {
 	os.Remove(shot)
 	os.Remove(filepath.Join(artifacts, "webui-failure.png")) // the script's picture of a failure
 
-	home := newHome(t)
+	home := testkit.Home(t)
 	d, url := startDaemonBridge(t, home)
 	fx := populateForWebUI(t, d)
 	fx.WebTitle = "A page served by the test"
