@@ -219,4 +219,18 @@ func TestWatchSinceZeroReplaysEarlierEvents(t *testing.T) {
 	if strings.Contains(text, "lagged") {
 		t.Fatalf("nothing was lost, yet watch reports a gap:\n%s", text)
 	}
+	// The change names the call that made it.
+	var call string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "started") && strings.Contains(line, "data.create") {
+			for _, f := range strings.Fields(line) {
+				if strings.HasPrefix(f, "call=") {
+					call = f
+				}
+			}
+		}
+	}
+	if call == "" || !regexp.MustCompile(`graph\.changed.* `+call+`( |$)`).MatchString(text) {
+		t.Fatalf("the graph change does not name its call (%q):\n%s", call, text)
+	}
 }

@@ -71,6 +71,7 @@ func formatEvent(ev engine.Event) string {
 	add("skill=", ev.Skill)
 	add("provider=", ev.Provider)
 	add("by=", ev.Caller)
+	add("call=", ev.CallID) // ties a graph change to its call or job
 	if ev.LatencyMS > 0 {
 		add("", fmt.Sprintf("%.2fms", ev.LatencyMS))
 	}
