@@ -242,8 +242,11 @@ function outcome(entry) {
       return ["skills", "changed"];
     case "job.progress":
       return ["job", "running"];
-    case "job.finished":
-      return [(ev.data && ev.data.state) || "finished", ev.error ? "failed" : "ok"];
+    case "job.finished": {
+      // Named like a call's outcome, so the narrow feed's badge fits.
+      const state = (ev.data && ev.data.state) || "finished";
+      return [state === "completed" ? "ok" : state, ev.error ? "failed" : "ok"];
+    }
     case "lagged":
       return ["lagged", "failed"];
   }
@@ -306,10 +309,13 @@ function row(entry, opts) {
     default:
       main = h("span", {class: "method"}, label(ev));
   }
-  if (ev.skill) meta.push(ev.provider ? `${ev.skill}/${ev.provider}` : ev.skill);
+  // The provider is detail: the wide feed shows it, the sidebar only names
+  // the capability (the row's title has it too).
+  if (ev.skill && opts.wide) meta.push(ev.provider ? `${ev.skill}/${ev.provider}` : ev.skill);
   if (ev.caller) meta.push(h("span", {class: "caller", title: "caller"}, ev.caller));
   if (ev.latency_ms !== undefined && !entry.pending) meta.push(h("span", {class: "latency"}, fmtLatency(ev.latency_ms)));
-  return h("li", {class: ["event", "tone-" + tone], dataset: {type: ev.type, id: String(ev.id)}},
+  const title = ev.skill ? `provider: ${ev.provider ? `${ev.skill}/${ev.provider}` : ev.skill}` : null;
+  return h("li", {class: ["event", "tone-" + tone], title, dataset: {type: ev.type, id: String(ev.id)}},
     h("span", {class: "ev-time"}, when(ev.at, {timeOnly: true})),
     badge(text, "tone " + tone),
     h("span", {class: "ev-main"}, main, detail ? " " : null, detail),
