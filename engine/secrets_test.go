@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,8 +107,17 @@ func TestSecretsSetListDeleteAndTheValueStaysInside(t *testing.T) {
 		t.Fatalf("checkVault did not create a private 32-byte key: %v %v", fi, err)
 	}
 
-	events := make(chan Event, 256)
-	if _, err := env.c.Subscribe(ctx, -1, func(ev Event) { events <- ev }); err != nil {
+	// The subscriber appends under a lock rather than sending on a channel
+	// the test would later close: the client's reader may still deliver an
+	// event after the test is done waiting, and a send on a closed channel
+	// races (and panics).
+	var evMu sync.Mutex
+	var events []Event
+	if _, err := env.c.Subscribe(ctx, -1, func(ev Event) {
+		evMu.Lock()
+		events = append(events, ev)
+		evMu.Unlock()
+	}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -181,9 +191,11 @@ func TestSecretsSetListDeleteAndTheValueStaysInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	close(events)
+	evMu.Lock()
+	seen := slices.Clone(events)
+	evMu.Unlock()
 	var sawSet bool
-	for ev := range events {
+	for _, ev := range seen {
 		b, _ := json.Marshal(ev)
 		if bytes.Contains(b, []byte("PLAINTEXT")) {
 			t.Fatalf("an event carries the value: %s", b)
