@@ -15,12 +15,16 @@ import (
 )
 
 // routes is the whole route table (DESIGN §9 plus /api/nodes/{id}/history
-// for the web UI). Everything but the SSE stream is bounded by
-// requestTimeout.
+// for the web UI). Every handler but the SSE stream and /api/call (which
+// has its own, longer, bound) works under a requestTimeout deadline.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	bounded := func(pattern string, fn http.HandlerFunc) {
-		mux.Handle(pattern, http.TimeoutHandler(fn, requestTimeout, `{"error":{"kind":"timeout","message":"the bridge gave up on this request after 60s"}}`))
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+			defer cancel()
+			fn(w, r.WithContext(ctx))
+		})
 	}
 	bounded("GET /healthz", s.healthz)
 	bounded("GET /api/shapes", s.listShapes)
@@ -33,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	bounded("GET /api/skills", s.forward("skills.list"))
 	bounded("GET /api/capabilities", s.forward("capabilities.list"))
 	bounded("GET /api/user", s.user)
-	bounded("POST /api/call", s.call)
+	mux.HandleFunc("POST /api/call", s.call)
 	bounded("GET /observer/history", s.observerHistory)
 	mux.HandleFunc("GET /observer/stream", s.observerStream)
 	bounded("GET /metrics", s.metrics)

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -296,7 +298,7 @@ func TestBridgeCannotWrite(t *testing.T) {
 }
 
 func TestHostAndOriginChecks(t *testing.T) {
-	f := newFixture(t, Options{AllowedOrigins: []string{"http://localhost:5173"}, AllowedHosts: []string{"agentos.test"}})
+	f := newFixture(t, Options{AllowedOrigins: []string{"HTTP://LocalHost:5173/"}, AllowedHosts: []string{"AgentOS.test"}})
 	cases := []struct {
 		name    string
 		headers map[string]string
@@ -312,6 +314,11 @@ func TestHostAndOriginChecks(t *testing.T) {
 		{"null origin", map[string]string{"Origin": "null"}, 403, ""},
 		{"loopback origin, not configured", map[string]string{"Origin": "http://127.0.0.1:8080"}, 200, ""},
 		{"configured origin", map[string]string{"Origin": "http://localhost:5173"}, 200, "http://localhost:5173"},
+		// Fetch Metadata: pages of other sites are refused even without an Origin.
+		{"cross-site no-cors request", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}, 403, ""},
+		{"same-site page not configured", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors", "Origin": "http://127.0.0.1:8080"}, 403, ""},
+		{"configured app, same-site", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors", "Origin": "http://localhost:5173"}, 200, "http://localhost:5173"},
+		{"typed address", map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"}, 200, ""},
 	}
 	for _, c := range cases {
 		status, h, body := f.do(t, "GET", "/api/shapes", nil, c.headers)
@@ -324,6 +331,14 @@ func TestHostAndOriginChecks(t *testing.T) {
 		if status == 403 && !strings.Contains(string(body), "not allowed") {
 			t.Errorf("%s: 403 without a reason: %s", c.name, body)
 		}
+	}
+	// A link from another site may open the UI, not the API.
+	nav := map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+	if status, _, _ := f.do(t, "GET", "/", nil, nav); status != 200 {
+		t.Errorf("a link from another site to the UI: %d", status)
+	}
+	if status, _, _ := f.do(t, "GET", "/api/search?q=x", nil, nav); status != 403 {
+		t.Errorf("a link from another site to the API: %d", status)
 	}
 	status, h, _ := f.do(t, "OPTIONS", "/api/call", nil, map[string]string{"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"})
 	if status != http.StatusNoContent || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
@@ -388,11 +403,10 @@ func TestSDKCarriesTheTokenOnlyToSameOriginPages(t *testing.T) {
 		headers map[string]string
 		token   bool
 	}{
-		"same-origin module":     {map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
-		"same origin by Origin":  {map[string]string{"Origin": f.url}, true},
-		"configured other app":   {map[string]string{"Origin": "http://localhost:5173", "Sec-Fetch-Site": "same-site"}, false},
-		"no browser headers":     {nil, false},
-		"cross-site script load": {map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		"same-origin module":    {map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
+		"same origin by Origin": {map[string]string{"Origin": f.url}, true},
+		"configured other app":  {map[string]string{"Origin": "http://localhost:5173", "Sec-Fetch-Site": "same-site"}, false},
+		"no browser headers":    {nil, false},
 	} {
 		status, h, body := f.do(t, "GET", "/sdk.js", nil, c.headers)
 		if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || !strings.Contains(string(body), "export function capability") {
@@ -642,24 +656,27 @@ func TestStreamResumeFromForgottenIDLeadsWithLagged(t *testing.T) {
 }
 
 // A client that does not drain its queue loses events, not the engine's
-// time, and hears how many with a lagged event once there is room.
+// time, and hears how many with a lagged event when it next reads.
 func TestSlowStreamGetsLaggedNotBlocked(t *testing.T) {
-	st := &stream{last: -1, ch: make(chan engine.Event, 4)}
+	st := &stream{last: -1, limit: 4, wake: make(chan struct{}, 1)}
 	for id := int64(1); id <= 10; id++ {
 		st.offer(engine.Event{ID: id, Type: engine.EventStarted}) // never blocks
 	}
-	for want := int64(1); want <= 4; want++ {
-		if ev := <-st.ch; ev.ID != want {
-			t.Fatalf("queued %d, want %d", ev.ID, want)
+	got := st.take()
+	if len(got) != 5 {
+		t.Fatalf("took %d events, want 4 and a lagged one: %+v", len(got), got)
+	}
+	for i, ev := range got[:4] {
+		if ev.ID != int64(i+1) {
+			t.Fatalf("queued %d, want %d", ev.ID, i+1)
 		}
 	}
-	st.offer(engine.Event{ID: 11, Type: engine.EventStarted})
-	lag := <-st.ch
-	if lag.Type != engine.EventLagged || lag.Missed != 6 || lag.ID != 10 {
+	if lag := got[4]; lag.Type != engine.EventLagged || lag.Missed != 6 || lag.ID != 10 {
 		t.Fatalf("after a full queue: %+v, want lagged missed 6 at id 10", lag)
 	}
-	if ev := <-st.ch; ev.ID != 11 {
-		t.Fatalf("after the lagged event: %+v, want 11", ev)
+	st.offer(engine.Event{ID: 11, Type: engine.EventStarted})
+	if got := st.take(); len(got) != 1 || got[0].ID != 11 {
+		t.Fatalf("after the lagged event: %+v, want 11 alone", got)
 	}
 }
 
@@ -684,5 +701,102 @@ func TestStreamClosesWhenTheClientGoesAway(t *testing.T) {
 	_, _, body := f.do(t, "GET", "/metrics", nil, nil)
 	if !strings.Contains(string(body), "agentos_bridge_streams 0") {
 		t.Error("metrics do not show the stream closed")
+	}
+}
+
+func TestProcAddrMatchesTheKernelsTable(t *testing.T) {
+	// A line of /proc/net/tcp on a little-endian machine: 127.0.0.1:46140 -> 127.0.0.1:3456, uid 1000.
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:0D80 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:B43C 0100007F:0D80 01 00000000:00000000 00:00000000 00000000  1000        0 2 1 0000000000000000 20 4 30 10 -1`
+	client := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 46140}
+	server := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 3456}
+	uid, ok := findSocketOwner(table, procAddr(client, true), procAddr(server, true))
+	if !ok || uid != 1000 {
+		t.Fatalf("owner of %s: %d %v (addresses %s %s)", client, uid, ok, procAddr(client, true), procAddr(server, true))
+	}
+	if got := procAddr(&net.TCPAddr{IP: net.IPv6loopback, Port: 3456}, false); got != "00000000000000000000000001000000:0D80" {
+		t.Errorf("::1 as /proc/net/tcp6 writes it: %s", got)
+	}
+}
+
+// Another account on the machine cannot use the bridge at all (it could
+// otherwise read the graph, and ask /sdk.js for the token the way a
+// browser would); the bridge's own user can.
+func TestBridgeRefusesOtherUsers(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil || os.Getuid() != 0 {
+		t.Skip("needs root (to run curl as another user) and curl")
+	}
+	f := newFixture(t, Options{})
+	get := func(cred *syscall.Credential) (string, error) {
+		cmd := exec.Command(curl, "-sS", "--max-time", "10", "-H", "Sec-Fetch-Site: same-origin", f.url+"/sdk.js")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	tok, _ := os.ReadFile(TokenPath(f.home))
+	out, err := get(&syscall.Credential{Uid: 65534, Gid: 65534})
+	// curl ran (it reports the closed connection), and got nothing.
+	if err == nil || !strings.Contains(out, "curl:") || strings.Contains(out, strings.TrimSpace(string(tok))) {
+		t.Fatalf("another user got an answer (err %v):\n%.300s", err, out)
+	}
+	t.Logf("as uid 65534: %s", strings.TrimSpace(out))
+	out, err = get(nil)
+	if err != nil || !strings.Contains(out, strings.TrimSpace(string(tok))) {
+		t.Fatalf("the bridge's own user was refused (err %v):\n%.300s", err, out)
+	}
+}
+
+// /api/call has its own bound, longer than the read routes': a call that
+// outlasts the read deadline still answers, one that outlasts its own gets
+// a 504 with a JSON body.
+func TestCallHasItsOwnTimeout(t *testing.T) {
+	f := newFixture(t, Options{})
+	testkit.AddSkill(t, f.home, "sleeper", "", `import time
+from agentos import provides
+
+@provides("sleep")
+def sleep(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {"slept": seconds}
+`)
+	f.call(t, "skills.reload", nil, nil)
+	defer func(r, c time.Duration) { requestTimeout, callTimeout = r, c }(requestTimeout, callTimeout)
+	requestTimeout, callTimeout = 200*time.Millisecond, 3*time.Second
+	tok, _ := os.ReadFile(TokenPath(f.home))
+	auth := map[string]string{"Authorization": "Bearer " + strings.TrimSpace(string(tok))}
+	call := func(seconds float64) (int, http.Header, []byte) {
+		body := fmt.Sprintf(`{"method":"capabilities.invoke","params":{"capability":"sleep","params":{"seconds":%g}}}`, seconds)
+		return f.do(t, "POST", "/api/call", strings.NewReader(body), auth)
+	}
+	if status, _, body := call(1); status != http.StatusOK || !strings.Contains(string(body), `"slept":1`) {
+		t.Fatalf("a 1 s call under a 200 ms read deadline: %d %s", status, body)
+	}
+	status, h, body := call(10)
+	var e ErrorBody
+	if status != http.StatusGatewayTimeout || !strings.HasPrefix(h.Get("Content-Type"), "application/json") ||
+		json.Unmarshal(body, &e) != nil || e.Error.Kind != "timeout" {
+		t.Fatalf("a call past its own bound: %d %s %s", status, h.Get("Content-Type"), body)
+	}
+}
+
+// A resume replays everything the engine's ring still holds, however far
+// behind the client is, without losing any to the live-event buffer.
+func TestStreamReplaysAWholeBacklog(t *testing.T) {
+	f := newFixture(t, Options{})
+	var start engine.History
+	f.getJSON(t, "/observer/history?limit=1", &start)
+	for i := 0; i < 1000; i++ { // 3000 events, more than sseBuffer
+		f.call(t, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "n"}}, nil)
+	}
+	var want engine.History
+	f.getJSON(t, fmt.Sprintf("/observer/history?since=%d&limit=4096", start.LastID), &want)
+	s := f.stream(t, fmt.Sprint(start.LastID))
+	for i, w := range want.Events {
+		_, got := s.next(t)
+		if got.ID != w.ID {
+			t.Fatalf("replayed event %d of %d: %d %s, want %d %s", i, len(want.Events), got.ID, got.Type, w.ID, w.Type)
+		}
 	}
 }

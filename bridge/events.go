@@ -23,6 +23,8 @@ var (
 const (
 	sseWriteTimeout = 30 * time.Second
 	sseBuffer       = 1024
+	// maxStreams bounds open streams: each holds an engine connection.
+	maxStreams = 64
 )
 
 // observerStream is GET /observer/stream: the engine's observer events as
@@ -47,9 +49,13 @@ func (s *Server) observerStream(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	ctx := r.Context()
-	s.streams.Add(1)
+	if s.streams.Add(1) > maxStreams {
+		s.streams.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, string(engine.KindUnavailable), fmt.Sprintf("the bridge already serves %d event streams; close one first", maxStreams))
+		return
+	}
 	defer s.streams.Add(-1)
-	st := &stream{w: w, rc: http.NewResponseController(w), last: since, ch: make(chan engine.Event, sseBuffer)}
+	st := newStream(w, since)
 	// Subscribed before the headers go out: once a client has them, no
 	// event it could see is missed.
 	sub, _ := s.engine.subscribe(ctx, st.last, st.offer)
@@ -87,38 +93,57 @@ type stream struct {
 	w    http.ResponseWriter
 	rc   *http.ResponseController
 	last int64 // id of the last event written (-1: none yet, only new ones wanted)
-	ch   chan engine.Event
 
-	// dropped counts events lost because ch was full; lastDropped is the
-	// newest of them. Only offer touches them; the lock covers the moment
-	// an old subscription's reader and a new one's overlap.
+	// The queue between the engine connection's reader (offer) and the
+	// writer (pump). It grows as needed up to limit: room for a whole
+	// replay of the engine's ring plus sseBuffer live events, allocated
+	// only when a client is that far behind. dropped counts events lost
+	// beyond it and lastDropped is the newest of them; the writer turns
+	// them into a lagged event when it next takes the queue. The lock also
+	// covers the moment an old subscription's reader and a new one's
+	// overlap.
 	mu          sync.Mutex
+	queue       []engine.Event
+	limit       int
+	wake        chan struct{} // one pending wake-up for pump
 	dropped     int64
 	lastDropped int64
+}
+
+func newStream(w http.ResponseWriter, since int64) *stream {
+	return &stream{w: w, rc: http.NewResponseController(w), last: since,
+		limit: engine.HistorySize + sseBuffer, wake: make(chan struct{}, 1)}
 }
 
 // offer runs on the engine connection's reader: it must never block.
 func (st *stream) offer(ev engine.Event) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.dropped > 0 {
-		lag := engine.Event{ID: st.lastDropped, Type: engine.EventLagged, Missed: st.dropped, At: time.Now().UTC()}
-		select {
-		case st.ch <- lag:
-			st.dropped = 0
-		default:
-		}
-	}
-	if st.dropped > 0 {
+	if st.dropped == 0 && len(st.queue) < st.limit {
+		st.queue = append(st.queue, ev)
+	} else {
 		st.dropped++
 		st.lastDropped = ev.ID
-		return
 	}
+	st.mu.Unlock()
 	select {
-	case st.ch <- ev:
+	case st.wake <- struct{}{}:
 	default:
-		st.dropped, st.lastDropped = 1, ev.ID
 	}
+}
+
+// take empties the queue: what was queued, then a lagged event for what
+// did not fit (its id is the newest event lost, so a client resuming after
+// it misses nothing more).
+func (st *stream) take() []engine.Event {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := st.queue
+	st.queue = nil
+	if st.dropped > 0 {
+		out = append(out, engine.Event{ID: st.lastDropped, Type: engine.EventLagged, Missed: st.dropped, At: time.Now().UTC()})
+		st.dropped = 0
+	}
+	return out
 }
 
 // pump writes events until the subscription ends (true: resubscribe) or the
@@ -137,18 +162,9 @@ func (st *stream) pump(ctx context.Context, done <-chan struct{}, heartbeat <-ch
 			return true
 		case <-done:
 			// Write what arrived before the engine went away, then resubscribe.
-			for {
-				select {
-				case ev := <-st.ch:
-					if st.event(ev) != nil {
-						return false
-					}
-				default:
-					return true
-				}
-			}
-		case ev := <-st.ch:
-			if st.event(ev) != nil {
+			return st.flush() == nil
+		case <-st.wake:
+			if st.flush() != nil {
 				return false
 			}
 		case <-heartbeat:
@@ -159,6 +175,16 @@ func (st *stream) pump(ctx context.Context, done <-chan struct{}, heartbeat <-ch
 	}
 }
 
+// flush writes everything queued, then flushes it to the client once.
+func (st *stream) flush() error {
+	for _, ev := range st.take() {
+		if err := st.event(ev); err != nil {
+			return err
+		}
+	}
+	return st.rc.Flush()
+}
+
 func (st *stream) event(ev engine.Event) error {
 	if ev.ID <= st.last && ev.Type != engine.EventLagged {
 		return nil // replayed again after a resubscribe
@@ -167,7 +193,8 @@ func (st *stream) event(ev engine.Event) error {
 	if err != nil {
 		return nil
 	}
-	if err := st.write(fmt.Sprintf("id: %d\ndata: %s\n\n", ev.ID, data)); err != nil {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	if _, err := fmt.Fprintf(st.w, "id: %d\ndata: %s\n\n", ev.ID, data); err != nil {
 		return err
 	}
 	st.last = max(st.last, ev.ID)

@@ -29,7 +29,37 @@ func hostOnly(hostport string) string {
 
 func (s *Server) hostAllowed(hostport string) bool {
 	h := hostOnly(hostport)
-	return isLoopbackHost(h) || slices.Contains(s.opts.AllowedHosts, strings.ToLower(h))
+	return isLoopbackHost(h) || slices.Contains(s.opts.AllowedHosts, strings.ToLower(strings.TrimSuffix(h, ".")))
+}
+
+// normalOrigin writes an origin the way browsers send it: lower-case
+// scheme and host, no default port, no trailing slash.
+func normalOrigin(o string) string {
+	u, err := url.Parse(strings.TrimSuffix(strings.TrimSpace(o), "/"))
+	if err != nil || u.Host == "" {
+		return o
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
+}
+
+func normalize(list []string, fn func(string) string) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, fn(v))
+		}
+	}
+	return out
 }
 
 // originAllowed: an Origin header, when present, must be a loopback page or
@@ -51,7 +81,7 @@ func (s *Server) originAllowed(origin string) bool {
 // corsOrigin reports whether origin gets CORS headers: only origins the user
 // configured (bridge.origins in config.yaml, --bridge-origin).
 func (s *Server) corsOrigin(origin string) bool {
-	return origin != "" && slices.Contains(s.opts.AllowedOrigins, strings.TrimSuffix(origin, "/"))
+	return origin != "" && origin != "null" && slices.Contains(s.opts.AllowedOrigins, normalOrigin(origin))
 }
 
 // guard is the outer layer of every request: DNS-rebinding protection
@@ -73,6 +103,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "forbidden", "Origin "+quote(origin)+" is not allowed: add it to bridge.origins in config.yaml to let that app call the bridge")
 			return
 		}
+		if !s.fetchAllowed(r, origin) {
+			writeError(w, http.StatusForbidden, "forbidden", "requests from a page of another site are not allowed (Sec-Fetch-Site "+quote(r.Header.Get("Sec-Fetch-Site"))+"): add its origin to bridge.origins in config.yaml to allow it")
+			return
+		}
 		if s.corsOrigin(origin) {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Vary", "Origin")
@@ -88,6 +122,25 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fetchAllowed is a resource isolation policy on the Fetch Metadata headers
+// browsers send: a request made by a page of another site is refused unless
+// that site is a configured origin, or it is the user following a link to
+// the UI (a top-level navigation). Without it, a page anywhere could still
+// fire requests it cannot read (an <img> to /api/search?q=...) and time
+// them. Requests without the headers (not from a browser, or an old one)
+// and the user typing the address (Sec-Fetch-Site: none) pass.
+func (s *Server) fetchAllowed(r *http.Request, origin string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "none", "same-origin":
+		return true
+	}
+	if s.corsOrigin(origin) {
+		return true
+	}
+	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate" &&
+		!strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/observer/")
 }
 
 // maxBodyBytes bounds a request body (only POST /api/call has one).

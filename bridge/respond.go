@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -63,6 +64,10 @@ var statusOf = map[engine.Kind]int{
 
 // writeErr answers err (from the graph or the engine) with its kind.
 func writeErr(w http.ResponseWriter, err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusGatewayTimeout, string(engine.KindTimeout), "the bridge gave up on this request: "+err.Error())
+		return
+	}
 	if errors.Is(err, engine.ErrUnreachable) {
 		writeError(w, http.StatusServiceUnavailable, string(engine.KindUnavailable),
 			"the engine is not running (start it with `agentos start`): "+err.Error())

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +56,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.AllowedHosts = normalize(opts.AllowedHosts, func(h string) string { return strings.ToLower(strings.TrimSuffix(h, ".")) })
+	opts.AllowedOrigins = normalize(opts.AllowedOrigins, normalOrigin)
 	paths := engine.PathsFor(opts.Home)
 	token, err := LoadOrCreateToken(TokenPath(opts.Home))
 	if err != nil {
@@ -95,9 +99,12 @@ const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
-	requestTimeout    = 60 * time.Second
 	maxHeaderBytes    = 64 << 10
 )
+
+// requestTimeout bounds every handler but the SSE stream and /api/call
+// (a variable so tests can shorten it).
+var requestTimeout = 60 * time.Second
 
 // Serve answers on ln until ctx ends, then shuts down: open SSE streams are
 // closed and other requests get up to five seconds to finish.
@@ -112,7 +119,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(&sameUserListener{Listener: ln, uid: os.Getuid(), log: s.log}) }()
 	s.log.Info("bridge listening", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -144,6 +151,11 @@ func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: listen on %s: %w", addr, err)
+	}
+	// A name is checked again as resolved: x.localhost goes to the resolver.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("bridge address %q resolved to %s, which is not loopback", addr, ln.Addr())
 	}
 	return ln, nil
 }

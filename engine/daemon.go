@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// Problems in shape files are logged once, by the reload that follows
 	// skill discovery (loadShapes), which sees every folder.
 	reg, _ := shapes.Load(paths.ShapesDir)
-	bus := NewBus(4096)
+	bus := NewBus(HistorySize)
 	opts := cfg.Server.withDefaults()
 	// More readers than workers: a point read answered on a connection's
 	// read loop never waits behind a slow query holding every reader.

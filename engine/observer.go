@@ -40,6 +40,10 @@ const (
 	EventLagged        = "lagged"
 )
 
+// HistorySize is how many recent events the engine's bus remembers for
+// replay (observer.subscribe {since}, observer.history).
+const HistorySize = 4096
+
 // Bus fans events out to subscribers and keeps a ring of recent history.
 // Publishing never blocks: a subscriber that cannot keep up loses events and
 // is told how many through a lagged event.

@@ -56,6 +56,15 @@ func listenEngineBridge(e *env, noBridge bool, addrFlag string) (*engineBridge, 
 	if b.Disable && addrFlag == "" {
 		return nil, nil
 	}
+	// A token the bridge would refuse (readable by others, too short) is
+	// found now, before the engine advertises a bridge that never starts.
+	if err := engine.PathsFor(e.home).Ensure(); err != nil {
+		return nil, err
+	}
+	if _, err := bridge.LoadOrCreateToken(bridge.TokenPath(e.home)); err != nil {
+		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
+		return nil, nil
+	}
 	ln, err := bridge.Listen(b.Addr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
@@ -75,6 +84,7 @@ func (eb *engineBridge) serve(ctx context.Context, log *slog.Logger) {
 		srv, err := bridge.New(ctx, bridgeOptions(eb.home, eb.cfg, log))
 		if err != nil {
 			log.Error("bridge not started", "err", err)
+			eb.ln.Close() // nothing answers there: free the port
 			return
 		}
 		defer srv.Close()

@@ -149,3 +149,21 @@ func TestStandaloneBridge(t *testing.T) {
 		t.Fatal("agentos bridge did not stop on SIGTERM")
 	}
 }
+
+// A token file the bridge would refuse is found before the engine starts:
+// the engine runs without a bridge and says why, rather than naming a URL
+// where nothing answers.
+func TestEngineWithAnUnsafeTokenRunsWithoutItsBridge(t *testing.T) {
+	home := testkit.Home(t)
+	if err := os.WriteFile(bridge.TokenPath(home), []byte(strings.Repeat("a", 64)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonArgs(t, home, "--bridge-addr", "127.0.0.1:0")
+	if r := agentos(t, home, "status"); r.code != 0 || strings.Contains(r.stdout, "bridge") {
+		t.Errorf("status names a bridge that cannot start: %+v", r)
+	}
+	d.stop()
+	if logs := d.logs.String(); !strings.Contains(logs, "readable by other users") || !strings.Contains(logs, "without its bridge") {
+		t.Errorf("no warning about the token:\n%s", logs)
+	}
+}
