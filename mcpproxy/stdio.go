@@ -26,9 +26,13 @@ import (
 // the proxy never asks for them, so responses from the client are ignored.
 
 const (
-	// maxStdioLine bounds one message from the client: a longer line gets a
-	// parse error and is skipped, and the session goes on.
+	// maxStdioLine bounds one message from the client (its line terminator
+	// aside): a longer line gets a parse error and is skipped, and the
+	// session goes on.
 	maxStdioLine = 16 << 20
+	// keepStdioBuffer is the most the buffer gathered for one long line
+	// keeps for the next; a larger one is dropped, not held for the session.
+	keepStdioBuffer = 1 << 20
 	// maxStdioInFlight bounds requests served at once; beyond it the read
 	// loop waits (the engine has its own queue behind this one).
 	maxStdioInFlight = 64
@@ -145,7 +149,8 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 			}
 		})
 	}
-	err := readLines(ctx, in, func(line []byte) {
+	lr := &lineReader{r: bufio.NewReaderSize(in, 64<<10)}
+	err := lr.run(ctx, func(line []byte) {
 		var env struct {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
@@ -161,7 +166,13 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		switch {
 		case env.Method == "":
 			return // a response to a request we never send
-		case len(env.ID) == 0 || string(env.ID) == "null":
+		case string(env.ID) == "null":
+			// Not a notification: MCP requests must have a string or
+			// number id, and JSON-RPC reserves null for responses to
+			// messages whose id could not be read.
+			_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
+				Error: mcp.NewJSONRPCErrorDetails(mcp.INVALID_REQUEST, "Invalid Request: id must be a string or a number, not null", nil)})
+		case len(env.ID) == 0:
 			// Notifications (initialized, cancelled) are handled in order,
 			// on the read loop, as mcp-go does: they are quick.
 			p.handle(ctx, w, nil, line)
@@ -207,43 +218,59 @@ func (p *Proxy) handle(ctx context.Context, w *lineWriter, id any, msg json.RawM
 	}
 }
 
-// readLines calls fn for each non-empty line of in (without its newline)
-// until in ends (nil) or fails; a line over maxStdioLine is skipped and
-// reported to tooLong instead. The line is only valid during fn.
-func readLines(ctx context.Context, in io.Reader, fn func([]byte), tooLong func(n int)) error {
-	r := bufio.NewReaderSize(in, 64<<10)
-	var long []byte
-	skipping := 0
-	for ctx.Err() == nil {
-		chunk, err := r.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			if skipping == 0 && len(long)+len(chunk) <= maxStdioLine {
-				long = append(long, chunk...)
+// lineReader reads the client's messages, one a line.
+type lineReader struct {
+	r        *bufio.Reader
+	long     []byte // a line longer than r's buffer, gathered
+	skipping int    // bytes of a line over maxStdioLine dropped so far
+}
+
+// run calls fn for each non-empty line (without its line terminator, "\n"
+// or "\r\n") until the input ends or ctx is done (nil) or a read fails;
+// a line whose message is over maxStdioLine bytes is skipped and reported
+// to tooLong instead. The line is only valid during fn.
+func (lr *lineReader) run(ctx context.Context, fn func([]byte), tooLong func(n int)) error {
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if ctx.Err() != nil {
+			return nil // the read may have been interrupted for it
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// One byte over the limit may be the '\r' of a "\r\n".
+			if lr.skipping == 0 && len(lr.long)+len(chunk) <= maxStdioLine+1 {
+				lr.long = append(lr.long, chunk...)
 			} else {
-				skipping += len(long) + len(chunk)
-				long = long[:0]
+				lr.skipping += len(lr.long) + len(chunk)
+				lr.long = nil
 			}
 			continue
-		case err != nil && !errors.Is(err, io.EOF):
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 		line := chunk
-		if len(long) > 0 {
-			line = append(long, chunk...)
+		if len(lr.long) > 0 {
+			line = append(lr.long, chunk...)
 		}
-		if skipping > 0 {
-			tooLong(skipping + len(chunk))
-			skipping = 0
-		} else if len(line) > maxStdioLine {
-			tooLong(len(line))
-		} else if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			fn(trimmed)
+		msg := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		switch {
+		case lr.skipping > 0:
+			tooLong(lr.skipping + len(msg))
+			lr.skipping = 0
+		case len(msg) > maxStdioLine:
+			tooLong(len(msg))
+		default:
+			if trimmed := bytes.TrimSpace(msg); len(trimmed) > 0 {
+				fn(trimmed)
+			}
 		}
-		long = long[:0]
+		if cap(lr.long) > keepStdioBuffer {
+			lr.long = nil // one large message must not keep 16 MiB for the session
+		} else {
+			lr.long = lr.long[:0]
+		}
 		if err != nil { // io.EOF: the last line had no newline
 			return nil
 		}
 	}
-	return nil
 }

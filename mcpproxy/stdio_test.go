@@ -1,0 +1,197 @@
+package mcpproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/internal/testkit"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tests of the stdio transport (stdio.go) over real pipes, in this process;
+// cmd/agentos/mcp_e2e_test.go drives the built binary.
+
+// stdioPeer is the client end of a ServeStdio session.
+type stdioPeer struct {
+	t      *testing.T
+	in     *os.File             // the server's stdin, written here
+	msgs   chan json.RawMessage // every message the server writes
+	done   chan error           // ServeStdio's return
+	cancel context.CancelFunc   // cancels ServeStdio's ctx
+	seen   map[string]json.RawMessage
+}
+
+// serveStdioPeer runs the proxy of home on a blocking pipe for stdin, as an
+// MCP client hands it over, and a pipe for stdout.
+func serveStdioPeer(t *testing.T, home string) *stdioPeer {
+	t.Helper()
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "stdin-w")
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := New(ctx, Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stdioPeer{t: t, in: inW, msgs: make(chan json.RawMessage, 1024), done: make(chan error, 1), cancel: cancel, seen: map[string]json.RawMessage{}}
+	go func() {
+		s.done <- p.ServeStdio(ctx, inR, outW)
+		inR.Close()
+		outW.Close()
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		sc.Buffer(nil, 32<<20)
+		for sc.Scan() {
+			s.msgs <- json.RawMessage(bytes.Clone(sc.Bytes()))
+		}
+		close(s.msgs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		inW.Close()
+		s.wait()
+		outR.Close()
+		p.Close()
+	})
+	return s
+}
+
+func (s *stdioPeer) send(msg string) {
+	s.t.Helper()
+	if _, err := s.in.WriteString(msg + "\n"); err != nil {
+		s.t.Fatalf("write %s: %v", msg, err)
+	}
+}
+
+// response waits for the response of id (its JSON text) and returns it.
+func (s *stdioPeer) response(id string) json.RawMessage {
+	s.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		if m, ok := s.seen[id]; ok {
+			delete(s.seen, id)
+			return m
+		}
+		select {
+		case m, ok := <-s.msgs:
+			if !ok {
+				s.t.Fatalf("stdout ended before the response of id %s", id)
+			}
+			var env struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
+			}
+			if json.Unmarshal(m, &env) != nil {
+				s.t.Fatalf("the server wrote %s", m)
+			}
+			if env.Method == "" { // not a notification
+				s.seen[string(env.ID)] = m
+			}
+		case <-timeout:
+			s.t.Fatalf("no response of id %s", id)
+		}
+	}
+}
+
+// wait waits for ServeStdio to return and returns its error.
+func (s *stdioPeer) wait() error {
+	s.t.Helper()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		s.t.Fatal("ServeStdio did not return")
+		return nil
+	}
+}
+
+func (s *stdioPeer) initialize() {
+	s.t.Helper()
+	s.send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`)
+	if m := s.response("0"); !strings.Contains(string(m), `"serverInfo"`) {
+		s.t.Fatalf("initialize: %s", m)
+	}
+	s.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+}
+
+// errorCode returns the code of a JSON-RPC error response, 0 for a result.
+func errorCode(t *testing.T, m json.RawMessage) int {
+	t.Helper()
+	var r struct {
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(m, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Error == nil {
+		return 0
+	}
+	return r.Error.Code
+}
+
+// A request with a null id is not a notification: it gets an Invalid
+// Request error. A message with an id but no method (a response to a
+// request the server never sent) gets nothing.
+func TestStdioNullIDIsAnInvalidRequest(t *testing.T) {
+	s := serveStdioPeer(t, testkit.Home(t))
+	s.initialize()
+	s.send(`{"jsonrpc":"2.0","id":null,"method":"tools/list"}`)
+	if m := s.response("null"); errorCode(t, m) != -32600 || !strings.Contains(string(m), "null") {
+		t.Fatalf("a request with a null id: %s, want an Invalid Request error", m)
+	}
+	s.send(`{"jsonrpc":"2.0","id":7,"result":{}}`)
+	s.send(`{"jsonrpc":"2.0","id":8,"method":"ping"}`)
+	s.response("8")
+	if len(s.seen) > 0 {
+		t.Fatalf("unexpected responses: %v", s.seen)
+	}
+}
+
+// The line limit counts the message, not its line terminator, and the
+// buffer a long line needed is not kept for the rest of the session.
+func TestStdioLineLimit(t *testing.T) {
+	msg := bytes.Repeat([]byte("a"), maxStdioLine)
+	var in bytes.Buffer
+	in.Write(msg)
+	in.WriteString("\n")
+	in.Write(msg)
+	in.WriteString("\r\n")
+	in.Write(msg)
+	in.WriteString("a\n")
+	in.WriteString("{}\n")
+	lr := &lineReader{r: bufio.NewReaderSize(&in, 64<<10)}
+	var got []int
+	var tooLong []int
+	err := lr.run(context.Background(), func(line []byte) {
+		got = append(got, len(line))
+		if string(line) == "{}" && cap(lr.long) > keepStdioBuffer {
+			t.Errorf("a buffer of %d bytes is kept after a long line", cap(lr.long))
+		}
+	}, func(n int) { tooLong = append(tooLong, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]int{maxStdioLine, maxStdioLine, 2}) || fmt.Sprint(tooLong) != fmt.Sprint([]int{maxStdioLine + 1}) {
+		t.Fatalf("lines of %v bytes and %v too long; want two of %d, one of 2, and %d too long", got, tooLong, maxStdioLine, maxStdioLine+1)
+	}
+}
