@@ -33,9 +33,20 @@ const (
 	// keepStdioBuffer is the most the buffer gathered for one long line
 	// keeps for the next; a larger one is dropped, not held for the session.
 	keepStdioBuffer = 1 << 20
-	// maxStdioInFlight bounds requests served at once; beyond it the read
-	// loop waits (the engine has its own queue behind this one).
-	maxStdioInFlight = 64
+	// stdioBusy is the JSON-RPC error code of a request refused because
+	// the backlog is full (-32000 to -32019: implementation-defined).
+	stdioBusy = -32000
+)
+
+// Variables, not constants, so tests can lower them.
+var (
+	// stdioWorkers bounds requests served at once (the engine has its own
+	// queue behind this one).
+	stdioWorkers = 64
+	// stdioBacklog bounds requests waiting for a worker; a request beyond
+	// it is answered at once with a busy error. The read loop never waits
+	// for a worker, so notifications/cancelled and ping are always read.
+	stdioBacklog = 1024
 )
 
 // stdioSession is the one client of a stdio server.
@@ -104,6 +115,9 @@ func (lw *lineWriter) send(msg any) error {
 }
 
 // serveStdio runs the MCP session of in/out until in ends or ctx is done.
+// When in ends (EOF: the client's way to end the session) or ctx is done,
+// requests still running are cancelled, and with them their engine jobs;
+// it returns once their handlers have.
 func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	sess := &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
 	if err := p.srv.RegisterSession(ctx, sess); err != nil {
@@ -128,27 +142,74 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 			}
 		}
 	}()
+	fail := func(id any, code int, msg string) {
+		if err := w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(id),
+			Error: mcp.NewJSONRPCErrorDetails(code, msg, nil)}); err != nil {
+			p.log.Warn("write response", "err", err)
+		}
+	}
 
 	// Requests run on long-lived workers, started as needed up to
-	// maxStdioInFlight: a fresh goroutine per request would grow its stack
-	// through mcp-go's deep handler chain every time.
+	// stdioWorkers: a fresh goroutine per request would grow its stack
+	// through mcp-go's deep handler chain every time. Once all are busy,
+	// requests wait in a backlog of stdioBacklog, and beyond it are
+	// refused: the read loop itself never waits.
 	type work struct {
 		id  any
 		msg []byte
+		// For a request that went to the backlog: its key in waiting, and
+		// whether a notifications/cancelled came for it while it waited
+		// (mcp-go only knows the requests it has started).
+		key       string
+		cancelled *atomic.Bool
 	}
-	queue := make(chan work)
-	var wg sync.WaitGroup
-	var idle atomic.Int32
-	workers := 0
+	maxWorkers, backlog := stdioWorkers, stdioBacklog
+	queue := make(chan work, backlog)
+	var (
+		wg        sync.WaitGroup
+		idle      atomic.Int32 // workers free, less requests queued for them
+		workers   int
+		waitingMu sync.Mutex
+		waiting   = map[string]*atomic.Bool{}
+	)
 	startWorker := func() {
 		workers++
 		wg.Go(func() {
 			for wk := range queue {
-				p.handle(ctx, w, wk.id, wk.msg)
+				skip := false
+				if wk.cancelled != nil {
+					waitingMu.Lock()
+					if waiting[wk.key] == wk.cancelled {
+						delete(waiting, wk.key)
+					}
+					waitingMu.Unlock()
+					skip = wk.cancelled.Load() // the client wants no answer
+				}
+				if !skip {
+					p.handle(ctx, w, wk.id, wk.msg)
+				}
 				idle.Add(1)
 			}
 		})
 	}
+	// cancelWaiting marks the request a notifications/cancelled names, if
+	// it waits in the backlog, so that it never runs.
+	cancelWaiting := func(msg []byte) {
+		var n struct {
+			Params struct {
+				RequestID any `json:"requestId"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(msg, &n) != nil || n.Params.RequestID == nil {
+			return
+		}
+		waitingMu.Lock()
+		if c := waiting[fmt.Sprint(n.Params.RequestID)]; c != nil {
+			c.Store(true)
+		}
+		waitingMu.Unlock()
+	}
+
 	lr := &lineReader{r: bufio.NewReaderSize(in, 64<<10)}
 	err := lr.run(ctx, func(line []byte) {
 		var env struct {
@@ -157,8 +218,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		}
 		if json.Unmarshal(line, &env) != nil {
 			if !json.Valid(line) {
-				_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
-					Error: mcp.NewJSONRPCErrorDetails(mcp.PARSE_ERROR, "Parse error", nil)})
+				fail(nil, mcp.PARSE_ERROR, "Parse error")
 				return
 			}
 			env.Method = "?" // valid JSON but not an object: mcp-go says what is wrong
@@ -170,25 +230,51 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 			// Not a notification: MCP requests must have a string or
 			// number id, and JSON-RPC reserves null for responses to
 			// messages whose id could not be read.
-			_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
-				Error: mcp.NewJSONRPCErrorDetails(mcp.INVALID_REQUEST, "Invalid Request: id must be a string or a number, not null", nil)})
+			fail(nil, mcp.INVALID_REQUEST, "Invalid Request: id must be a string or a number, not null")
 		case len(env.ID) == 0:
 			// Notifications (initialized, cancelled) are handled in order,
 			// on the read loop, as mcp-go does: they are quick.
+			if env.Method == string(mcp.MethodNotificationCancelled) {
+				cancelWaiting(line)
+			}
 			p.handle(ctx, w, nil, line)
 		default:
 			var id any
 			_ = json.Unmarshal(env.ID, &id)
-			if idle.Load() == 0 && workers < maxStdioInFlight {
+			if env.Method == string(mcp.MethodPing) {
+				p.handle(ctx, w, id, line) // answered even when every worker is busy
+				return
+			}
+			wk := work{id: id, msg: bytes.Clone(line)}
+			free := idle.Load()
+			start := free <= 0 && workers < maxWorkers
+			if free <= 0 && !start { // every worker is busy: it waits
+				wk.key, wk.cancelled = fmt.Sprint(id), new(atomic.Bool)
+				waitingMu.Lock()
+				waiting[wk.key] = wk.cancelled
+				waitingMu.Unlock()
+			}
+			select {
+			case queue <- wk:
+			default:
+				if wk.cancelled != nil {
+					waitingMu.Lock()
+					if waiting[wk.key] == wk.cancelled {
+						delete(waiting, wk.key)
+					}
+					waitingMu.Unlock()
+				}
+				fail(id, stdioBusy, fmt.Sprintf("server busy: %d requests running and %d waiting; try again later", maxWorkers, backlog))
+				return
+			}
+			if start {
 				startWorker()
 			} else {
 				idle.Add(-1)
 			}
-			queue <- work{id: id, msg: bytes.Clone(line)}
 		}
 	}, func(tooLong int) {
-		_ = w.send(mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(nil),
-			Error: mcp.NewJSONRPCErrorDetails(mcp.PARSE_ERROR, fmt.Sprintf("Parse error: message of %d bytes is over the %d-byte limit", tooLong, maxStdioLine), nil)})
+		fail(nil, mcp.PARSE_ERROR, fmt.Sprintf("Parse error: message of %d bytes is over the %d-byte limit", tooLong, maxStdioLine))
 	})
 	cancel()
 	close(queue)

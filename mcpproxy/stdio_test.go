@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,69 @@ func errorCode(t *testing.T, m json.RawMessage) int {
 		return 0
 	}
 	return r.Error.Code
+}
+
+// With every worker busy on a capability call that hangs, the read loop
+// still reads: a ping is answered, requests wait in the backlog, one beyond
+// it is refused at once as busy, and notifications/cancelled works both for
+// a running call (its job and processes end, and its worker goes on with
+// the backlog) and for one that waits (it never runs). The end of stdin
+// then cancels the calls still running, their jobs included.
+func TestStdioBusyWorkersStillAnswerPingAndCancellation(t *testing.T) {
+	defer func(w, b int) { stdioWorkers, stdioBacklog = w, b }(stdioWorkers, stdioBacklog)
+	stdioWorkers, stdioBacklog = 4, 4
+
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	testkit.RunEngine(t, home)
+	s := serveStdioPeer(t, home)
+	s.initialize()
+
+	pidfile := func(id int) string { return filepath.Join(home, fmt.Sprintf("pids-%d", id)) }
+	call := func(id int) {
+		s.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"hang","arguments":{"pidfile":%q}}}`, id, pidfile(id)))
+	}
+	running := map[int][]int{}
+	for id := 1; id <= 4; id++ { // one a worker
+		call(id)
+		running[id] = testkit.WaitPIDs(t, pidfile(id), 2)
+	}
+	for id := 5; id <= 8; id++ { // the backlog
+		call(id)
+	}
+	call(9)
+	if m := s.response("9"); errorCode(t, m) != stdioBusy || !strings.Contains(string(m), "busy") {
+		t.Fatalf("a request beyond the backlog: %s, want a busy error", m)
+	}
+	s.send(`{"jsonrpc":"2.0","id":"p","method":"ping"}`)
+	if m := s.response(`"p"`); errorCode(t, m) != 0 {
+		t.Fatalf("ping with every worker busy: %s", m)
+	}
+
+	// 5 waits: cancelled, it never runs. 1 runs: cancelled, its job
+	// ends, and its worker takes the backlog on: 5 is skipped, 6 runs.
+	s.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}`)
+	s.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"test"}}`)
+	for _, pid := range running[1] {
+		testkit.WaitGone(t, pid, "the cancelled tool call")
+	}
+	delete(running, 1)
+	running[6] = testkit.WaitPIDs(t, pidfile(6), 2)
+	if _, err := os.Stat(pidfile(5)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the call cancelled while it waited ran: %v", err)
+	}
+
+	// The client closes stdin: the session ends, and the calls still
+	// running are cancelled with their jobs.
+	s.in.Close()
+	if err := s.wait(); err != nil {
+		t.Fatalf("ServeStdio at the end of stdin: %v", err)
+	}
+	for id, pids := range running {
+		for _, pid := range pids {
+			testkit.WaitGone(t, pid, fmt.Sprintf("call %d, running when stdin ended", id))
+		}
+	}
 }
 
 // A request with a null id is not a notification: it gets an Invalid
