@@ -307,19 +307,63 @@ func annotations(readOnly, destructive bool) mcp.ToolAnnotation {
 // Server is the mcp-go server, for transports other than stdio.
 func (p *Proxy) Server() *server.MCPServer { return p.srv }
 
-// ServeStdio serves MCP on in/out until in ends or ctx is done.
+// ServeStdio serves MCP on in/out until in ends or ctx is done. The end of
+// in (the client closing our stdin, MCP's way to end a stdio session) also
+// cancels the requests still running, their engine jobs included.
+//
+// Once ctx is done it returns promptly, whatever in is and whether or not
+// the client keeps it open; the requests still running are cancelled at
+// once. A read of a file the runtime polls (the pipe pollable reopens, or a
+// file polled already) is interrupted with a read deadline in the past, and
+// ServeStdio returns when those requests have cancelled their jobs. Any
+// other reader (a terminal, a socket, a plain io.Reader) stays in its read:
+// ServeStdio returns without it after stdioStopGrace, which gives the
+// requests time to cancel their jobs.
 func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go p.watch(wctx)
 	in, closeIn := pollable(in)
 	defer closeIn()
-	err := p.serveStdio(ctx, in, out)
+	defer interruptOnDone(ctx, in)()
+	done := make(chan error, 1)
+	go func() { done <- p.serveStdio(ctx, in, out) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		t := time.NewTimer(stdioStopGrace)
+		select {
+		case err = <-done:
+		case <-t.C:
+			p.log.Warn("stdin could not be interrupted; leaving its read behind", "grace", stdioStopGrace)
+		}
+		t.Stop()
+	}
 	p.conn.close()
-	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+	if ctx.Err() != nil || errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
+}
+
+// interruptOnDone makes a read of in that waits end once ctx is done, if in
+// is a file the runtime polls, by setting a read deadline in the past. The
+// returned func undoes it, so a file of the caller's is left as it was.
+func interruptOnDone(ctx context.Context, in io.Reader) (undo func()) {
+	f, ok := in.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	set := make(chan bool, 1)
+	stop := context.AfterFunc(ctx, func() {
+		set <- f.SetReadDeadline(time.Unix(1, 0)) == nil // os.ErrNoDeadline: not pollable
+	})
+	return func() {
+		if !stop() && <-set {
+			f.SetReadDeadline(time.Time{})
+		}
+	}
 }
 
 // Close ends the engine connection.

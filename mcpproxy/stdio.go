@@ -10,6 +10,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -47,6 +48,10 @@ var (
 	// it is answered at once with a busy error. The read loop never waits
 	// for a worker, so notifications/cancelled and ping are always read.
 	stdioBacklog = 1024
+	// stdioStopGrace is how long ServeStdio waits, once ctx is done, for a
+	// read it could not interrupt (stdin that is not pollable: a terminal,
+	// a socket) before returning without it.
+	stdioStopGrace = 2 * time.Second
 )
 
 // stdioSession is the one client of a stdio server.
@@ -117,7 +122,9 @@ func (lw *lineWriter) send(msg any) error {
 // serveStdio runs the MCP session of in/out until in ends or ctx is done.
 // When in ends (EOF: the client's way to end the session) or ctx is done,
 // requests still running are cancelled, and with them their engine jobs;
-// it returns once their handlers have.
+// it returns once their handlers have. It reads on the calling goroutine
+// until then: ServeStdio stops waiting for it when the read cannot be
+// interrupted.
 func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	sess := &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
 	if err := p.srv.RegisterSession(ctx, sess); err != nil {

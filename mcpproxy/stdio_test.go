@@ -232,6 +232,70 @@ func TestStdioNullIDIsAnInvalidRequest(t *testing.T) {
 	}
 }
 
+// Once ctx is done, ServeStdio returns while the client still holds stdin
+// open: at once for a pollable stdin (a blocking pipe, reopened, or a file
+// the runtime polls already, whose read deadline is then cleared again), and
+// after stdioStopGrace for a reader it cannot interrupt. (The pollable ones
+// get a grace longer than the test's deadline: only the interrupted read
+// ends them.)
+func TestStdioEndsWhenCtxIsDoneWithStdinOpen(t *testing.T) {
+	defer func(d time.Duration) { stdioStopGrace = d }(stdioStopGrace)
+	home := testkit.Home(t)
+
+	serve := func(t *testing.T, in io.Reader, grace time.Duration) {
+		t.Helper()
+		stdioStopGrace = grace
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		p, err := New(ctx, Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		done := make(chan error, 1)
+		go func() { done <- p.ServeStdio(ctx, in, io.Discard) }()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("ServeStdio: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("ServeStdio went on after ctx was done")
+		}
+	}
+
+	t.Run("blocking pipe", func(t *testing.T) {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		r, w := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "w")
+		defer r.Close()
+		defer w.Close()
+		serve(t, r, time.Hour)
+	})
+	t.Run("polled pipe", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close()
+		serve(t, r, time.Hour)
+		// The caller's file reads again.
+		w.WriteString("x")
+		if _, err := r.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("read stdin after ServeStdio: %v", err)
+		}
+	})
+	t.Run("io.Pipe", func(t *testing.T) {
+		r, w := io.Pipe()
+		defer w.Close()
+		serve(t, r, 200*time.Millisecond)
+	})
+}
+
 // The line limit counts the message, not its line terminator, and the
 // buffer a long line needed is not kept for the rest of the session.
 func TestStdioLineLimit(t *testing.T) {

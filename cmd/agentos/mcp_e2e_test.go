@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"golang.org/x/sys/unix"
 )
 
 // mcpSession runs `agentos mcp` against home and initializes an MCP session.
@@ -669,5 +671,112 @@ func TestMCPOverStreamableHTTP(t *testing.T) {
 	okTool(t, c, "test_echo", map[string]any{"text": "over http"}, &echoed)
 	if echoed.Text != "over http" {
 		fail("test_echo over HTTP gave %q", echoed.Text)
+	}
+}
+
+// SIGTERM ends `agentos mcp` while its client still holds stdin open, and
+// cancels the capability call it was running, job and processes. Stdin is a
+// blocking pipe (the proxy reads it through a pollable description of its
+// own, so the read is interrupted) or a blocking socket, as Node's
+// child_process hands it over (the read cannot be interrupted: the proxy
+// leaves it behind after a short grace).
+func TestMCPStdioExitsOnSIGTERMWithStdinOpen(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	startDaemon(t, home)
+	for _, kind := range []string{"pipe", "socket"} {
+		t.Run(kind, func(t *testing.T) {
+			var fds [2]int
+			var err error
+			if kind == "pipe" {
+				err = unix.Pipe2(fds[:], unix.O_CLOEXEC)
+			} else {
+				fds, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdin, client := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "client")
+			defer client.Close() // held open until the process has gone
+			outR, outW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer outR.Close()
+			logs, err := os.Create(filepath.Join(t.TempDir(), "mcp.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(binPath, "mcp", "--no-autostart")
+			cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, outW, logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			stdin.Close()
+			outW.Close()
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+			fail := func(format string, args ...any) {
+				t.Helper()
+				b, _ := os.ReadFile(logs.Name())
+				t.Fatalf(format+"\nmcp logs:\n%s", append(args, b)...)
+			}
+			lines := make(chan string, 64)
+			go func() {
+				sc := bufio.NewScanner(outR)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			send := func(msg string) {
+				t.Helper()
+				if _, err := client.WriteString(msg + "\n"); err != nil {
+					fail("write %s: %v", msg, err)
+				}
+			}
+
+			send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`)
+			select {
+			case l := <-lines:
+				if !strings.Contains(l, `"serverInfo"`) {
+					fail("initialize: %s", l)
+				}
+			case <-time.After(30 * time.Second):
+				fail("no answer to initialize")
+			}
+			send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+			pidfile := filepath.Join(home, "pids-"+kind)
+			send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hang","arguments":{"pidfile":"` + pidfile + `"}}}`)
+			pids := testkit.WaitPIDs(t, pidfile, 2)
+			t.Cleanup(func() {
+				for _, pid := range pids {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-exited:
+				exited <- err
+				if err != nil {
+					fail("agentos mcp after SIGTERM: %v, want a clean exit", err)
+				}
+			case <-time.After(30 * time.Second):
+				fail("agentos mcp still runs after SIGTERM, its stdin (a %s) held open", kind)
+			}
+			// Through a pipe the session ends at once, its calls cancelled
+			// first. (With a socket, ServeStdio's grace gives the calls
+			// time to do so, but the test does not rely on its length.)
+			if kind == "pipe" {
+				for _, pid := range pids {
+					testkit.WaitGone(t, pid, "agentos mcp stopped by SIGTERM")
+				}
+			}
+		})
 	}
 }
