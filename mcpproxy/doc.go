@@ -16,6 +16,14 @@
 // restart during such a call ends it with an isError result saying it was
 // interrupted (jobs do not survive the engine; nothing is re-run), and the
 // session reconnects for the next call.
+// On stdio, the end of input (the client closing our stdin, which is how
+// MCP ends a stdio session) ends the session and cancels the calls still
+// running, their engine jobs included; so does the end of ServeStdio's ctx
+// (SIGINT or SIGTERM for `agentos mcp`), promptly even while the client
+// keeps stdin open. Up to 64 requests run at once and 1024 more wait; past
+// that a request gets a "server busy" error at once. Notifications and ping
+// are handled on the read loop, so a cancel or a ping is never stuck behind
+// busy calls.
 // logging/setLevel is answered. secrets.* methods are never reachable
 // through it.
 package mcpproxy
