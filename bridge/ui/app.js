@@ -5,7 +5,7 @@
 import {api} from "./api.js";
 import {h, replace, num} from "./dom.js";
 import {registry, setShapes, plural, capitalize} from "./graph.js";
-import {startFeed, mountFeed, onEvent, onFeedStatus, feedStatus, setErrorReporter} from "./activity.js";
+import {startFeed, mountFeed, onEvent, onFeedStatus, feedStatus, setErrorReporter, engineGone, feedMark} from "./activity.js";
 import {
   overview, shapeView, nodeView, searchView, skillsView, capabilitiesView, activityView, notFoundView, errorBox,
 } from "./views.js";
@@ -228,12 +228,17 @@ function renderStatus() {
 }
 
 async function checkHealth() {
+  const mark = feedMark();
   try {
     const body = await api.health();
     engineUp = body.engine !== false;
   } catch {
-    engineUp = false;
+    engineUp = false; // no bridge: most often the engine that serves it is gone
   }
+  // The calls the engine was running died with it: the feed stops calling
+  // them running (only those that showed no life while we asked; one that
+  // goes on after all says so with its next event).
+  if (!engineUp) engineGone(mark);
   renderStatus();
 }
 

@@ -60,9 +60,11 @@ type webuiResult struct {
 // few hundred nodes: the page loads without console errors or failed
 // requests, a shape lists its nodes page by page, a node shows its values
 // and an edge that leads to its neighbour, search finds a node by a word,
-// and a write made with the CLI while the page is open shows up in the
-// activity feed and the counts. The screenshot is left in
-// .ci/artifacts/webui.png.
+// a write made with the CLI while the page is open shows up in the
+// activity feed and the counts, and when the engine dies under a running
+// job the feed says the job's row was interrupted and keeps the next
+// engine's job (with the same job id) on a row of its own. The screenshot
+// is left in .ci/artifacts/webui.png.
 func TestWebUIInChromium(t *testing.T) {
 	tools := requireCITools(t)
 	chromium := tools.needChromium(t)
@@ -79,6 +81,8 @@ func TestWebUIInChromium(t *testing.T) {
 	os.Remove(filepath.Join(artifacts, "webui-failure.png")) // the script's picture of a failure
 
 	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "waiter", "", waitTools)
+	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
 	d, url := startDaemonBridge(t, home)
 	fx := populateForWebUI(t, d)
 	fx.WebTitle = "A page served by the test"
@@ -123,7 +127,9 @@ func TestWebUIInChromium(t *testing.T) {
 	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers; ESRCH when none
 
 	// The conversation: the script asks for a CLI write while the page is
-	// open, and ends with its result.
+	// open, then for a long job, an engine crash and restart, and a job of
+	// the new engine; it ends with its result.
+	pidfile := filepath.Join(t.TempDir(), "pids")
 	var stdout strings.Builder
 	var res *webuiResult
 	var wrote string
@@ -144,6 +150,31 @@ func TestWebUIInChromium(t *testing.T) {
 			}
 			wrote = n.ID
 			fmt.Fprintf(stdin, "WROTE %s\n", n.ID)
+		case line == "LONGJOB":
+			// The engine's first job, so its id (j1) is the one the next
+			// engine gives its own first job.
+			var started struct{ Job string }
+			call(t, d.client(t), "capabilities.invoke", map[string]any{"capability": "wait.long", "params": map[string]any{"pidfile": pidfile}, "async": true}, &started)
+			testkit.WaitPIDs(t, pidfile, 1)
+			fmt.Fprintf(stdin, "LONGJOB %s\n", started.Job)
+		case line == "CRASH":
+			// Killed, as a crash would: no job.finished for the running job.
+			// A new engine serves its bridge at the same address, where the
+			// page's event stream reconnects by itself.
+			d.kill()
+			for _, pid := range testkit.WaitPIDs(t, pidfile, 1) {
+				testkit.WaitGone(t, pid, "the killed engine's job")
+			}
+			d = startDaemonArgs(t, home, "--bridge-addr", strings.TrimPrefix(url, "http://"))
+			waitBridge(t, url)
+			fmt.Fprintf(stdin, "RESTARTED\n")
+		case line == "COUNT":
+			if r := agentos(t, home, "invoke", "count", `{"n": 2}`); r.code != 0 {
+				fmt.Fprintf(stdin, "FAILED\n")
+				t.Errorf("agentos invoke count: %+v", r)
+				continue
+			}
+			fmt.Fprintf(stdin, "COUNTED\n")
 		case strings.HasPrefix(line, "RESULT "):
 			res = new(webuiResult)
 			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), res); err != nil {
@@ -184,6 +215,44 @@ func TestWebUIInChromium(t *testing.T) {
 	}
 	t.Logf("%d checks in the browser in %v", len(res.Checks), elapsed.Round(time.Millisecond))
 }
+
+// The activity feed's log (bridge/ui/activity.js), under Node's test runner
+// (testdata/activity_test.mjs): a call's events and changes share a row,
+// changes a job made before its first event are adopted by its row, rows of
+// an earlier engine run take no events of a later one (call and job ids
+// start again), and rows still running when the engine goes away say
+// "interrupted".
+func TestWebUIActivityLog(t *testing.T) {
+	tools := requireCITools(t)
+	script, err := filepath.Abs(filepath.Join("testdata", "activity_test.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tools.Node, "--test", "--test-reporter=spec", script)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test %s: %v\n%s", filepath.Base(script), err, out)
+	}
+	t.Logf("%s", out)
+}
+
+// waitTools is a skill's tools.py providing "wait.long", which reports
+// progress once and then waits for ten minutes, having written its pid to
+// pidfile (no child process: when the engine dies, so does it).
+const waitTools = `import os, time
+from agentos import provides, progress
+
+@provides("wait.long")
+def wait_long(pidfile: str) -> dict:
+    with open(pidfile, "a") as f:
+        f.write("%d\n" % os.getpid())
+    progress(1, 2, "waiting")
+    time.sleep(600)
+    return {}
+`
 
 // populateForWebUI writes people, projects, tasks assigned to people and
 // notes (some mentioning people) through the engine, as a skill or agent

@@ -8,8 +8,11 @@
 //   WEBUI_NODE_MODULES  the node_modules holding playwright-core
 //   WEBUI_CHROMIUM      the chromium binary
 //
-// Talking to the Go test: the script prints "WRITE" on stdout when it wants
-// a write made through the CLI, and the test answers "WROTE <id>" on stdin.
+// Talking to the Go test: the script prints a request on stdout and the test
+// answers on stdin: "WRITE" (a write made through the CLI) → "WROTE <id>";
+// "LONGJOB" (a job that runs until the engine dies) → "LONGJOB <job id>";
+// "CRASH" (the engine killed, a new one started on the same home and bridge
+// address) → "RESTARTED"; "COUNT" (a short job) → "COUNTED".
 // The last stdout line is "RESULT <json>": {ok, checks, console_errors,
 // failed_requests, screenshot, error}. Progress goes to stderr.
 
@@ -58,15 +61,22 @@ const page = await context.newPage();
 page.setDefaultTimeout(15000);
 
 page.on("console", (m) => {
-  if (m.type() === "error") result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
+  if (m.type() !== "error") return;
+  if (m.location().url && whileDown(m.location().url) && m.text().includes("net::ERR_")) return;
+  result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
 });
 page.on("pageerror", (e) => result.console_errors.push("uncaught: " + e.message));
 // A reload or page load of ours ends the open activity stream: that abort
-// is expected; any other failed request is not.
+// is expected; any other failed request is not. While the engine (and the
+// bridge it serves) is down on purpose, the stream and the health checks
+// fail, and the browser logs that on the console: expected too.
 let reloading = false;
+let engineDown = false;
+const whileDown = (url) => engineDown && ["/observer/stream", "/healthz"].includes(new URL(url).pathname);
 page.on("requestfailed", (r) => {
   const why = r.failure() && r.failure().errorText;
   if (reloading && why === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/observer/stream") return;
+  if (whileDown(r.url())) return;
   result.failed_requests.push(`${r.method()} ${r.url()}: ${why}`);
 });
 async function reload(fn) {
@@ -205,7 +215,44 @@ async function run() {
   check("capabilities are listed with providers", (await page.locator("main table.caps ol.providers li").count()) >= 1);
   await noErrorsShown("skills and capabilities");
 
-  // 7. The app SDK, imported by a page of the bridge's own origin: it
+  // 7. The engine dies under a running job. Its row stops saying running
+  //    once the page learns the engine is gone; the next engine's first
+  //    job has the same id (j1) but a row of its own.
+  const waitRow = feed.locator('li.event[data-type="job.progress"]', {hasText: "wait.long"});
+  console.log("LONGJOB");
+  const longJob = await nextLine(60000);
+  check("the Go test started a long job", /^LONGJOB j1$/.test(longJob), longJob);
+  await waitRow.and(page.locator('[data-state="running"]')).waitFor({timeout: 10000});
+  check("the long job's row is running", /\btone-running\b/.test(await waitRow.getAttribute("class")), await waitRow.innerText());
+  engineDown = true;
+  console.log("CRASH");
+  const restarted = await nextLine(60000);
+  check("the Go test killed the engine and started a new one", restarted === "RESTARTED", restarted);
+  await waitRow.and(page.locator('[data-state="interrupted"]')).waitFor({timeout: 15000});
+  const waitText = await waitRow.innerText();
+  const waitBadge = waitRow.locator(".badge").first();
+  check("the killed engine's job row says interrupted", (await waitBadge.textContent()) === "stopped" &&
+    /^Interrupted/.test(await waitBadge.getAttribute("title")), waitText);
+  await page.locator(".status", {hasText: "live"}).waitFor({timeout: 15000});
+  check("the page is live again with the new engine", true);
+  engineDown = false;
+  console.log("COUNT");
+  const counted = await nextLine(60000);
+  check("the Go test ran a job on the new engine", counted === "COUNTED", counted);
+  const countRow = feed.locator('li.event[data-type="job.finished"]', {hasText: "count"});
+  await countRow.and(page.locator('[data-state="ended"]')).waitFor({timeout: 10000});
+  const countText = await countRow.innerText();
+  const waitRows = await waitRow.count();
+  const waitState = waitRows === 1 ? await waitRow.getAttribute("data-state") : "";
+  check("the new engine's j1 has a row of its own, the old one stays interrupted", waitRows === 1 && waitState === "interrupted",
+    `${waitRows} wait.long row(s) ${waitState}; count: ${countText}`);
+  await noErrorsShown("the engine restart");
+  await page.getByRole("link", {name: "Activity", exact: true}).click();
+  const wideWait = page.locator('main ol.feed.wide li.event[data-state="interrupted"]', {hasText: "wait.long"});
+  await wideWait.waitFor();
+  check("the Activity page says interrupted", (await wideWait.locator(".badge").first().textContent()) === "interrupted", await wideWait.innerText());
+
+  // 8. The app SDK, imported by a page of the bridge's own origin: it
   //    carries the token, so the page can write and invoke capabilities
   //    (web.read fetches a page the Go test serves on 127.0.0.1).
   const sdk = await page.evaluate(async (webURL) => {
@@ -238,7 +285,7 @@ async function run() {
   check("sdk secrets.* are refused", sdk.refused === "AgentosError denied 403", sdk.refused);
   check("sdk observe sees the write", sdk.observed);
 
-  // 8. The picture: a node with its values, links and history, beside the
+  // 9. The picture: a node with its values, links and history, beside the
   //    live feed.
   await reload(() => page.goto(base + "/#/node/" + fx.task_id));
   await page.locator("ol.history li.change").first().waitFor();
