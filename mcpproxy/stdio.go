@@ -48,6 +48,9 @@ var (
 	// it is answered at once with a busy error. The read loop never waits
 	// for a worker, so notifications/cancelled and ping are always read.
 	stdioBacklog = 1024
+	// stdioBacklogBytes bounds the bytes of the requests waiting, whatever
+	// their number (1024 requests of up to 16 MiB each would be 16 GiB).
+	stdioBacklogBytes = 64 << 20
 	// stdioStopGrace is how long ServeStdio waits, once ctx is done, for a
 	// read it could not interrupt (stdin that is not pollable: a terminal,
 	// a socket) before returning without it.
@@ -178,11 +181,13 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		workers   int
 		waitingMu sync.Mutex
 		waiting   = map[string]*atomic.Bool{}
+		queued    atomic.Int64 // bytes of the requests in queue
 	)
 	startWorker := func() {
 		workers++
 		wg.Go(func() {
 			for wk := range queue {
+				queued.Add(-int64(len(wk.msg)))
 				skip := false
 				if wk.cancelled != nil {
 					waitingMu.Lock()
@@ -261,9 +266,20 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 				waiting[wk.key] = wk.cancelled
 				waitingMu.Unlock()
 			}
+			if queued.Add(int64(len(wk.msg))) > int64(stdioBacklogBytes) && wk.cancelled != nil {
+				queued.Add(-int64(len(wk.msg)))
+				waitingMu.Lock()
+				if waiting[wk.key] == wk.cancelled {
+					delete(waiting, wk.key)
+				}
+				waitingMu.Unlock()
+				fail(id, stdioBusy, fmt.Sprintf("server busy: the requests waiting hold over %d MiB; try again later", stdioBacklogBytes>>20))
+				return
+			}
 			select {
 			case queue <- wk:
 			default:
+				queued.Add(-int64(len(wk.msg)))
 				if wk.cancelled != nil {
 					waitingMu.Lock()
 					if waiting[wk.key] == wk.cancelled {

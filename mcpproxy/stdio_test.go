@@ -324,3 +324,29 @@ func TestStdioLineLimit(t *testing.T) {
 		t.Fatalf("lines of %v bytes and %v too long; want two of %d, one of 2, and %d too long", got, tooLong, maxStdioLine, maxStdioLine+1)
 	}
 }
+
+// The backlog is bounded in bytes too: a large request that would push the
+// waiting requests over the limit is refused at once, a small one waits.
+func TestStdioBacklogIsBoundedInBytes(t *testing.T) {
+	defer func(w, b, n int) { stdioWorkers, stdioBacklog, stdioBacklogBytes = w, b, n }(stdioWorkers, stdioBacklog, stdioBacklogBytes)
+	stdioWorkers, stdioBacklog, stdioBacklogBytes = 1, 10, 1000
+
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	testkit.RunEngine(t, home)
+	s := serveStdioPeer(t, home)
+	s.initialize()
+	pidfile := filepath.Join(home, "pids")
+	s.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hang","arguments":{"pidfile":%q}}}`, pidfile))
+	testkit.WaitPIDs(t, pidfile, 2) // the one worker is busy from now on
+	s.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"status","arguments":{}}}`)
+	s.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search","arguments":{"query":%q}}}`, strings.Repeat("x", 2000)))
+	if m := s.response("3"); errorCode(t, m) != stdioBusy || !strings.Contains(string(m), "MiB") {
+		t.Fatalf("a request over the backlog's bytes: %s, want a busy error", m)
+	}
+	// The small one still waits: cancelling the hung call frees the worker for it.
+	s.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`)
+	if m := s.response("2"); errorCode(t, m) != 0 {
+		t.Fatalf("the small waiting request: %s", m)
+	}
+}
