@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/agentos/agentos/bridge"
@@ -25,30 +24,10 @@ func runEngineChild(ctx context.Context, home string) error {
 	if err != nil {
 		return err
 	}
-	defer ln.Close() // Serve closed it already, unless the engine failed before Ready
 	cfg := engine.Config{Home: home, Version: "bench", LogLevel: slog.LevelError}
-	cfg.Server.Bridge = "http://" + ln.Addr().String()
-	bctx, stopBridge := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	cfg.Ready = func(_ engine.Paths, log *slog.Logger) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srv, err := bridge.New(bctx, bridge.Options{Home: home, Version: "bench", Logger: log.With("component", "bridge")})
-			if err != nil {
-				log.Error("bridge not started", "err", err)
-				return
-			}
-			defer srv.Close()
-			if err := srv.Serve(bctx, ln); err != nil {
-				log.Error("bridge stopped", "err", err)
-			}
-		}()
-	}
-	err = engine.Run(ctx, cfg)
-	stopBridge()
-	wg.Wait()
-	return err
+	stopBridge := bridge.Attach(ctx, &cfg, ln, bridge.Options{Home: home, Version: "bench"})
+	defer stopBridge()
+	return engine.Run(ctx, cfg)
 }
 
 // bridgeClient reads the bridge over one kept-alive connection, as a

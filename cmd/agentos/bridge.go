@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
@@ -28,70 +27,38 @@ func bridgeSettings(home, addrFlag string) (engine.BridgeConfig, error) {
 	return b, nil
 }
 
-func bridgeOptions(home string, b engine.BridgeConfig, log *slog.Logger) bridge.Options {
-	return bridge.Options{Home: home, Version: version, Logger: log.With("component", "bridge"),
-		AllowedHosts: b.Hosts, AllowedOrigins: b.Origins}
+func bridgeOptions(home string, b engine.BridgeConfig) bridge.Options {
+	return bridge.Options{Home: home, Version: version, AllowedHosts: b.Hosts, AllowedOrigins: b.Origins}
 }
 
-// engineBridge is the bridge served inside `agentos engine`. Its port is
-// taken before the engine starts, so status can name its URL; a port that
-// is taken is a warning, not a reason to refuse to run the engine.
-type engineBridge struct {
-	home string
-	cfg  engine.BridgeConfig
-	ln   net.Listener
-	wg   sync.WaitGroup
-}
-
-// listenEngineBridge returns nil when the bridge is off (--no-bridge, or
-// bridge.disable without an explicit --bridge-addr) or its port is taken.
-func listenEngineBridge(e *env, noBridge bool, addrFlag string) (*engineBridge, error) {
+// listenEngineBridge takes the port of the bridge `agentos engine` serves,
+// before the engine starts, so status can name its URL. It returns nil when
+// the bridge is off (--no-bridge, or bridge.disable without an explicit
+// --bridge-addr), or, with a warning, when its port is taken or its token
+// is one the bridge would refuse: those cost the web UI, not the engine.
+func listenEngineBridge(e *env, noBridge bool, addrFlag string) (net.Listener, engine.BridgeConfig, error) {
 	if noBridge {
-		return nil, nil
+		return nil, engine.BridgeConfig{}, nil
 	}
 	b, err := bridgeSettings(e.home, addrFlag)
-	if err != nil {
-		return nil, err
-	}
-	if b.Disable && addrFlag == "" {
-		return nil, nil
+	if err != nil || (b.Disable && addrFlag == "") {
+		return nil, b, err
 	}
 	// A token the bridge would refuse (readable by others, too short) is
 	// found now, before the engine advertises a bridge that never starts.
 	if err := engine.PathsFor(e.home).Ensure(); err != nil {
-		return nil, err
+		return nil, b, err
 	}
 	if _, err := bridge.LoadOrCreateToken(bridge.TokenPath(e.home)); err != nil {
 		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
-		return nil, nil
+		return nil, b, nil
 	}
 	ln, err := bridge.Listen(b.Addr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
-		return nil, nil
+		return nil, b, nil
 	}
-	return &engineBridge{home: e.home, cfg: b, ln: ln}, nil
-}
-
-func (eb *engineBridge) url() string { return "http://" + eb.ln.Addr().String() }
-
-// serve starts the bridge once the engine is ready (the graph exists) and
-// runs it until ctx ends.
-func (eb *engineBridge) serve(ctx context.Context, log *slog.Logger) {
-	eb.wg.Add(1)
-	go func() {
-		defer eb.wg.Done()
-		srv, err := bridge.New(ctx, bridgeOptions(eb.home, eb.cfg, log))
-		if err != nil {
-			log.Error("bridge not started", "err", err)
-			eb.ln.Close() // nothing answers there: free the port
-			return
-		}
-		defer srv.Close()
-		if err := srv.Serve(ctx, eb.ln); err != nil {
-			log.Error("bridge stopped", "err", err)
-		}
-	}()
+	return ln, b, nil
 }
 
 func runBridge(ctx context.Context, e *env, args []string) error {
@@ -104,8 +71,9 @@ func runBridge(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	srv, err := bridge.New(ctx, bridgeOptions(e.home, b, log))
+	opts := bridgeOptions(e.home, b)
+	opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	srv, err := bridge.New(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
 	"github.com/gofrs/flock"
 )
@@ -44,21 +45,16 @@ func runEngine(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		cfg.LogTo = e.stderr
 	}
-	eb, err := listenEngineBridge(e, *noBridge, *bridgeAddr)
+	ln, settings, err := listenEngineBridge(e, *noBridge, *bridgeAddr)
 	if err != nil {
 		return err
 	}
-	if eb == nil {
+	if ln == nil {
 		return engine.Run(ctx, cfg)
 	}
-	cfg.Server.Bridge = eb.url()
-	bridgeCtx, stopBridge := context.WithCancel(ctx)
-	cfg.Ready = func(_ engine.Paths, log *slog.Logger) { eb.serve(bridgeCtx, log) }
-	err = engine.Run(ctx, cfg)
-	stopBridge()
-	eb.wg.Wait()
-	eb.ln.Close() // Serve closed it already, unless the engine failed before Ready
-	return err
+	stopBridge := bridge.Attach(ctx, &cfg, ln, bridgeOptions(e.home, settings))
+	defer stopBridge()
+	return engine.Run(ctx, cfg)
 }
 
 func runStart(ctx context.Context, e *env, args []string) error {
