@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -259,5 +260,46 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	ok(t, s.Close())
 	if _, err := Open(ctx, path, reg, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+// Counts takes a short cut (all rows less the soft-deleted ones); it must
+// agree with the plain definition through creates, nodes of several shapes,
+// deletes and restores.
+func TestCountsAgreeWithTheirDefinition(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := context.Background()
+	res, err := s.Write(ctx, "note", []map[string]any{{"title": "a", "url": "https://a.example"}, {"title": "b"}, {"title": "c"}})
+	ok(t, err)
+	_, err = s.Write(ctx, "task", []map[string]any{{"title": "t1"}, {"title": "t2"}})
+	ok(t, err)
+	_, err = s.Create(ctx, "webpage", map[string]any{"url": "https://a.example", "title": "A"}, nil)
+	ok(t, err)
+	_, err = s.Delete(ctx, res.IDs[0])
+	ok(t, err)
+	_, err = s.Delete(ctx, res.IDs[1])
+	ok(t, err)
+	_, err = s.Restore(ctx, res.IDs[1])
+	ok(t, err)
+	got, err := s.Counts(ctx)
+	ok(t, err)
+	want := map[string]int64{}
+	var nodes int64
+	ok(t, s.reader(ctx).query(`SELECT s.shape, count(*) FROM node_shapes s JOIN nodes n ON n.seq = s.node
+		WHERE n.deleted_at IS NULL GROUP BY s.shape`, nil, 2, func(r []any) error {
+		want[r[0].(string)] = r[1].(int64)
+		return nil
+	}))
+	ok(t, s.reader(ctx).query("SELECT count(*) FROM nodes WHERE deleted_at IS NULL", nil, 1, func(r []any) error {
+		nodes = r[0].(int64)
+		return nil
+	}))
+	if got.Nodes != nodes || !reflect.DeepEqual(got.ByShape, want) {
+		t.Fatalf("Counts = %d %v, want %d %v", got.Nodes, got.ByShape, nodes, want)
+	}
+	// Every node is also an item (two node_shapes rows each); the deleted
+	// note counts under neither.
+	if got.ByShape["note"] != 2 || got.ByShape["item"] != 5 || got.Nodes != 5 {
+		t.Fatalf("Counts = %+v, want 5 nodes, 2 notes, 5 items", got)
 	}
 }
