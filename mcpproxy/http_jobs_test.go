@@ -141,17 +141,10 @@ func TestMCPHTTPCancellationCancelsTheJob(t *testing.T) {
 		pidfile := filepath.Join(home, "pids-stream")
 		cctx, ccancel := context.WithCancel(ctx)
 		defer ccancel()
-		done := make(chan error, 1)
-		go func() {
-			var req mcp.CallToolRequest
-			req.Params.Name = "hang"
-			req.Params.Arguments = map[string]any{"pidfile": pidfile}
-			_, err := c.CallTool(cctx, req)
-			done <- err
-		}()
+		done := testkit.CallHang(cctx, c, pidfile)
 		pids := testkit.WaitPIDs(t, pidfile, 2)
 		ccancel()
-		if err := <-done; err == nil {
+		if o := <-done; o.Err == nil {
 			t.Fatal("cancelled tools/call: want an error")
 		}
 		for _, pid := range pids {

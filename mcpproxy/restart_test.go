@@ -31,26 +31,15 @@ func TestMCPEngineStoppedDuringACallSaysSoAndTheSessionRecovers(t *testing.T) {
 	defer cancel()
 
 	pidfile := filepath.Join(home, "pids")
-	type outcome struct {
-		res *mcp.CallToolResult
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		var req mcp.CallToolRequest
-		req.Params.Name = "hang"
-		req.Params.Arguments = map[string]any{"pidfile": pidfile}
-		res, err := c.CallTool(ctx, req)
-		done <- outcome{res, err}
-	}()
+	done := testkit.CallHang(ctx, c, pidfile)
 	pids := testkit.WaitPIDs(t, pidfile, 2)
 	stop() // a clean stop cancels the engine's jobs
 	o := <-done
-	if o.err != nil {
-		t.Fatalf("the interrupted call failed at the protocol level: %v", o.err)
+	if o.Err != nil {
+		t.Fatalf("the interrupted call failed at the protocol level: %v", o.Err)
 	}
-	text := toolText(o.res)
-	if !o.res.IsError {
+	text := toolText(o.Result)
+	if !o.Result.IsError {
 		t.Fatalf("want isError, got %s", text)
 	}
 	for _, w := range []string{"hang", "interrupted", "engine stopped", "did not complete", "agentos start"} {

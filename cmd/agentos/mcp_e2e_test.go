@@ -468,17 +468,10 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 	pidfile := filepath.Join(home, "pids")
 	cctx, ccancel := context.WithCancel(ctx)
 	defer ccancel()
-	done := make(chan error, 1)
-	go func() {
-		var req mcp.CallToolRequest
-		req.Params.Name = "hang"
-		req.Params.Arguments = map[string]any{"pidfile": pidfile}
-		_, err := c.CallTool(cctx, req)
-		done <- err
-	}()
+	done := testkit.CallHang(cctx, c, pidfile)
 	pids := testkit.WaitPIDs(t, pidfile, 2)
 	ccancel()
-	if err := <-done; err == nil {
+	if o := <-done; o.Err == nil {
 		t.Fatal("cancelled tools/call: want an error")
 	}
 	for _, pid := range pids {
@@ -502,18 +495,7 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 	defer cancel()
 	for _, how := range []string{"stop", "crash"} {
 		pidfile := filepath.Join(home, "pids-"+how)
-		type outcome struct {
-			res *mcp.CallToolResult
-			err error
-		}
-		done := make(chan outcome, 1)
-		go func() {
-			var req mcp.CallToolRequest
-			req.Params.Name = "hang"
-			req.Params.Arguments = map[string]any{"pidfile": pidfile}
-			res, err := c.CallTool(ctx, req)
-			done <- outcome{res, err}
-		}()
+		done := testkit.CallHang(ctx, c, pidfile)
 		pids := testkit.WaitPIDs(t, pidfile, 2)
 		if how == "stop" {
 			d.stop()
@@ -528,16 +510,16 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 		}
 		d = startDaemon(t, home)
 		o := <-done
-		if o.err != nil {
-			t.Fatalf("%s: the interrupted call failed at the protocol level: %v", how, o.err)
+		if o.Err != nil {
+			t.Fatalf("%s: the interrupted call failed at the protocol level: %v", how, o.Err)
 		}
 		var text strings.Builder
-		for _, ct := range o.res.Content {
+		for _, ct := range o.Result.Content {
 			if tc, ok := ct.(mcp.TextContent); ok {
 				text.WriteString(tc.Text)
 			}
 		}
-		if !o.res.IsError {
+		if !o.Result.IsError {
 			t.Fatalf("%s: want isError, got %s", how, text.String())
 		}
 		for _, w := range []string{"hang", "interrupted", "engine restarted", "did not complete"} {

@@ -1,5 +1,12 @@
 package testkit
 
+import (
+	"context"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
 // CountTools is a skill's tools.py providing "count": it reports progress
 // at each of n steps, 150 ms apart, then returns {"counted": n}.
 const CountTools = `import time
@@ -35,3 +42,24 @@ def outer(pidfile: str) -> dict:
         f.write("%d\n" % os.getpid())
     return capability("hang").invoke({"pidfile": pidfile})
 `
+
+// CallOutcome is how a tools/call started by CallHang ended.
+type CallOutcome struct {
+	Result *mcp.CallToolResult
+	Err    error
+}
+
+// CallHang calls HangTools' "hang" through an MCP client on its own
+// goroutine (it never returns by itself) and delivers how the call ended;
+// its worker and child write their pids to pidfile (see WaitPIDs).
+func CallHang(ctx context.Context, c *client.Client, pidfile string) <-chan CallOutcome {
+	done := make(chan CallOutcome, 1)
+	go func() {
+		var req mcp.CallToolRequest
+		req.Params.Name = "hang"
+		req.Params.Arguments = map[string]any{"pidfile": pidfile}
+		res, err := c.CallTool(ctx, req)
+		done <- CallOutcome{res, err}
+	}()
+	return done
+}
