@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
@@ -88,7 +90,7 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	sh, ok := s.registry(r.Context()).Get(name)
 	if !ok {
-		writeError(w, http.StatusNotFound, string(engine.KindNotFound), "no shape named "+quote(name)+"; GET /api/shapes lists them")
+		writeError(w, http.StatusNotFound, string(wire.KindNotFound), "no shape named "+quote(name)+"; GET /api/shapes lists them")
 		return
 	}
 	counts, err := s.store.Counts(r.Context())
@@ -104,12 +106,12 @@ func (s *Server) queryNodes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	query := graph.Query{Shape: q.Get("shape"), Order: q.Get("order"), Cursor: q.Get("cursor"), OmitEdges: true}
 	if query.Shape == "" {
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "query parameter shape is required, e.g. /api/nodes?shape=note")
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "query parameter shape is required, e.g. /api/nodes?shape=note")
 		return
 	}
 	if raw := q.Get("where"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &query.Where); err != nil {
-			writeError(w, http.StatusBadRequest, string(engine.KindInvalid), `query parameter where must be a JSON object such as {"status":"open"}: `+err.Error())
+			writeError(w, http.StatusBadRequest, string(wire.KindInvalid), `query parameter where must be a JSON object such as {"status":"open"}: `+err.Error())
 			return
 		}
 	}
@@ -137,7 +139,7 @@ func intParam(w http.ResponseWriter, raw, name string) (int, bool) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 0 {
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "query parameter "+name+" must be a non-negative integer, not "+quote(raw))
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "query parameter "+name+" must be a non-negative integer, not "+quote(raw))
 		return 0, false
 	}
 	return n, true
@@ -158,7 +160,7 @@ func (s *Server) neighbors(w http.ResponseWriter, r *http.Request) {
 	switch dir {
 	case "", "in", "out", "both":
 	default:
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "direction must be in, out or both, not "+quote(dir))
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "direction must be in, out or both, not "+quote(dir))
 		return
 	}
 	depth, ok := intParam(w, q.Get("depth"), "depth")
@@ -191,7 +193,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	text := strings.TrimSpace(q.Get("q"))
 	if text == "" {
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "query parameter q is required, e.g. /api/search?q=invoice")
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "query parameter q is required, e.g. /api/search?q=invoice")
 		return
 	}
 	limit, ok := intParam(w, q.Get("limit"), "limit")
@@ -234,9 +236,9 @@ type UserInfo struct {
 }
 
 func (s *Server) user(w http.ResponseWriter, r *http.Request) {
-	cfg, err := engine.LoadConfig(engine.PathsFor(s.opts.Home).Config)
+	cfg, err := engine.LoadConfig(wire.PathsFor(s.opts.Home).Config)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, string(engine.KindInvalid), err.Error())
+		writeError(w, http.StatusInternalServerError, string(wire.KindInvalid), err.Error())
 		return
 	}
 	info := UserInfo{Home: s.opts.Home, Capabilities: cfg.Capabilities, Name: cfg.User.Name,

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -21,7 +23,7 @@ func Attach(ctx context.Context, cfg *engine.Config, ln net.Listener, opts Optio
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	ready := cfg.Ready
-	cfg.Ready = func(paths engine.Paths, log *slog.Logger) {
+	cfg.Ready = func(paths wire.Paths, log *slog.Logger) {
 		if ready != nil {
 			ready(paths, log)
 		}

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
-	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -28,8 +29,8 @@ type fixture struct {
 	home   string
 	url    string
 	srv    *Server
-	client *engine.Client // straight to the engine socket
-	stop   func()         // stops the engine (the bridge keeps running)
+	client *wire.Client // straight to the engine socket
+	stop   func()       // stops the engine (the bridge keeps running)
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
@@ -37,7 +38,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	home := testkit.Home(t)
 	stop := testkit.RunEngine(t, home)
 	ctx := context.Background()
-	c, err := engine.DialHome(ctx, home, engine.ClientOptions{Name: "test"})
+	c, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestReadRoutesServeThePopulatedGraph(t *testing.T) {
 		t.Errorf("skills %+v, capabilities %+v (the bundled web-reader should be there)", skills, caps)
 	}
 
-	if err := os.WriteFile(engine.PathsFor(f.home).Config, []byte("user: {name: Ada, node: "+personID+"}\ncapabilities: {web.read: {pin: web-reader}}\n"), 0o600); err != nil {
+	if err := os.WriteFile(wire.PathsFor(f.home).Config, []byte("user: {name: Ada, node: "+personID+"}\ncapabilities: {web.read: {pin: web-reader}}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var u UserInfo
@@ -253,7 +254,7 @@ func TestReadRoutesServeThePopulatedGraph(t *testing.T) {
 		t.Errorf("user: %+v", u)
 	}
 
-	var hist2 engine.History
+	var hist2 wire.History
 	f.getJSON(t, "/observer/history?limit=5", &hist2)
 	if len(hist2.Events) != 5 || hist2.LastID < hist2.Events[4].ID {
 		t.Errorf("observer history: %+v", hist2)
@@ -443,17 +444,17 @@ func (f *fixture) stream(t *testing.T, lastID string) *sseClient {
 
 // next returns the next event, skipping comments; it fails the test after
 // a generous deadline rather than hanging.
-func (c *sseClient) next(t *testing.T) (string, engine.Event) {
+func (c *sseClient) next(t *testing.T) (string, wire.Event) {
 	t.Helper()
 	type result struct {
 		id  string
-		ev  engine.Event
+		ev  wire.Event
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
 		var id string
-		var ev engine.Event
+		var ev wire.Event
 		for {
 			line, err := c.r.ReadString('\n')
 			if err != nil {
@@ -486,16 +487,16 @@ func (c *sseClient) next(t *testing.T) (string, engine.Event) {
 		return r.id, r.ev
 	case <-time.After(20 * time.Second):
 		t.Fatal("no event within 20s")
-		return "", engine.Event{}
+		return "", wire.Event{}
 	}
 }
 
 // nextGraphChange skips to the next graph.changed event.
-func (c *sseClient) nextGraphChange(t *testing.T) (string, engine.Event) {
+func (c *sseClient) nextGraphChange(t *testing.T) (string, wire.Event) {
 	t.Helper()
 	for {
 		id, ev := c.next(t)
-		if ev.Type == engine.EventGraphChanged {
+		if ev.Type == wire.EventGraphChanged {
 			return id, ev
 		}
 	}
@@ -519,7 +520,7 @@ func TestStreamDeliversWritesAndResumesExactly(t *testing.T) {
 		f.call(t, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": fmt.Sprint("missed ", i)}}, &n)
 		missed = append(missed, n.ID)
 	}
-	var want engine.History
+	var want wire.History
 	f.getJSON(t, "/observer/history?since="+lastSeen, &want)
 
 	resumed := f.stream(t, lastSeen)
@@ -531,7 +532,7 @@ func TestStreamDeliversWritesAndResumesExactly(t *testing.T) {
 	}
 	var changed []string
 	for _, w := range want.Events {
-		if w.Type == engine.EventGraphChanged {
+		if w.Type == wire.EventGraphChanged {
 			changed = append(changed, w.IDs...)
 		}
 	}
@@ -638,7 +639,7 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 // how many events it lost before the replay.
 func TestStreamResumeFromForgottenIDLeadsWithLagged(t *testing.T) {
 	f := newFixture(t, Options{})
-	var start engine.History
+	var start wire.History
 	f.getJSON(t, "/observer/history?limit=1", &start)
 	// 1400 creates make 4200 events: more than the ring's 4096.
 	for i := 0; i < 1400; i++ {
@@ -646,7 +647,7 @@ func TestStreamResumeFromForgottenIDLeadsWithLagged(t *testing.T) {
 	}
 	s := f.stream(t, fmt.Sprint(start.LastID))
 	_, ev := s.next(t)
-	if ev.Type != engine.EventLagged || ev.Missed <= 0 {
+	if ev.Type != wire.EventLagged || ev.Missed <= 0 {
 		t.Fatalf("first event after a forgotten id: %+v, want lagged", ev)
 	}
 	_, next := s.next(t)
@@ -660,7 +661,7 @@ func TestStreamResumeFromForgottenIDLeadsWithLagged(t *testing.T) {
 func TestSlowStreamGetsLaggedNotBlocked(t *testing.T) {
 	st := &stream{last: -1, limit: 4, wake: make(chan struct{}, 1)}
 	for id := int64(1); id <= 10; id++ {
-		st.offer(engine.Event{ID: id, Type: engine.EventStarted}) // never blocks
+		st.offer(wire.Event{ID: id, Type: wire.EventStarted}) // never blocks
 	}
 	got := st.take()
 	if len(got) != 5 {
@@ -671,10 +672,10 @@ func TestSlowStreamGetsLaggedNotBlocked(t *testing.T) {
 			t.Fatalf("queued %d, want %d", ev.ID, i+1)
 		}
 	}
-	if lag := got[4]; lag.Type != engine.EventLagged || lag.Missed != 6 || lag.ID != 10 {
+	if lag := got[4]; lag.Type != wire.EventLagged || lag.Missed != 6 || lag.ID != 10 {
 		t.Fatalf("after a full queue: %+v, want lagged missed 6 at id 10", lag)
 	}
-	st.offer(engine.Event{ID: 11, Type: engine.EventStarted})
+	st.offer(wire.Event{ID: 11, Type: wire.EventStarted})
 	if got := st.take(); len(got) != 1 || got[0].ID != 11 {
 		t.Fatalf("after the lagged event: %+v, want 11 alone", got)
 	}
@@ -785,12 +786,12 @@ def sleep(seconds: float) -> dict:
 // behind the client is, without losing any to the live-event buffer.
 func TestStreamReplaysAWholeBacklog(t *testing.T) {
 	f := newFixture(t, Options{})
-	var start engine.History
+	var start wire.History
 	f.getJSON(t, "/observer/history?limit=1", &start)
 	for i := 0; i < 1000; i++ { // 3000 events, more than sseBuffer
 		f.call(t, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "n"}}, nil)
 	}
-	var want engine.History
+	var want wire.History
 	f.getJSON(t, fmt.Sprintf("/observer/history?since=%d&limit=4096", start.LastID), &want)
 	s := f.stream(t, fmt.Sprint(start.LastID))
 	for i, w := range want.Events {

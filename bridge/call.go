@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // callTimeout bounds one POST /api/call. A capability that runs longer is
@@ -51,18 +51,18 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, string(engine.KindInvalid), "the call body is over 4 MiB")
+			writeError(w, http.StatusRequestEntityTooLarge, string(wire.KindInvalid), "the call body is over 4 MiB")
 			return
 		}
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), `the body must be {"method": "...", "params": {...}}: `+err.Error())
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), `the body must be {"method": "...", "params": {...}}: `+err.Error())
 		return
 	}
 	if req.Method == "" {
-		writeError(w, http.StatusBadRequest, string(engine.KindInvalid), `the body must name a method: {"method": "data.create", "params": {...}}`)
+		writeError(w, http.StatusBadRequest, string(wire.KindInvalid), `the body must name a method: {"method": "data.create", "params": {...}}`)
 		return
 	}
 	if why := refusedMethod(req.Method); why != "" {
-		writeError(w, http.StatusForbidden, string(engine.KindDenied), req.Method+" is not available through the bridge: "+why)
+		writeError(w, http.StatusForbidden, string(wire.KindDenied), req.Method+" is not available through the bridge: "+why)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/shapes"
 )
 
@@ -30,8 +31,8 @@ type engineConn struct {
 
 func newEngineConn(socket string, onShapes func(*shapes.Registry)) *engineConn {
 	return &engineConn{socket: socket, onShapes: onShapes,
-		house: lazyClient{socket: socket, opts: engine.ClientOptions{Name: "bridge", Quiet: true}},
-		apps:  lazyClient{socket: socket, opts: engine.ClientOptions{Name: "bridge"}},
+		house: lazyClient{socket: socket, opts: wire.ClientOptions{Name: "bridge", Quiet: true}},
+		apps:  lazyClient{socket: socket, opts: wire.ClientOptions{Name: "bridge"}},
 	}
 }
 
@@ -43,12 +44,12 @@ const shapesTTL = 2 * time.Second
 // after the engine went away.
 type lazyClient struct {
 	socket string
-	opts   engine.ClientOptions
+	opts   wire.ClientOptions
 	mu     sync.Mutex
-	c      *engine.Client
+	c      *wire.Client
 }
 
-func (l *lazyClient) client(ctx context.Context) (*engine.Client, error) {
+func (l *lazyClient) client(ctx context.Context) (*wire.Client, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.c != nil {
@@ -61,7 +62,7 @@ func (l *lazyClient) client(ctx context.Context) (*engine.Client, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := engine.Dial(dctx, l.socket, l.opts)
+	c, err := wire.Dial(dctx, l.socket, l.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +103,10 @@ func (k *engineConn) callApp(ctx context.Context, method string, params any) (js
 
 // subscribe opens a dedicated connection streaming events after since
 // (negative: only new ones) into fn; it ends with ctx or the engine.
-func (k *engineConn) subscribe(ctx context.Context, since int64, fn func(engine.Event)) (*engine.Client, error) {
+func (k *engineConn) subscribe(ctx context.Context, since int64, fn func(wire.Event)) (*wire.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := engine.Dial(dctx, k.socket, engine.ClientOptions{Name: "bridge", Quiet: true})
+	c, err := wire.Dial(dctx, k.socket, wire.ClientOptions{Name: "bridge", Quiet: true})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // SSE tuning: how often a quiet stream sends a comment so proxies and
@@ -42,7 +42,7 @@ func (s *Server) observerStream(w http.ResponseWriter, r *http.Request) {
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "Last-Event-ID/since must be an event id, not "+quote(v))
+			writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "Last-Event-ID/since must be an event id, not "+quote(v))
 			return
 		}
 		since = n
@@ -51,7 +51,7 @@ func (s *Server) observerStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if s.streams.Add(1) > maxStreams {
 		s.streams.Add(-1)
-		writeError(w, http.StatusServiceUnavailable, string(engine.KindUnavailable), fmt.Sprintf("the bridge already serves %d event streams; close one first", maxStreams))
+		writeError(w, http.StatusServiceUnavailable, string(wire.KindUnavailable), fmt.Sprintf("the bridge already serves %d event streams; close one first", maxStreams))
 		return
 	}
 	defer s.streams.Add(-1)
@@ -103,7 +103,7 @@ type stream struct {
 	// covers the moment an old subscription's reader and a new one's
 	// overlap.
 	mu          sync.Mutex
-	queue       []engine.Event
+	queue       []wire.Event
 	limit       int
 	wake        chan struct{} // one pending wake-up for pump
 	dropped     int64
@@ -112,11 +112,11 @@ type stream struct {
 
 func newStream(w http.ResponseWriter, since int64) *stream {
 	return &stream{w: w, rc: http.NewResponseController(w), last: since,
-		limit: engine.HistorySize + sseBuffer, wake: make(chan struct{}, 1)}
+		limit: wire.HistorySize + sseBuffer, wake: make(chan struct{}, 1)}
 }
 
 // offer runs on the engine connection's reader: it must never block.
-func (st *stream) offer(ev engine.Event) {
+func (st *stream) offer(ev wire.Event) {
 	st.mu.Lock()
 	if st.dropped == 0 && len(st.queue) < st.limit {
 		st.queue = append(st.queue, ev)
@@ -134,13 +134,13 @@ func (st *stream) offer(ev engine.Event) {
 // take empties the queue: what was queued, then a lagged event for what
 // did not fit (its id is the newest event lost, so a client resuming after
 // it misses nothing more).
-func (st *stream) take() []engine.Event {
+func (st *stream) take() []wire.Event {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := st.queue
 	st.queue = nil
 	if st.dropped > 0 {
-		out = append(out, engine.Event{ID: st.lastDropped, Type: engine.EventLagged, Missed: st.dropped, At: time.Now().UTC()})
+		out = append(out, wire.Event{ID: st.lastDropped, Type: wire.EventLagged, Missed: st.dropped, At: time.Now().UTC()})
 		st.dropped = 0
 	}
 	return out
@@ -185,8 +185,8 @@ func (st *stream) flush() error {
 	return st.rc.Flush()
 }
 
-func (st *stream) event(ev engine.Event) error {
-	if ev.ID <= st.last && ev.Type != engine.EventLagged {
+func (st *stream) event(ev wire.Event) error {
+	if ev.ID <= st.last && ev.Type != wire.EventLagged {
 		return nil // replayed again after a resubscribe
 	}
 	data, err := json.Marshal(ev)
@@ -217,7 +217,7 @@ func (s *Server) observerHistory(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("since"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, string(engine.KindInvalid), "since must be an event id, not "+quote(v))
+			writeError(w, http.StatusBadRequest, string(wire.KindInvalid), "since must be an event id, not "+quote(v))
 			return
 		}
 		params["since"] = n

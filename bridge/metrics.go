@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // metrics is GET /metrics in the Prometheus text format (version 0.0.4).
@@ -16,7 +16,7 @@ import (
 // bridge only renders them. Without an engine, agentos_engine_up is 0 and
 // the graph counts come from the bridge's own read-only connection.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	var m engine.Metrics
+	var m wire.Metrics
 	up := 0
 	if raw, err := s.engine.call(r.Context(), "system.metrics", nil); err == nil && json.Unmarshal(raw, &m) == nil {
 		up = 1
@@ -61,7 +61,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 // writeCalls renders the calls of one kind as a counter and a histogram.
 // The label naming the call is the kind itself: method="..." or
 // capability="...".
-func writeCalls(b *strings.Builder, m engine.Metrics, kind, prefix, what, by string) {
+func writeCalls(b *strings.Builder, m wire.Metrics, kind, prefix, what, by string) {
 	fmt.Fprintf(b, "# HELP %s_total %s %s\n# TYPE %s_total counter\n", prefix, what, by, prefix)
 	for _, c := range m.Calls {
 		if c.Kind == kind {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -13,7 +15,7 @@ import (
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, string(engine.KindInternal), "encode response: "+err.Error())
+		writeError(w, http.StatusInternalServerError, string(wire.KindInternal), "encode response: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -49,27 +51,27 @@ func writeError(w http.ResponseWriter, status int, kind, msg string) {
 }
 
 // statusOf maps an engine error kind onto an HTTP status.
-var statusOf = map[engine.Kind]int{
-	engine.KindInvalid:     http.StatusBadRequest,
-	engine.KindNotFound:    http.StatusNotFound,
-	engine.KindConflict:    http.StatusConflict,
-	engine.KindNoProvider:  http.StatusNotFound,
-	engine.KindDenied:      http.StatusForbidden,
-	engine.KindTimeout:     http.StatusGatewayTimeout,
-	engine.KindSkillFailed: http.StatusBadGateway,
-	engine.KindCancelled:   499, // client closed request, as nginx has it
-	engine.KindUnavailable: http.StatusServiceUnavailable,
-	engine.KindInternal:    http.StatusInternalServerError,
+var statusOf = map[wire.Kind]int{
+	wire.KindInvalid:     http.StatusBadRequest,
+	wire.KindNotFound:    http.StatusNotFound,
+	wire.KindConflict:    http.StatusConflict,
+	wire.KindNoProvider:  http.StatusNotFound,
+	wire.KindDenied:      http.StatusForbidden,
+	wire.KindTimeout:     http.StatusGatewayTimeout,
+	wire.KindSkillFailed: http.StatusBadGateway,
+	wire.KindCancelled:   499, // client closed request, as nginx has it
+	wire.KindUnavailable: http.StatusServiceUnavailable,
+	wire.KindInternal:    http.StatusInternalServerError,
 }
 
 // writeErr answers err (from the graph or the engine) with its kind.
 func writeErr(w http.ResponseWriter, err error) {
 	if errors.Is(err, context.DeadlineExceeded) {
-		writeError(w, http.StatusGatewayTimeout, string(engine.KindTimeout), "the bridge gave up on this request: "+err.Error())
+		writeError(w, http.StatusGatewayTimeout, string(wire.KindTimeout), "the bridge gave up on this request: "+err.Error())
 		return
 	}
-	if errors.Is(err, engine.ErrUnreachable) {
-		writeError(w, http.StatusServiceUnavailable, string(engine.KindUnavailable),
+	if errors.Is(err, wire.ErrUnreachable) {
+		writeError(w, http.StatusServiceUnavailable, string(wire.KindUnavailable),
 			"the engine is not running (start it with `agentos start`): "+err.Error())
 		return
 	}

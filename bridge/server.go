@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -58,7 +59,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	opts.AllowedHosts = normalize(opts.AllowedHosts, func(h string) string { return strings.ToLower(strings.TrimSuffix(h, ".")) })
 	opts.AllowedOrigins = normalize(opts.AllowedOrigins, normalOrigin)
-	paths := engine.PathsFor(opts.Home)
+	paths := wire.PathsFor(opts.Home)
 	token, err := LoadOrCreateToken(TokenPath(opts.Home))
 	if err != nil {
 		return nil, err

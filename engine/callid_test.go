@@ -12,21 +12,22 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // eventsSince returns the observer events after since.
-func eventsSince(t *testing.T, c *Client, since int64) []Event {
+func eventsSince(t *testing.T, c *wire.Client, since int64) []wire.Event {
 	t.Helper()
-	var h History
+	var h wire.History
 	if err := c.Call(context.Background(), "observer.history", map[string]any{"since": since, "limit": 4096}, &h); err != nil {
 		t.Fatal(err)
 	}
 	return h.Events
 }
 
-func lastEventID(t *testing.T, c *Client) int64 {
+func lastEventID(t *testing.T, c *wire.Client) int64 {
 	t.Helper()
-	var h History
+	var h wire.History
 	if err := c.Call(context.Background(), "observer.history", map[string]any{"limit": 1}, &h); err != nil {
 		t.Fatal(err)
 	}
@@ -34,15 +35,15 @@ func lastEventID(t *testing.T, c *Client) int64 {
 }
 
 // changeOf returns the graph.changed event that names node id.
-func changeOf(t *testing.T, events []Event, id string) Event {
+func changeOf(t *testing.T, events []wire.Event, id string) wire.Event {
 	t.Helper()
 	for _, ev := range events {
-		if ev.Type == EventGraphChanged && slices.Contains(ev.IDs, id) {
+		if ev.Type == wire.EventGraphChanged && slices.Contains(ev.IDs, id) {
 			return ev
 		}
 	}
 	t.Fatalf("no graph.changed for %s among %+v", id, events)
-	return Event{}
+	return wire.Event{}
 }
 
 // A method call's graph change carries the call's call_id, the one its
@@ -56,13 +57,13 @@ func TestGraphChangeCarriesTheCallIDOfItsCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := eventsSince(t, c, since)
-	var started, completed Event
+	var started, completed wire.Event
 	for _, ev := range events {
 		if ev.Method == "data.create" {
 			switch ev.Type {
-			case EventStarted:
+			case wire.EventStarted:
 				started = ev
-			case EventCompleted:
+			case wire.EventCompleted:
 				completed = ev
 			}
 		}
@@ -72,7 +73,7 @@ func TestGraphChangeCarriesTheCallIDOfItsCall(t *testing.T) {
 		t.Fatalf("call ids: started %q, graph.changed %q, completed %q; want one id", started.CallID, changed.CallID, completed.CallID)
 	}
 
-	quiet, err := Dial(ctx, srv.opts.Socket, ClientOptions{Name: "bridge", Quiet: true})
+	quiet, err := wire.Dial(ctx, srv.opts.Socket, wire.ClientOptions{Name: "bridge", Quiet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ def fetch(name: str) -> list:
 
 // runEngine runs a whole engine (skills included) in-process on a fresh
 // home with the given skill, and returns a client of it.
-func runEngine(t *testing.T, skill, allowed, tools string) *Client {
+func runEngine(t *testing.T, skill, allowed, tools string) *wire.Client {
 	t.Helper()
 	// Not t.TempDir: a socket path must stay under ~100 bytes.
 	home, err := os.MkdirTemp("", "ags")
@@ -123,7 +124,7 @@ func runEngine(t *testing.T, skill, allowed, tools string) *Client {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Config{Home: home, Version: "test", LogLevel: slog.LevelWarn, LogTo: io.Discard,
-			Ready: func(Paths, *slog.Logger) { close(ready) }})
+			Ready: func(wire.Paths, *slog.Logger) { close(ready) }})
 	}()
 	select {
 	case <-ready:
@@ -140,7 +141,7 @@ func runEngine(t *testing.T, skill, allowed, tools string) *Client {
 			t.Errorf("engine: %v", err)
 		}
 	})
-	c, err := DialHome(context.Background(), home, ClientOptions{Name: "test"})
+	c, err := wire.DialHome(context.Background(), home, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +175,9 @@ func TestSkillWritesCarryTheIDOfTheirJob(t *testing.T) {
 		t.Helper()
 		events := eventsSince(t, c, since)
 		changed := changeOf(t, events, id)
-		var finished []Event
+		var finished []wire.Event
 		for _, ev := range events {
-			if ev.Type == EventJobFinished {
+			if ev.Type == wire.EventJobFinished {
 				finished = append(finished, ev)
 			}
 		}
@@ -205,14 +206,14 @@ func TestSkillWritesCarryTheIDOfTheirJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		var j Job
-		for j.State == "" || j.State == JobRunning {
+		for j.State == "" || j.State == wire.JobRunning {
 			if err := c.Call(ctx, "jobs.get", map[string]any{"id": started.Job}, &j); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		var res struct{ ID string }
-		if err := json.Unmarshal(j.Result, &res); err != nil || j.State != JobCompleted {
+		if err := json.Unmarshal(j.Result, &res); err != nil || j.State != wire.JobCompleted {
 			t.Fatalf("job %+v: %v", j, err)
 		}
 		if job := check(t, since, res.ID); job != started.Job {

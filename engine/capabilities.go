@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // maxNesting bounds capability calls made by skills inside capability calls.
@@ -128,7 +129,7 @@ func (s *Server) providers(capability string) []provider {
 func (s *Server) rank(ctx context.Context, capability, explicit string) ([]ranked, error) {
 	all := s.providers(capability)
 	if len(all) == 0 {
-		return nil, Errorf(KindNoProvider, "no installed skill provides %q; `agentos capabilities` lists what is provided", capability)
+		return nil, wire.Errorf(wire.KindNoProvider, "no installed skill provides %q; `agentos capabilities` lists what is provided", capability)
 	}
 	if explicit != "" {
 		for _, p := range all {
@@ -136,7 +137,7 @@ func (s *Server) rank(ctx context.Context, capability, explicit string) ([]ranke
 				return []ranked{{p, "asked for explicitly"}}, nil
 			}
 		}
-		return nil, Errorf(KindNotFound, "%s does not provide %q (providers: %s)", explicit, capability, providerNames(all))
+		return nil, wire.Errorf(wire.KindNotFound, "%s does not provide %q (providers: %s)", explicit, capability, providerNames(all))
 	}
 	cfg := s.capabilityConfig(capability)
 	missing := map[string][]string{}
@@ -278,7 +279,7 @@ func (s *Server) missingSecrets(ctx context.Context, sk *broker.Skill) []string 
 // it too.
 func (s *Server) invoke(ctx context.Context, j *Job, capability, explicit string, params json.RawMessage) (any, error) {
 	if depth := nesting(j); depth > maxNesting {
-		return nil, Errorf(KindDenied, "capability calls nested %d deep; the limit is %d", depth, maxNesting)
+		return nil, wire.Errorf(wire.KindDenied, "capability calls nested %d deep; the limit is %d", depth, maxNesting)
 	}
 	order, err := s.rank(ctx, capability, explicit)
 	if err != nil {
@@ -292,22 +293,22 @@ func (s *Server) invoke(ctx context.Context, j *Job, capability, explicit string
 		// Only what says something about the provider counts against it: a
 		// cancel, bad input or a denied op do not.
 		switch KindOf(err) {
-		case "", KindUnavailable, KindTimeout, KindSkillFailed:
+		case "", wire.KindUnavailable, wire.KindTimeout, wire.KindSkillFailed:
 			s.health.record(r.name(), time.Since(start), err)
 		}
 		if err == nil {
 			return res, nil
 		}
 		s.jobs.set(j, func(j *Job) {
-			j.Attempts = append(j.Attempts, Attempt{Skill: r.skill.ID, Tool: r.tool.Name, Error: err.Error(), Kind: KindOf(err)})
+			j.Attempts = append(j.Attempts, wire.Attempt{Skill: r.skill.ID, Tool: r.tool.Name, Error: err.Error(), Kind: KindOf(err)})
 		})
 		lastErr = err
-		if KindOf(err) != KindUnavailable {
+		if KindOf(err) != wire.KindUnavailable {
 			return nil, err
 		}
 	}
 	if len(order) > 1 {
-		return nil, Errorf(KindUnavailable, "every provider of %q is unavailable; last: %v", capability, lastErr)
+		return nil, wire.Errorf(wire.KindUnavailable, "every provider of %q is unavailable; last: %v", capability, lastErr)
 	}
 	return nil, lastErr
 }

@@ -10,10 +10,9 @@ import (
 	"regexp"
 	"sync"
 	"time"
-)
 
-// DefaultMaxLine caps one request line (DESIGN §4).
-const DefaultMaxLine = 16 << 20
+	"github.com/agentos/agentos/engine/wire"
+)
 
 var errLineTooLong = errors.New("line too long")
 
@@ -28,7 +27,7 @@ type lineStream struct {
 
 func newLineStream(conn net.Conn, maxLine int) *lineStream {
 	if maxLine <= 0 {
-		maxLine = DefaultMaxLine
+		maxLine = wire.MaxRequestLine
 	}
 	return &lineStream{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), maxLine: maxLine}
 }
@@ -118,26 +117,26 @@ func (e *errBadRequest) Error() string { return e.msg }
 func parseRequest(line []byte) (*request, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) > 0 && line[0] == '[' {
-		return nil, &errBadRequest{code: CodeInvalidRequest,
+		return nil, &errBadRequest{code: wire.CodeInvalidRequest,
 			msg: "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)"}
 	}
 	var r request
 	if err := json.Unmarshal(line, &r); err != nil {
 		if !json.Valid(line) {
-			return nil, &errBadRequest{code: CodeParseError, msg: "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line"}
+			return nil, &errBadRequest{code: wire.CodeParseError, msg: "parse error: the line is not valid JSON; send one JSON-RPC 2.0 object per line"}
 		}
-		return nil, &errBadRequest{id: peekID(line), code: CodeInvalidRequest,
+		return nil, &errBadRequest{id: peekID(line), code: wire.CodeInvalidRequest,
 			msg: "invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call): " + err.Error()}
 	}
 	id := validID(r.ID)
 	switch {
 	case r.ID != nil && id == nil:
-		return nil, &errBadRequest{code: CodeInvalidRequest, msg: "invalid request: \"id\" must be a string or a number"}
+		return nil, &errBadRequest{code: wire.CodeInvalidRequest, msg: "invalid request: \"id\" must be a string or a number"}
 	case r.Method == nil || *r.Method == "":
-		return nil, &errBadRequest{id: id, code: CodeInvalidRequest,
+		return nil, &errBadRequest{id: id, code: wire.CodeInvalidRequest,
 			msg: "invalid request: expected a JSON-RPC 2.0 object with \"method\" (and \"id\" for a call)"}
 	case r.JSONRPC != "2.0":
-		return nil, &errBadRequest{id: id, code: CodeInvalidRequest, msg: "invalid request: \"jsonrpc\" must be \"2.0\""}
+		return nil, &errBadRequest{id: id, code: wire.CodeInvalidRequest, msg: "invalid request: \"jsonrpc\" must be \"2.0\""}
 	}
 	return &r, nil
 }
@@ -188,7 +187,7 @@ func encodeResponse(id json.RawMessage, result any, err error) []byte {
 	if err == nil {
 		var merr error
 		if res, merr = json.Marshal(result); merr != nil {
-			err = Errorf(KindInternal, "encode result: %v", merr)
+			err = wire.Errorf(wire.KindInternal, "encode result: %v", merr)
 		}
 	}
 	b := make([]byte, 0, len(res)+64)

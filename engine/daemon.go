@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
@@ -32,7 +34,7 @@ type Config struct {
 	SkillsDirs []string
 	// Ready is called once the socket accepts connections, with the
 	// engine's logger (the bridge, run in the same process, logs there).
-	Ready func(Paths, *slog.Logger)
+	Ready func(wire.Paths, *slog.Logger)
 }
 
 // LockedError says another engine holds the lock on this home.
@@ -52,8 +54,8 @@ func (e *LockedError) Error() string {
 // in-flight requests finish, the socket and pid file are removed, the lock is
 // released.
 func Run(ctx context.Context, cfg Config) (err error) {
-	paths := PathsFor(cfg.Home)
-	if err := paths.Ensure(); err != nil {
+	paths := wire.PathsFor(cfg.Home)
+	if err := EnsureDirs(paths); err != nil {
 		return err
 	}
 	logFile, err := os.OpenFile(paths.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -96,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// Problems in shape files are logged once, by the reload that follows
 	// skill discovery (loadShapes), which sees every folder.
 	reg, _ := shapes.Load(paths.ShapesDir)
-	bus := NewBus(HistorySize)
+	bus := NewBus(wire.HistorySize)
 	opts := cfg.Server.withDefaults()
 	// More readers than workers: a point read answered on a connection's
 	// read loop never waits behind a slow query holding every reader.

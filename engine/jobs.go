@@ -11,60 +11,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
 
-// Job states.
-const (
-	JobRunning   = "running"
-	JobCompleted = "completed"
-	JobFailed    = "failed"
-	JobCancelled = "cancelled"
-)
-
-// Job is one invocation: which provider ran, why, how far it got, how it
-// ended. Every capability invocation and every skills.run is one.
+// Job is one invocation as the engine tracks it: the record jobs.get
+// answers, and what it needs to cancel and wait for the work.
 type Job struct {
-	ID         string          `json:"id"`
-	Parent     string          `json:"parent,omitempty"` // the job whose skill made this nested call
-	Capability string          `json:"capability,omitempty"`
-	Skill      string          `json:"skill,omitempty"`
-	Tool       string          `json:"tool,omitempty"`
-	Reason     string          `json:"reason,omitempty"` // why this provider
-	Attempts   []Attempt       `json:"attempts,omitempty"`
-	Caller     string          `json:"caller"`
-	State      string          `json:"state"`
-	StartedAt  time.Time       `json:"started_at"`
-	EndedAt    *time.Time      `json:"ended_at,omitempty"`
-	Progress   *JobProgress    `json:"progress,omitempty"`
-	Result     json.RawMessage `json:"result,omitempty"`
-	Error      *JobError       `json:"error,omitempty"`
+	wire.Job
 
 	ctx       context.Context
 	cancel    context.CancelFunc
 	done      chan struct{}
 	parentJob *Job
-}
-
-// Attempt is one provider tried for a capability.
-type Attempt struct {
-	Skill string `json:"skill"`
-	Tool  string `json:"tool"`
-	Error string `json:"error,omitempty"`
-	Kind  Kind   `json:"kind,omitempty"`
-}
-
-// JobProgress is the last progress a job's skill reported.
-type JobProgress struct {
-	Current float64 `json:"current"`
-	Total   float64 `json:"total,omitempty"`
-	Message string  `json:"message,omitempty"`
-}
-
-// JobError is how a job failed.
-type JobError struct {
-	Kind    Kind   `json:"kind"`
-	Message string `json:"message"`
 }
 
 // jobTable keeps running jobs and the most recent finished ones.
@@ -94,8 +53,8 @@ func jobFrom(ctx context.Context) *Job {
 // the parent (or the job) and everything the job started stops with it.
 func (t *jobTable) start(parent context.Context, caller string) *Job {
 	ctx, cancel := context.WithCancel(parent)
-	j := &Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: JobRunning,
-		StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{})}
+	j := &Job{Job: wire.Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: wire.JobRunning,
+		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{})}
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}
@@ -116,11 +75,11 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 	j.EndedAt = &now
 	switch {
 	case err == nil:
-		j.State, j.Result = JobCompleted, result
-	case KindOf(err) == KindCancelled:
-		j.State, j.Error = JobCancelled, &JobError{Kind: KindCancelled, Message: err.Error()}
+		j.State, j.Result = wire.JobCompleted, result
+	case KindOf(err) == wire.KindCancelled:
+		j.State, j.Error = wire.JobCancelled, &wire.JobError{Kind: wire.KindCancelled, Message: err.Error()}
 	default:
-		j.State, j.Error = JobFailed, &JobError{Kind: KindOf(err), Message: err.Error()}
+		j.State, j.Error = wire.JobFailed, &wire.JobError{Kind: KindOf(err), Message: err.Error()}
 	}
 	if len(j.Result) > maxKeptResult {
 		j.Result = json.RawMessage(fmt.Sprintf(`{"dropped":"the result was %d bytes; results over %d bytes are not kept"}`, len(j.Result), maxKeptResult))
@@ -130,7 +89,7 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 		delete(t.jobs, t.finished[0])
 		t.finished = t.finished[1:]
 	}
-	ev := Event{Type: EventJobFinished, CallID: j.ID, Capability: j.Capability, Skill: j.Skill, Provider: j.Tool,
+	ev := wire.Event{Type: wire.EventJobFinished, CallID: j.ID, Capability: j.Capability, Skill: j.Skill, Provider: j.Tool,
 		Caller: j.Caller, Data: map[string]any{"job": j.ID, "state": j.State, "parent": j.Parent},
 		LatencyMS: float64(now.Sub(j.StartedAt).Microseconds()) / 1000}
 	if j.Error != nil {
@@ -152,8 +111,8 @@ const maxKeptResult = 1 << 20
 
 func (t *jobTable) progress(j *Job, current, total float64, msg string) {
 	t.mu.Lock()
-	j.Progress = &JobProgress{Current: current, Total: total, Message: msg}
-	ev := Event{Type: EventJobProgress, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID,
+	j.Progress = &wire.JobProgress{Current: current, Total: total, Message: msg}
+	ev := wire.Event{Type: wire.EventJobProgress, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID,
 		Data: map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}}
 	t.mu.Unlock()
 	t.bus.Publish(ev)
@@ -167,11 +126,11 @@ func (t *jobTable) set(j *Job, fn func(j *Job)) {
 }
 
 // snapshot returns a copy safe to encode, without the result unless asked.
-func (t *jobTable) snapshot(j *Job, withResult bool) Job {
+func (t *jobTable) snapshot(j *Job, withResult bool) wire.Job {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c := *j
-	c.Attempts = append([]Attempt(nil), j.Attempts...)
+	c := j.Job
+	c.Attempts = append([]wire.Attempt(nil), j.Attempts...)
 	if !withResult {
 		c.Result = nil
 	}
@@ -183,7 +142,7 @@ func (t *jobTable) get(id string) (*Job, error) {
 	defer t.mu.Unlock()
 	j, ok := t.jobs[id]
 	if !ok {
-		return nil, Errorf(KindNotFound, "no job %q (finished jobs are kept for the last %d)", id, t.keep)
+		return nil, wire.Errorf(wire.KindNotFound, "no job %q (finished jobs are kept for the last %d)", id, t.keep)
 	}
 	return j, nil
 }
@@ -217,7 +176,7 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in job", "job", j.ID, "panic", r, "stack", string(debug.Stack()))
-			err = Errorf(KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r)
+			err = wire.Errorf(wire.KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r)
 			s.jobs.finish(j, nil, err)
 			out = nil
 		}
@@ -226,11 +185,11 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	var raw json.RawMessage
 	if err == nil {
 		if raw, err = json.Marshal(res); err != nil {
-			err = Errorf(KindInternal, "encode the result of job %s: %v", j.ID, err)
+			err = wire.Errorf(wire.KindInternal, "encode the result of job %s: %v", j.ID, err)
 		}
 	}
-	if err != nil && j.ctx.Err() != nil && KindOf(err) != KindTimeout {
-		err = Errorf(KindCancelled, "job %s was cancelled", j.ID)
+	if err != nil && j.ctx.Err() != nil && KindOf(err) != wire.KindTimeout {
+		err = wire.Errorf(wire.KindCancelled, "job %s was cancelled", j.ID)
 	}
 	s.jobs.finish(j, raw, err)
 	if err != nil {
@@ -252,7 +211,7 @@ func (t *jobTable) cancelAll(ctx context.Context) {
 	t.mu.Lock()
 	var running []*Job
 	for _, j := range t.jobs {
-		if j.State == JobRunning {
+		if j.State == wire.JobRunning {
 			running = append(running, j)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 )
@@ -141,33 +143,7 @@ func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) 
 	c.conn.caller = caller
 	c.conn.quiet = p.Quiet
 	c.conn.mu.Unlock()
-	return &Hello{Caller: caller, Version: s.opts.Version, PID: os.Getpid()}, nil
-}
-
-// Hello is the result of system.hello.
-type Hello struct {
-	Caller  string `json:"caller"`
-	Version string `json:"version"`
-	PID     int    `json:"pid"`
-}
-
-// Status is the result of system.status.
-type Status struct {
-	Version     string           `json:"version"`
-	PID         int              `json:"pid"`
-	StartedAt   time.Time        `json:"started_at"`
-	UptimeSec   float64          `json:"uptime_s"`
-	Home        string           `json:"home"`
-	DBPath      string           `json:"db_path"`
-	Socket      string           `json:"socket"`
-	Nodes       int64            `json:"nodes"`
-	Edges       int64            `json:"edges"`
-	ByShape     map[string]int64 `json:"by_shape"`
-	Shapes      int              `json:"shapes"`
-	Skills      []string         `json:"skills"`
-	JobsRunning int              `json:"jobs_running"`
-	LastEventID int64            `json:"last_event_id"`
-	Bridge      string           `json:"bridge,omitempty"` // URL of the web UI and HTTP API
+	return &wire.Hello{Caller: caller, Version: s.opts.Version, PID: os.Getpid()}, nil
 }
 
 func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) {
@@ -175,7 +151,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Status{
+	return &wire.Status{
 		Version:     s.opts.Version,
 		PID:         os.Getpid(),
 		StartedAt:   s.started.UTC(),
@@ -194,17 +170,10 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 	}, nil
 }
 
-// MethodInfo describes one method in system.schema.
-type MethodInfo struct {
-	Name    string          `json:"name"`
-	Summary string          `json:"summary"`
-	Params  json.RawMessage `json:"params"`
-}
-
 func (s *Server) schema(ctx context.Context, _ *call, _ *struct{}) (any, error) {
-	methods := make([]MethodInfo, 0, len(s.methods))
+	methods := make([]wire.MethodInfo, 0, len(s.methods))
 	for _, m := range s.methods {
-		methods = append(methods, MethodInfo{Name: m.name, Summary: m.summary, Params: m.params})
+		methods = append(methods, wire.MethodInfo{Name: m.name, Summary: m.summary, Params: m.params})
 	}
 	sort.Slice(methods, func(i, j int) bool { return methods[i].Name < methods[j].Name })
 	return map[string]any{
@@ -253,16 +222,16 @@ type readParams struct {
 func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, error) {
 	switch {
 	case p.ID != "" && p.Shape != "":
-		return nil, Errorf(KindInvalid, "data.read: give either id (one node) or shape (a page), not both")
+		return nil, wire.Errorf(wire.KindInvalid, "data.read: give either id (one node) or shape (a page), not both")
 	case p.ID != "" && (p.Where != nil || p.Order != "" || p.Limit != 0 || p.Cursor != "" || p.IncludeDeleted):
-		return nil, Errorf(KindInvalid, "data.read: where, order, limit, cursor and include_deleted go with shape, not id")
+		return nil, wire.Errorf(wire.KindInvalid, "data.read: where, order, limit, cursor and include_deleted go with shape, not id")
 	case p.ID != "":
 		return s.store.Get(ctx, p.ID)
 	case p.Shape != "":
 		return s.store.Query(ctx, graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order,
 			Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
 	}
-	return nil, Errorf(KindInvalid, "data.read: param \"id\" or \"shape\" is required")
+	return nil, wire.Errorf(wire.KindInvalid, "data.read: param \"id\" or \"shape\" is required")
 }
 
 type updateParams struct {
@@ -372,7 +341,7 @@ func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *neighborsParams)
 	switch p.Direction {
 	case "", "in", "out", "both":
 	default:
-		return nil, Errorf(KindInvalid, "data.neighbors: direction must be in, out or both, not %q", p.Direction)
+		return nil, wire.Errorf(wire.KindInvalid, "data.neighbors: direction must be in, out or both, not %q", p.Direction)
 	}
 	return s.store.Neighbors(ctx, p.ID, p.Label, p.Direction, p.Depth)
 }
@@ -391,7 +360,7 @@ func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, 
 	}
 	sh, ok := s.shapes.Load().Get(p.Name)
 	if !ok {
-		return nil, Errorf(KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
+		return nil, wire.Errorf(wire.KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
 	}
 	return sh, nil
 }
@@ -399,14 +368,6 @@ func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, 
 type historyParams struct {
 	Since *int64 `json:"since,omitempty"`
 	Limit int    `json:"limit,omitempty"`
-}
-
-// History is the answer of observer.history. Missed counts events after
-// since that the ring no longer holds; LastID is the newest event's id.
-type History struct {
-	Events []Event `json:"events"`
-	Missed int64   `json:"missed,omitempty"`
-	LastID int64   `json:"last_id"`
 }
 
 func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, error) {
@@ -419,7 +380,7 @@ func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, err
 	case limit == 0:
 		limit = 200
 	case limit < 0 || limit > 4096:
-		return nil, Errorf(KindInvalid, "observer.history: limit must be 1..4096, not %d", limit)
+		return nil, wire.Errorf(wire.KindInvalid, "observer.history: limit must be 1..4096, not %d", limit)
 	}
 	events, missed := s.bus.History(since)
 	if len(events) > limit {
@@ -427,9 +388,9 @@ func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, err
 		events = events[len(events)-limit:]
 	}
 	if events == nil {
-		events = []Event{}
+		events = []wire.Event{}
 	}
-	return &History{Events: events, Missed: missed, LastID: s.bus.LastID()}, nil
+	return &wire.History{Events: events, Missed: missed, LastID: s.bus.LastID()}, nil
 }
 
 type subscribeParams struct {
@@ -613,7 +574,7 @@ func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *preferParam
 
 func (s *Server) jobsList(context.Context, *call, *struct{}) (any, error) {
 	jobs := s.jobs.list()
-	out := make([]Job, len(jobs))
+	out := make([]wire.Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = s.jobs.snapshot(j, false)
 	}

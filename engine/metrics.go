@@ -5,37 +5,14 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // LatencyBuckets are the upper bounds, in seconds, of the latency
 // histograms system.metrics reports: from a point read (~50 µs) to a long
 // capability call (minutes).
 var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
-
-// CallMetric is the count and latency histogram of one (kind, name,
-// outcome): kind is "method" (a socket method) or "capability" (a
-// capability job, by capability name or "skill:<id>" for skills.run).
-type CallMetric struct {
-	Kind       string   `json:"kind"`
-	Name       string   `json:"name"`
-	Outcome    string   `json:"outcome"` // ok or the error kind (methods); completed, failed, cancelled (capabilities)
-	Count      uint64   `json:"count"`
-	SumSeconds float64  `json:"sum_seconds"`
-	Buckets    []uint64 `json:"buckets"` // cumulative counts per LatencyBuckets bound
-}
-
-// Metrics is the answer of system.metrics.
-type Metrics struct {
-	UptimeSec       float64          `json:"uptime_sec"`
-	Calls           []CallMetric     `json:"calls"`
-	Buckets         []float64        `json:"buckets"`
-	SkillProcesses  int              `json:"skill_processes"` // worker processes running now
-	JobsRunning     int              `json:"jobs_running"`
-	Nodes           int64            `json:"nodes"`
-	Edges           int64            `json:"edges"`
-	ByShape         map[string]int64 `json:"by_shape"`
-	EventsPublished int64            `json:"events_published"` // the last event id minus the run's first
-}
 
 type callKey struct{ kind, name, outcome string }
 
@@ -73,10 +50,10 @@ func (m *callMetrics) observe(kind, name, outcome string, d time.Duration) {
 	}
 }
 
-func (m *callMetrics) snapshot() []CallMetric {
+func (m *callMetrics) snapshot() []wire.CallMetric {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]CallMetric, 0, len(m.calls))
+	out := make([]wire.CallMetric, 0, len(m.calls))
 	for k, h := range m.calls {
 		cum := make([]uint64, len(h.buckets))
 		var run uint64
@@ -84,7 +61,7 @@ func (m *callMetrics) snapshot() []CallMetric {
 			run += n
 			cum[i] = run
 		}
-		out = append(out, CallMetric{Kind: k.kind, Name: k.name, Outcome: k.outcome, Count: h.count, SumSeconds: h.sum, Buckets: cum})
+		out = append(out, wire.CallMetric{Kind: k.kind, Name: k.name, Outcome: k.outcome, Count: h.count, SumSeconds: h.sum, Buckets: cum})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -104,7 +81,7 @@ func (s *Server) metrics(ctx context.Context, _ *call, _ *struct{}) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	m := &Metrics{
+	m := &wire.Metrics{
 		UptimeSec:       time.Since(s.started).Seconds(),
 		Calls:           s.calls.snapshot(),
 		Buckets:         LatencyBuckets,

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"testing"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 func TestMetricsCountCallsByMethodAndOutcome(t *testing.T) {
@@ -13,14 +15,14 @@ func TestMetricsCountCallsByMethodAndOutcome(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Call(ctx, "data.read", map[string]any{"id": "01NOSUCHNODE0000000000000"}, nil); KindOf(err) != KindNotFound {
+	if err := c.Call(ctx, "data.read", map[string]any{"id": "01NOSUCHNODE0000000000000"}, nil); KindOf(err) != wire.KindNotFound {
 		t.Fatalf("read of a missing node: %v", err)
 	}
-	var m Metrics
+	var m wire.Metrics
 	if err := c.Call(ctx, "system.metrics", nil, &m); err != nil {
 		t.Fatal(err)
 	}
-	find := func(name, outcome string) *CallMetric {
+	find := func(name, outcome string) *wire.CallMetric {
 		for i := range m.Calls {
 			if m.Calls[i].Kind == "method" && m.Calls[i].Name == name && m.Calls[i].Outcome == outcome {
 				return &m.Calls[i]
@@ -35,7 +37,7 @@ func TestMetricsCountCallsByMethodAndOutcome(t *testing.T) {
 	if last := created.Buckets[len(created.Buckets)-1]; last != 3 || created.SumSeconds <= 0 {
 		t.Errorf("histogram of data.create: last bucket %d (want 3, cumulative), sum %v", last, created.SumSeconds)
 	}
-	if nf := find("data.read", string(KindNotFound)); nf == nil || nf.Count != 1 {
+	if nf := find("data.read", string(wire.KindNotFound)); nf == nil || nf.Count != 1 {
 		t.Errorf("data.read not_found = %+v, want count 1", nf)
 	}
 	if len(m.Buckets) != len(created.Buckets) {
@@ -49,7 +51,7 @@ func TestMetricsCountCallsByMethodAndOutcome(t *testing.T) {
 func TestHistoryReturnsEventsAfterSinceUpToLimit(t *testing.T) {
 	_, c := testServer(t)
 	ctx := context.Background()
-	var before History
+	var before wire.History
 	if err := c.Call(ctx, "observer.history", map[string]any{"limit": 1}, &before); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestHistoryReturnsEventsAfterSinceUpToLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var h History
+	var h wire.History
 	if err := c.Call(ctx, "observer.history", map[string]any{"since": before.LastID}, &h); err != nil {
 		t.Fatal(err)
 	}
@@ -71,14 +73,14 @@ func TestHistoryReturnsEventsAfterSinceUpToLimit(t *testing.T) {
 			t.Fatalf("event ids not increasing after since: %+v", h.Events)
 		}
 	}
-	var tail History
+	var tail wire.History
 	if err := c.Call(ctx, "observer.history", map[string]any{"since": before.LastID, "limit": 2}, &tail); err != nil {
 		t.Fatal(err)
 	}
 	if len(tail.Events) != 2 || tail.Events[1].ID != h.Events[8].ID || tail.Missed != 7 {
 		t.Fatalf("limit 2 gave %+v (missed %d), want the newest two and 7 missed", tail.Events, tail.Missed)
 	}
-	if err := c.Call(ctx, "observer.history", map[string]any{"limit": 5000}, nil); KindOf(err) != KindInvalid {
+	if err := c.Call(ctx, "observer.history", map[string]any{"limit": 5000}, nil); KindOf(err) != wire.KindInvalid {
 		t.Fatalf("limit 5000: %v, want invalid", err)
 	}
 }
@@ -88,12 +90,12 @@ func TestHistoryReturnsEventsAfterSinceUpToLimit(t *testing.T) {
 func TestQuietConnectionEmitsNoEvents(t *testing.T) {
 	srv, c := testServer(t)
 	ctx := context.Background()
-	quiet, err := Dial(ctx, srv.opts.Socket, ClientOptions{Name: "bridge", Quiet: true})
+	quiet, err := wire.Dial(ctx, srv.opts.Socket, wire.ClientOptions{Name: "bridge", Quiet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer quiet.Close()
-	var before History
+	var before wire.History
 	if err := c.Call(ctx, "observer.history", map[string]any{"limit": 1}, &before); err != nil {
 		t.Fatal(err)
 	}
@@ -103,15 +105,15 @@ func TestQuietConnectionEmitsNoEvents(t *testing.T) {
 	if err := quiet.Call(ctx, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "q"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var h History
+	var h wire.History
 	if err := c.Call(ctx, "observer.history", map[string]any{"since": before.LastID}, &h); err != nil {
 		t.Fatal(err)
 	}
 	// Only the graph change remains: what changed is news whoever did it.
-	if len(h.Events) != 1 || h.Events[0].Type != EventGraphChanged {
+	if len(h.Events) != 1 || h.Events[0].Type != wire.EventGraphChanged {
 		t.Fatalf("events after quiet calls: %+v, want only graph.changed", h.Events)
 	}
-	var m Metrics
+	var m wire.Metrics
 	if err := c.Call(ctx, "system.metrics", nil, &m); err != nil {
 		t.Fatal(err)
 	}

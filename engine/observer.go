@@ -4,45 +4,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/graph"
 )
-
-// Event is one observer event (DESIGN §8).
-type Event struct {
-	ID         int64          `json:"id"`
-	Type       string         `json:"type"` // started, completed, failed, graph.changed, skills.changed, job.progress, lagged
-	At         time.Time      `json:"at"`
-	Method     string         `json:"method,omitempty"`
-	Capability string         `json:"capability,omitempty"`
-	Skill      string         `json:"skill,omitempty"`
-	Provider   string         `json:"provider,omitempty"`
-	Caller     string         `json:"caller,omitempty"`
-	CallID     string         `json:"call_id,omitempty"`
-	LatencyMS  float64        `json:"latency_ms,omitempty"`
-	Error      string         `json:"error,omitempty"`
-	ErrorKind  Kind           `json:"error_kind,omitempty"`
-	Op         string         `json:"op,omitempty"`
-	IDs        []string       `json:"ids,omitempty"`
-	Shapes     []string       `json:"shapes,omitempty"`
-	Missed     int64          `json:"missed,omitempty"` // for lagged: how many events this subscriber lost (its id is the last one lost)
-	Data       map[string]any `json:"data,omitempty"`
-}
-
-// Event types.
-const (
-	EventStarted       = "started"
-	EventCompleted     = "completed"
-	EventFailed        = "failed"
-	EventGraphChanged  = "graph.changed"
-	EventSkillsChanged = "skills.changed"
-	EventJobProgress   = "job.progress"
-	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
-	EventLagged        = "lagged"
-)
-
-// HistorySize is how many recent events the engine's bus remembers for
-// replay (observer.subscribe {since}, observer.history).
-const HistorySize = 4096
 
 // Bus fans events out to subscribers and keeps a ring of recent history.
 // Publishing never blocks: a subscriber that cannot keep up loses events and
@@ -51,8 +16,8 @@ type Bus struct {
 	mu     sync.Mutex
 	seed   int64 // ids of this run are above it
 	nextID int64
-	ring   []Event // circular, len == cap once full
-	start  int     // index of the oldest event in ring
+	ring   []wire.Event // circular, len == cap once full
+	start  int          // index of the oldest event in ring
 	size   int
 	subs   map[*Subscription]struct{}
 }
@@ -69,11 +34,11 @@ func NewBus(historySize int) *Bus {
 		historySize = 4096
 	}
 	seed := time.Now().UnixMicro()
-	return &Bus{ring: make([]Event, historySize), subs: map[*Subscription]struct{}{}, seed: seed, nextID: seed}
+	return &Bus{ring: make([]wire.Event, historySize), subs: map[*Subscription]struct{}{}, seed: seed, nextID: seed}
 }
 
 // Publish stamps ev with the next id and time and delivers it.
-func (b *Bus) Publish(ev Event) {
+func (b *Bus) Publish(ev wire.Event) {
 	b.mu.Lock()
 	b.nextID++
 	ev.ID = b.nextID
@@ -96,7 +61,7 @@ func (b *Bus) Publish(ev Event) {
 // PublishGraphChange publishes a committed graph mutation, with the call_id
 // of the call that made it (see Server.run and jobTable.start).
 func (b *Bus) PublishGraphChange(ev graph.ChangeEvent) {
-	b.Publish(Event{Type: EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes, CallID: ev.CallID})
+	b.Publish(wire.Event{Type: wire.EventGraphChanged, Op: ev.Op, IDs: ev.IDs, Shapes: ev.Shapes, CallID: ev.CallID})
 }
 
 // LastID is the id of the newest event, 0 if none.
@@ -108,14 +73,14 @@ func (b *Bus) LastID() int64 {
 
 // History returns the remembered events with id > since, oldest first, and
 // how many events after since are no longer remembered.
-func (b *Bus) History(since int64) (events []Event, missed int64) {
+func (b *Bus) History(since int64) (events []wire.Event, missed int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.historyLocked(since)
 }
 
-func (b *Bus) historyLocked(since int64) ([]Event, int64) {
-	var out []Event
+func (b *Bus) historyLocked(since int64) ([]wire.Event, int64) {
+	var out []wire.Event
 	var missed int64
 	if b.size > 0 {
 		// Only events of this run can be missed: ids at or below the seed
@@ -138,10 +103,10 @@ func (b *Bus) historyLocked(since int64) ([]Event, int64) {
 type Subscription struct {
 	bus        *Bus
 	types      map[string]bool // deliver only these types; nil: all
-	ch         chan Event
+	ch         chan wire.Event
 	mu         sync.Mutex
-	first      *Event // a lagged event for history the ring no longer held
-	lagging    bool   // dropping until the subscriber has caught up
+	first      *wire.Event // a lagged event for history the ring no longer held
+	lagging    bool        // dropping until the subscriber has caught up
 	missed     int64
 	lastMissed int64 // id of the newest event lost
 	done       chan struct{}
@@ -165,12 +130,12 @@ func (b *Bus) SubscribeTypes(since int64, buffer int, types []string) (*Subscrip
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var backlog []Event
+	var backlog []wire.Event
 	var missed int64
 	if since >= 0 {
 		backlog, missed = b.historyLocked(since)
 	}
-	s := &Subscription{bus: b, ch: make(chan Event, len(backlog)+buffer), done: make(chan struct{})}
+	s := &Subscription{bus: b, ch: make(chan wire.Event, len(backlog)+buffer), done: make(chan struct{})}
 	if len(types) > 0 {
 		s.types = make(map[string]bool, len(types))
 		for _, t := range types {
@@ -178,7 +143,7 @@ func (b *Bus) SubscribeTypes(since int64, buffer int, types []string) (*Subscrip
 		}
 	}
 	if missed > 0 {
-		s.first = &Event{ID: since + missed, Type: EventLagged, At: time.Now().UTC(), Missed: missed}
+		s.first = &wire.Event{ID: since + missed, Type: wire.EventLagged, At: time.Now().UTC(), Missed: missed}
 	}
 	for _, ev := range backlog {
 		s.offer(ev)
@@ -190,7 +155,7 @@ func (b *Bus) SubscribeTypes(since int64, buffer int, types []string) (*Subscrip
 // offer queues ev or, when the queue is full, drops it. Once one event is
 // dropped every later one is too, until the subscriber has drained what was
 // queued: the gap then sits at one place, announced by one lagged event.
-func (s *Subscription) offer(ev Event) {
+func (s *Subscription) offer(ev wire.Event) {
 	if s.types != nil && !s.types[ev.Type] {
 		return
 	}
@@ -212,7 +177,7 @@ func (s *Subscription) offer(ev Event) {
 // (ok false). Events come in id order; where some were dropped a lagged
 // event stands in their place, carrying the id of the newest one lost, so
 // resuming after it is exact.
-func (s *Subscription) Next(done <-chan struct{}) (Event, bool) {
+func (s *Subscription) Next(done <-chan struct{}) (wire.Event, bool) {
 	s.mu.Lock()
 	if s.first != nil {
 		ev := *s.first
@@ -227,7 +192,7 @@ func (s *Subscription) Next(done <-chan struct{}) (Event, bool) {
 			return ev, true
 		default:
 		}
-		ev := Event{ID: s.lastMissed, Type: EventLagged, At: time.Now().UTC(), Missed: s.missed}
+		ev := wire.Event{ID: s.lastMissed, Type: wire.EventLagged, At: time.Now().UTC(), Missed: s.missed}
 		s.lagging, s.missed = false, 0
 		s.mu.Unlock()
 		return ev, true
@@ -237,9 +202,9 @@ func (s *Subscription) Next(done <-chan struct{}) (Event, bool) {
 	case ev := <-s.ch:
 		return ev, true
 	case <-s.done:
-		return Event{}, false
+		return wire.Event{}, false
 	case <-done:
-		return Event{}, false
+		return wire.Event{}, false
 	}
 }
 

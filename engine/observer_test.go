@@ -3,11 +3,13 @@ package engine
 import (
 	"testing"
 	"time"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 func publishN(b *Bus, n int) {
 	for i := 0; i < n; i++ {
-		b.Publish(Event{Type: EventGraphChanged})
+		b.Publish(wire.Event{Type: wire.EventGraphChanged})
 	}
 }
 
@@ -34,7 +36,7 @@ func TestEventIDsKeepIncreasingAcrossBuses(t *testing.T) {
 	publishN(a, 3)
 	time.Sleep(time.Millisecond) // a restart takes far longer
 	b := NewBus(4)
-	b.Publish(Event{Type: EventStarted})
+	b.Publish(wire.Event{Type: wire.EventStarted})
 	if b.LastID() <= a.LastID() {
 		t.Fatalf("ids went back: %d after %d", b.LastID(), a.LastID())
 	}
@@ -54,7 +56,7 @@ func TestBusReportsEventsTheRingNoLongerHolds(t *testing.T) {
 	sub, _ := b.Subscribe(since, 16)
 	defer sub.Close()
 	ev, _ := sub.Next(nil)
-	if ev.Type != EventLagged || ev.Missed != 6 || ev.ID != since+6 {
+	if ev.Type != wire.EventLagged || ev.Missed != 6 || ev.ID != since+6 {
 		t.Fatalf("first event %+v, want lagged with 6 missed up to id %d", ev, since+6)
 	}
 	ev, _ = sub.Next(nil)
@@ -86,14 +88,14 @@ func TestSlowSubscriberGetsOneLaggedInPlaceAndNeverBlocksPublish(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		ev, _ := sub.Next(nil)
 		ids = append(ids, ev.ID-first)
-		if i == 2 && (ev.Type != EventLagged || ev.Missed != 98) {
+		if i == 2 && (ev.Type != wire.EventLagged || ev.Missed != 98) {
 			t.Fatalf("third event %+v, want lagged with 98 missed", ev)
 		}
 	}
 	if ids[0] != 1 || ids[1] != 2 || ids[2] != 100 {
 		t.Fatalf("ids %v, want the two queued events then lagged at 100", ids)
 	}
-	b.Publish(Event{Type: EventStarted})
+	b.Publish(wire.Event{Type: wire.EventStarted})
 	if ev, _ := sub.Next(nil); ev.ID-first != 101 {
 		t.Fatalf("after catching up got %d, want 101", ev.ID-first)
 	}
@@ -106,21 +108,21 @@ func TestClosedSubscriptionStopsNext(t *testing.T) {
 	if _, ok := sub.Next(nil); ok {
 		t.Fatal("Next on a closed subscription returned an event")
 	}
-	b.Publish(Event{Type: EventStarted}) // no panic, no delivery
+	b.Publish(wire.Event{Type: wire.EventStarted}) // no panic, no delivery
 }
 
 func TestFilteredSubscriptionSkipsOtherTypesInReplayAndLive(t *testing.T) {
 	b := NewBus(64)
 	since := b.LastID()
-	b.Publish(Event{Type: EventStarted})
-	b.Publish(Event{Type: EventSkillsChanged})
-	sub, _ := b.SubscribeTypes(since, 2, []string{EventSkillsChanged})
+	b.Publish(wire.Event{Type: wire.EventStarted})
+	b.Publish(wire.Event{Type: wire.EventSkillsChanged})
+	sub, _ := b.SubscribeTypes(since, 2, []string{wire.EventSkillsChanged})
 	defer sub.Close()
 	publishN(b, 10) // other types: not queued, so no lag either
-	b.Publish(Event{Type: EventSkillsChanged})
+	b.Publish(wire.Event{Type: wire.EventSkillsChanged})
 	for i := 0; i < 2; i++ {
 		ev, _ := sub.Next(nil)
-		if ev.Type != EventSkillsChanged {
+		if ev.Type != wire.EventSkillsChanged {
 			t.Fatalf("event %d is %s, want only skills.changed", i, ev.Type)
 		}
 	}

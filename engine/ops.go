@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -50,7 +51,7 @@ func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage,
 	case o.inFlight <- struct{}{}:
 		defer func() { <-o.inFlight }()
 	case <-ctx.Done():
-		return nil, Errorf(KindCancelled, "%s: the call ended", op.Name)
+		return nil, wire.Errorf(wire.KindCancelled, "%s: the call ended", op.Name)
 	}
 	start := time.Now()
 	perm, scope, err := o.permissionFor(op)
@@ -58,7 +59,7 @@ func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage,
 	var res any
 	if err == nil {
 		if !o.skill.Permissions.Allows(perm, scope) {
-			err = Errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
+			err = wire.Errorf(wire.KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
 				o.skill.ID, op.Name, scope, perm, scope)
 		} else {
 			rec.Allowed = true
@@ -75,7 +76,7 @@ func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage,
 	}
 	b, merr := json.Marshal(res)
 	if merr != nil {
-		return nil, Errorf(KindInternal, "encode %s result: %v", op.Name, merr)
+		return nil, wire.Errorf(wire.KindInternal, "encode %s result: %v", op.Name, merr)
 	}
 	return b, nil
 }
@@ -91,7 +92,7 @@ func (o *skillOps) permissionFor(op broker.Op) (perm, scope string, err error) {
 		u, perr := url.Parse(p.URL)
 		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 			// The URL is not repeated: its query may hold a key.
-			return "", "", Errorf(KindInvalid, "http.request: not an absolute http(s) URL (scheme://host/...)")
+			return "", "", wire.Errorf(wire.KindInvalid, "http.request: not an absolute http(s) URL (scheme://host/...)")
 		}
 		return broker.OpHTTP, hostPort(u), nil
 	case "secrets.get":
@@ -111,7 +112,7 @@ func (o *skillOps) permissionFor(op broker.Op) (perm, scope string, err error) {
 		json.Unmarshal(op.Params, &p)
 		return broker.OpCapability, p.Capability, nil
 	}
-	return "", "", Errorf(KindInvalid, "unknown op %q", op.Name)
+	return "", "", wire.Errorf(wire.KindInvalid, "unknown op %q", op.Name)
 }
 
 func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
@@ -133,7 +134,7 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 			Provider   string          `json:"provider"`
 		}
 		if err := json.Unmarshal(op.Params, &p); err != nil {
-			return nil, Errorf(KindInvalid, "capability.invoke: %v", err)
+			return nil, wire.Errorf(wire.KindInvalid, "capability.invoke: %v", err)
 		}
 		// A nested call is a job of its own under this call's job: cancel
 		// the outer job and the nested one stops with it.
@@ -142,7 +143,7 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 			return o.srv.invoke(ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
 		})
 	}
-	return nil, Errorf(KindInvalid, "unknown op %q", op.Name)
+	return nil, wire.Errorf(wire.KindInvalid, "unknown op %q", op.Name)
 }
 
 // method runs an engine method for a skill, through the same table callers
@@ -176,18 +177,18 @@ type httpParams struct {
 func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, error) {
 	var p httpParams
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, Errorf(KindInvalid, "http.request: %v", err)
+		return nil, wire.Errorf(wire.KindInvalid, "http.request: %v", err)
 	}
 	var body io.Reader
 	switch {
 	case p.Body != nil && p.BodyB64 != nil:
-		return nil, Errorf(KindInvalid, "http.request: give body or body_b64, not both")
+		return nil, wire.Errorf(wire.KindInvalid, "http.request: give body or body_b64, not both")
 	case p.Body != nil:
 		body = strings.NewReader(*p.Body)
 	case p.BodyB64 != nil:
 		b, err := base64.StdEncoding.DecodeString(*p.BodyB64)
 		if err != nil {
-			return nil, Errorf(KindInvalid, "http.request: body_b64: %v", err)
+			return nil, wire.Errorf(wire.KindInvalid, "http.request: body_b64: %v", err)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -203,7 +204,7 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 	}
 	req, err := http.NewRequestWithContext(ctx, method, p.URL, body)
 	if err != nil {
-		return nil, Errorf(KindInvalid, "http.request: %v", err)
+		return nil, wire.Errorf(wire.KindInvalid, "http.request: %v", err)
 	}
 	for k, v := range p.Headers {
 		req.Header.Set(k, v)
@@ -216,35 +217,35 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 			return fmt.Errorf("more than %d redirects", httpMaxRedirects)
 		}
 		if hp := hostPort(r.URL); !o.skill.Permissions.Allows(broker.OpHTTP, hp) {
-			return Errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, o.skill.ID, hp)
+			return wire.Errorf(wire.KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, o.skill.ID, hp)
 		}
 		return nil
 	}}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ee *Error
+		var ee *wire.Error
 		var ne net.Error
 		var ue *url.Error
 		switch {
 		case errors.As(err, &ee):
 			return nil, ee
 		case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
-			return nil, Errorf(KindCancelled, "http.request %s: the call was cancelled", req.URL.Host)
+			return nil, wire.Errorf(wire.KindCancelled, "http.request %s: the call was cancelled", req.URL.Host)
 		case ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
-			return nil, Errorf(KindTimeout, "http.request %s: no answer within %s", req.URL.Host, wait)
+			return nil, wire.Errorf(wire.KindTimeout, "http.request %s: no answer within %s", req.URL.Host, wait)
 		case errors.As(err, &ue):
 			// url.Error's text repeats the whole URL, query (and keys) included.
 			err = ue.Err
 		}
-		return nil, Errorf(KindUnavailable, "http.request %s: %v", req.URL.Host, err)
+		return nil, wire.Errorf(wire.KindUnavailable, "http.request %s: %v", req.URL.Host, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, httpMaxBody+1))
 	if err != nil {
-		return nil, Errorf(KindUnavailable, "http.request %s: reading the body: %v", req.URL.Host, err)
+		return nil, wire.Errorf(wire.KindUnavailable, "http.request %s: reading the body: %v", req.URL.Host, err)
 	}
 	if len(data) > httpMaxBody {
-		return nil, Errorf(KindInvalid, "http.request %s: the response body is larger than %d MiB", req.URL.Host, httpMaxBody>>20)
+		return nil, wire.Errorf(wire.KindInvalid, "http.request %s: the response body is larger than %d MiB", req.URL.Host, httpMaxBody>>20)
 	}
 	headers := make(map[string]string, len(resp.Header))
 	for k, v := range resp.Header {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // decodeParams decodes raw params into dst strictly: unknown keys and wrong
@@ -18,7 +20,7 @@ func decodeParams(method string, raw json.RawMessage, dst any) error {
 		raw = []byte("{}")
 	}
 	if raw[0] != '{' {
-		return Errorf(KindInvalid, "%s: params must be a JSON object, e.g. {\"id\": \"...\"}", method)
+		return wire.Errorf(wire.KindInvalid, "%s: params must be a JSON object, e.g. {\"id\": \"...\"}", method)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -26,10 +28,10 @@ func decodeParams(method string, raw json.RawMessage, dst any) error {
 	// so an int64 beyond 2^53 keeps every digit.
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
-		return Errorf(KindInvalid, "%s: %s", method, describeDecodeError(err))
+		return wire.Errorf(wire.KindInvalid, "%s: %s", method, describeDecodeError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Errorf(KindInvalid, "%s: unexpected data after the params object", method)
+		return wire.Errorf(wire.KindInvalid, "%s: unexpected data after the params object", method)
 	}
 	return nil
 }
@@ -70,7 +72,7 @@ func jsonTypeName(goType string) string {
 
 func required(method, name, value string) error {
 	if strings.TrimSpace(value) == "" {
-		return Errorf(KindInvalid, "%s: param %q is required", method, name)
+		return wire.Errorf(wire.KindInvalid, "%s: param %q is required", method, name)
 	}
 	return nil
 }

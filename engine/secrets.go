@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/vault"
 )
@@ -38,11 +39,11 @@ func vaultKeyPath(home string) string { return filepath.Join(home, "vault.key") 
 // restart.
 func (s *Server) openVault() (*vault.Vault, error) {
 	if s.opts.Home == "" {
-		return nil, Errorf(KindUnavailable, "the vault is not available: this engine runs without a state directory")
+		return nil, wire.Errorf(wire.KindUnavailable, "the vault is not available: this engine runs without a state directory")
 	}
 	v, err := vault.Open(vaultKeyPath(s.opts.Home))
 	if err != nil {
-		return nil, Errorf(KindUnavailable, "the vault cannot be used: %v", err)
+		return nil, wire.Errorf(wire.KindUnavailable, "the vault cannot be used: %v", err)
 	}
 	return v, nil
 }
@@ -63,7 +64,7 @@ func checkSecretName(method, name string) error {
 	if !secretNameRE.MatchString(name) {
 		// The rejected name is not repeated: a value pasted into the wrong
 		// param must not come back in an error, an event or a log.
-		return Errorf(KindInvalid, "%s: param \"name\" is not a valid secret name: %s", method, secretNameRule)
+		return wire.Errorf(wire.KindInvalid, "%s: param \"name\" is not a valid secret name: %s", method, secretNameRule)
 	}
 	return nil
 }
@@ -104,10 +105,10 @@ func (s *Server) secretsSet(ctx context.Context, _ *call, p *secretSetParams) (a
 		return nil, err
 	}
 	if p.Value == "" {
-		return nil, Errorf(KindInvalid, "secrets.set: param \"value\" is required and may not be empty (secrets.delete removes a secret)")
+		return nil, wire.Errorf(wire.KindInvalid, "secrets.set: param \"value\" is required and may not be empty (secrets.delete removes a secret)")
 	}
 	if len(p.Value) > maxSecretBytes {
-		return nil, Errorf(KindInvalid, "secrets.set: param \"value\" is larger than the %d MiB a secret may be", maxSecretBytes>>20)
+		return nil, wire.Errorf(wire.KindInvalid, "secrets.set: param \"value\" is larger than the %d MiB a secret may be", maxSecretBytes>>20)
 	}
 	v, err := s.openVault()
 	if err != nil {
@@ -115,7 +116,7 @@ func (s *Server) secretsSet(ctx context.Context, _ *call, p *secretSetParams) (a
 	}
 	nonce, ct, err := v.Seal(p.Name, []byte(p.Value))
 	if err != nil {
-		return nil, Errorf(KindInternal, "secrets.set: %v", err)
+		return nil, wire.Errorf(wire.KindInternal, "secrets.set: %v", err)
 	}
 	if err := s.store.PutSecret(ctx, p.Name, nonce, ct); err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func (s *Server) secretsDelete(ctx context.Context, _ *call, p *secretNameParams
 	}
 	if err := s.store.DeleteSecret(ctx, p.Name); err != nil {
 		if errors.Is(err, graph.ErrNotFound) {
-			return nil, Errorf(KindNotFound, "secret %q is not set; `agentos secrets list` shows the stored ones", p.Name)
+			return nil, wire.Errorf(wire.KindNotFound, "secret %q is not set; `agentos secrets list` shows the stored ones", p.Name)
 		}
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (s *Server) secretValue(ctx context.Context, name string) (string, error) {
 	}
 	nonce, ct, err := s.store.GetSecret(ctx, name)
 	if errors.Is(err, graph.ErrNotFound) {
-		return "", Errorf(KindUnavailable, "secret %s is not set; `agentos secrets set %s`", name, name)
+		return "", wire.Errorf(wire.KindUnavailable, "secret %s is not set; `agentos secrets set %s`", name, name)
 	}
 	if err != nil {
 		return "", err
@@ -169,7 +170,7 @@ func (s *Server) secretValue(ctx context.Context, name string) (string, error) {
 	}
 	plain, err := v.Unseal(name, nonce, ct)
 	if err != nil {
-		return "", Errorf(KindUnavailable, "%v; put back the vault.key it was set with, or set it again: `agentos secrets set %s`", err, name)
+		return "", wire.Errorf(wire.KindUnavailable, "%v; put back the vault.key it was set with, or set it again: `agentos secrets set %s`", err, name)
 	}
 	return string(plain), nil
 }

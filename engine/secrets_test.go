@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -39,7 +40,7 @@ func (s *syncBuffer) String() string {
 
 type secretsEnv struct {
 	srv   *Server
-	c     *Client
+	c     *wire.Client
 	home  string
 	db    string
 	log   *syncBuffer
@@ -78,7 +79,7 @@ func secretsServer(t *testing.T) *secretsEnv {
 	}
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
-	c, err := Dial(ctx, filepath.Join(home, "s"), ClientOptions{Name: "test"})
+	c, err := wire.Dial(ctx, filepath.Join(home, "s"), wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +87,9 @@ func secretsServer(t *testing.T) *secretsEnv {
 	return &secretsEnv{srv: srv, c: c, home: home, db: db, log: logs, store: store}
 }
 
-func secretsWantKind(t *testing.T, err error, kind Kind, inMsg string) {
+func secretsWantKind(t *testing.T, err error, kind wire.Kind, inMsg string) {
 	t.Helper()
-	var ee *Error
+	var ee *wire.Error
 	if !errors.As(err, &ee) {
 		t.Fatalf("got %v, want an engine error of kind %s", err, kind)
 	}
@@ -112,8 +113,8 @@ func TestSecretsSetListDeleteAndTheValueStaysInside(t *testing.T) {
 	// event after the test is done waiting, and a send on a closed channel
 	// races (and panics).
 	var evMu sync.Mutex
-	var events []Event
-	if _, err := env.c.Subscribe(ctx, -1, func(ev Event) {
+	var events []wire.Event
+	if _, err := env.c.Subscribe(ctx, -1, func(ev wire.Event) {
 		evMu.Lock()
 		events = append(events, ev)
 		evMu.Unlock()
@@ -171,17 +172,17 @@ func TestSecretsSetListDeleteAndTheValueStaysInside(t *testing.T) {
 		`{"name":"openai","value":""}`,
 	} {
 		err := env.c.Call(ctx, "secrets.set", json.RawMessage(params), nil)
-		secretsWantKind(t, err, KindInvalid, "secrets.set")
+		secretsWantKind(t, err, wire.KindInvalid, "secrets.set")
 		if strings.Contains(err.Error(), "PLAINTEXT") {
 			t.Fatalf("an error echoes the value: %v", err)
 		}
 	}
-	secretsWantKind(t, env.c.Call(ctx, "secrets.delete", map[string]string{"name": "../etc"}, nil), KindInvalid, "not a valid secret name")
+	secretsWantKind(t, env.c.Call(ctx, "secrets.delete", map[string]string{"name": "../etc"}, nil), wire.KindInvalid, "not a valid secret name")
 
 	if err := env.c.Call(ctx, "secrets.delete", map[string]string{"name": "openai"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	secretsWantKind(t, env.c.Call(ctx, "secrets.delete", map[string]string{"name": "openai"}, nil), KindNotFound, `secret "openai" is not set`)
+	secretsWantKind(t, env.c.Call(ctx, "secrets.delete", map[string]string{"name": "openai"}, nil), wire.KindNotFound, `secret "openai" is not set`)
 	if err := env.c.Call(ctx, "secrets.list", nil, &raw); err != nil || !strings.Contains(string(raw), `"secrets":[]`) {
 		t.Fatalf("list after delete: %s %v", raw, err)
 	}
@@ -200,7 +201,7 @@ func TestSecretsSetListDeleteAndTheValueStaysInside(t *testing.T) {
 		if bytes.Contains(b, []byte("PLAINTEXT")) {
 			t.Fatalf("an event carries the value: %s", b)
 		}
-		if ev.Type == EventGraphChanged {
+		if ev.Type == wire.EventGraphChanged {
 			t.Fatalf("a secret write published a graph event: %s", b)
 		}
 		sawSet = sawSet || ev.Method == "secrets.set"
@@ -239,7 +240,7 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := env.srv.secretValue(ctx, "anthropic")
-	secretsWantKind(t, err, KindUnavailable, "secret anthropic is not set; `agentos secrets set anthropic`")
+	secretsWantKind(t, err, wire.KindUnavailable, "secret anthropic is not set; `agentos secrets set anthropic`")
 
 	if err := env.c.Call(ctx, "secrets.set", map[string]string{"name": "anthropic", "value": testSecretValue}, nil); err != nil {
 		t.Fatal(err)
@@ -252,7 +253,7 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 		t.Fatalf("secrets.get op = %v, %v", res, err)
 	}
 	_, err = ops.secretGet(ctx, json.RawMessage(`{"name":"anthropic","x":1}`))
-	secretsWantKind(t, err, KindInvalid, `unknown param "x"`)
+	secretsWantKind(t, err, wire.KindInvalid, `unknown param "x"`)
 
 	// Another key (a lost vault.key replaced by a new one): a clear error,
 	// never the value or garbage.
@@ -261,8 +262,8 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = env.srv.secretValue(ctx, "anthropic") // makes a new key
-	secretsWantKind(t, err, KindUnavailable, "does not match the key it was stored with")
-	secretsWantKind(t, err, KindUnavailable, "agentos secrets set anthropic")
+	secretsWantKind(t, err, wire.KindUnavailable, "does not match the key it was stored with")
+	secretsWantKind(t, err, wire.KindUnavailable, "agentos secrets set anthropic")
 	if strings.Contains(err.Error(), "PLAINTEXT") {
 		t.Fatal("the error carries the value")
 	}
@@ -280,9 +281,9 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = env.srv.secretValue(ctx, "anthropic")
-	secretsWantKind(t, err, KindUnavailable, "chmod 600 "+key)
+	secretsWantKind(t, err, wire.KindUnavailable, "chmod 600 "+key)
 	err = env.c.Call(ctx, "secrets.set", map[string]string{"name": "anthropic", "value": "new"}, nil)
-	secretsWantKind(t, err, KindUnavailable, "chmod 600 "+key)
+	secretsWantKind(t, err, wire.KindUnavailable, "chmod 600 "+key)
 	os.Chmod(key, 0o600)
 
 	// A row moved under another name does not open.
@@ -291,7 +292,7 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = env.srv.secretValue(ctx, "stolen")
-	secretsWantKind(t, err, KindUnavailable, `cannot decrypt secret "stolen"`)
+	secretsWantKind(t, err, wire.KindUnavailable, `cannot decrypt secret "stolen"`)
 }
 
 func TestSecretMethodsHaveSchemas(t *testing.T) {

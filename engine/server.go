@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -90,7 +91,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 		o.MaxQueue = 4096
 	}
 	if o.MaxLine <= 0 {
-		o.MaxLine = DefaultMaxLine
+		o.MaxLine = wire.MaxRequestLine
 	}
 	return o
 }
@@ -155,7 +156,7 @@ func (c *conn) notify(method string, params any) error {
 }
 
 func (c *conn) writeError(id json.RawMessage, code int64, msg string) {
-	_ = c.stream.writeLine(encodeResponse(id, nil, &Error{Code: code, Kind: KindInvalid, Message: msg}))
+	_ = c.stream.writeLine(encodeResponse(id, nil, &wire.Error{Code: code, Kind: wire.KindInvalid, Message: msg}))
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
@@ -200,7 +201,7 @@ func (s *Server) readLoop(c *conn) {
 		if errors.Is(err, errLineTooLong) {
 			// line holds the start of the oversize request: enough to find
 			// its id, so the caller's wait ends with this error.
-			c.writeError(leadingID(line), CodeInvalidRequest, fmt.Sprintf(
+			c.writeError(leadingID(line), wire.CodeInvalidRequest, fmt.Sprintf(
 				"request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", c.stream.maxLine>>20))
 			continue
 		}
@@ -230,7 +231,7 @@ func (s *Server) readLoop(c *conn) {
 func (s *Server) handle(c *conn, req *request) {
 	m := s.methods[*req.Method]
 	if m == nil {
-		s.reply(c, req, nil, &Error{Code: CodeMethodNotFound, Kind: KindNotFound,
+		s.reply(c, req, nil, &wire.Error{Code: wire.CodeMethodNotFound, Kind: wire.KindNotFound,
 			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", *req.Method)})
 		return
 	}
@@ -238,13 +239,13 @@ func (s *Server) handle(c *conn, req *request) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.reply(c, req, nil, Errorf(KindUnavailable, "the engine is shutting down; retry once it is back"))
+		s.reply(c, req, nil, wire.Errorf(wire.KindUnavailable, "the engine is shutting down; retry once it is back"))
 		return
 	}
 	if !inline && s.queued.Add(1) > int64(s.opts.MaxQueue) {
 		s.queued.Add(-1)
 		s.mu.Unlock()
-		s.reply(c, req, nil, Errorf(KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
+		s.reply(c, req, nil, wire.Errorf(wire.KindUnavailable, "the engine is busy (%d requests queued); retry shortly", s.opts.MaxQueue))
 		return
 	}
 	s.inflight.Add(1)
@@ -286,7 +287,7 @@ func (s *Server) run(c *conn, req *request, m *method, release func()) {
 		// can put them with its started/completed pair. A quiet call has
 		// no events of its own to tie them to: its changes carry none.
 		ctx = graph.WithCall(ctx, callID)
-		s.bus.Publish(Event{Type: EventStarted, Method: m.name, Caller: cl.caller, CallID: callID})
+		s.bus.Publish(wire.Event{Type: wire.EventStarted, Method: m.name, Caller: cl.caller, CallID: callID})
 	}
 	result, err := s.safeInvoke(ctx, cl, m, req.Params)
 	outcome := "ok"
@@ -295,14 +296,14 @@ func (s *Server) run(c *conn, req *request, m *method, release func()) {
 	}
 	s.calls.observe("method", m.name, outcome, time.Since(start))
 	if !quiet {
-		ev := Event{Type: EventCompleted, Method: m.name, Caller: cl.caller, CallID: callID,
+		ev := wire.Event{Type: wire.EventCompleted, Method: m.name, Caller: cl.caller, CallID: callID,
 			LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 		if err != nil {
-			ev.Type, ev.Error, ev.ErrorKind = EventFailed, err.Error(), KindOf(err)
+			ev.Type, ev.Error, ev.ErrorKind = wire.EventFailed, err.Error(), KindOf(err)
 		}
 		s.bus.Publish(ev)
 	}
-	if err != nil && KindOf(err) == KindInternal {
+	if err != nil && KindOf(err) == wire.KindInternal {
 		s.log.Error("method failed", "method", m.name, "caller", cl.caller, "err", err)
 	}
 	release()
@@ -316,7 +317,7 @@ func (s *Server) safeInvoke(ctx context.Context, c *call, m *method, params json
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in method", "method", m.name, "panic", r, "stack", string(debug.Stack()))
-			err = Errorf(KindInternal, "internal error in %s: %v (see logs/engine.log)", m.name, r)
+			err = wire.Errorf(wire.KindInternal, "internal error in %s: %v (see logs/engine.log)", m.name, r)
 		}
 	}()
 	return m.handle(ctx, c, params)

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
 
 // testServer runs a Server over a real store and a real socket in-process.
-func testServer(t testing.TB) (*Server, *Client) {
+func testServer(t testing.TB) (*Server, *wire.Client) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ags")
 	if err != nil {
@@ -42,7 +43,7 @@ func testServer(t testing.TB) (*Server, *Client) {
 	srv := NewServer(store, reg, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{Socket: sock})
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
-	c, err := Dial(ctx, sock, ClientOptions{Name: "test"})
+	c, err := wire.Dial(ctx, sock, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +54,8 @@ func testServer(t testing.TB) (*Server, *Client) {
 func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
 	_, c := testServer(t)
 	ctx := context.Background()
-	events := make(chan Event, 64)
-	if _, err := c.Subscribe(ctx, -1, func(ev Event) { events <- ev }); err != nil {
+	events := make(chan wire.Event, 64)
+	if _, err := c.Subscribe(ctx, -1, func(ev wire.Event) { events <- ev }); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Call(ctx, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"name": "x"}}, nil); err != nil {
@@ -62,7 +63,7 @@ func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
 	}
 	var types []string
 	for len(types) < 3 {
-		var ev Event
+		var ev wire.Event
 		select {
 		case ev = <-events:
 		case <-time.After(10 * time.Second):
@@ -72,11 +73,11 @@ func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
 			continue
 		}
 		types = append(types, ev.Type)
-		if ev.Type != EventGraphChanged && ev.Caller != "test" {
+		if ev.Type != wire.EventGraphChanged && ev.Caller != "test" {
 			t.Fatalf("event caller %q, want the hello name", ev.Caller)
 		}
 	}
-	want := []string{EventStarted, EventGraphChanged, EventCompleted}
+	want := []string{wire.EventStarted, wire.EventGraphChanged, wire.EventCompleted}
 	for i := range want {
 		if types[i] != want[i] {
 			t.Fatalf("events %v, want %v", types, want)
@@ -87,8 +88,8 @@ func TestSubscribeDeliversCallAndGraphEventsInOrder(t *testing.T) {
 func TestSubscribeTypesDeliversOnlyThoseTypes(t *testing.T) {
 	_, c := testServer(t)
 	ctx := context.Background()
-	events := make(chan Event, 64)
-	if _, err := c.SubscribeTypes(ctx, -1, []string{EventGraphChanged}, func(ev Event) { events <- ev }); err != nil {
+	events := make(chan wire.Event, 64)
+	if _, err := c.SubscribeTypes(ctx, -1, []string{wire.EventGraphChanged}, func(ev wire.Event) { events <- ev }); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
@@ -101,7 +102,7 @@ func TestSubscribeTypesDeliversOnlyThoseTypes(t *testing.T) {
 	for n := 0; n < 2; {
 		select {
 		case ev := <-events:
-			if ev.Type != EventGraphChanged {
+			if ev.Type != wire.EventGraphChanged {
 				t.Fatalf("got a %s event (method %q), subscribed to graph.changed only", ev.Type, ev.Method)
 			}
 			n++
@@ -200,7 +201,7 @@ func TestCancelledCallLeavesTheClientUsable(t *testing.T) {
 func TestClosedClientFailsCallsWithUnreachable(t *testing.T) {
 	_, c := testServer(t)
 	c.Close()
-	if err := c.Call(context.Background(), "system.ping", nil, nil); !errors.Is(err, ErrUnreachable) {
+	if err := c.Call(context.Background(), "system.ping", nil, nil); !errors.Is(err, wire.ErrUnreachable) {
 		t.Fatalf("call on a closed client: %v", err)
 	}
 	select {
@@ -251,7 +252,7 @@ func TestShutdownFinishesInFlightWorkAndRefusesNewRequests(t *testing.T) {
 	}()
 	for {
 		ev, _ := started.Next(nil)
-		if ev.Type == EventStarted && ev.Method == "data.write" {
+		if ev.Type == wire.EventStarted && ev.Method == "data.write" {
 			break
 		}
 	}
@@ -261,7 +262,7 @@ func TestShutdownFinishesInFlightWorkAndRefusesNewRequests(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	err := c.Call(ctx, "system.ping", nil, nil)
-	if KindOf(err) != KindUnavailable {
+	if KindOf(err) != wire.KindUnavailable {
 		t.Fatalf("a request during shutdown: %v, want unavailable", err)
 	}
 	if err := <-wrote; err != nil {

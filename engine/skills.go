@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/sdk"
 	"github.com/agentos/agentos/skills"
@@ -49,7 +50,7 @@ const maxToolTimeout = time.Hour
 // newSkillsRuntime finds the interpreter, extracts the SDK and discovers
 // the skills. Without an interpreter the engine still runs: skills are
 // listed as unusable and the reason is given on every skills.run.
-func newSkillsRuntime(ctx context.Context, paths Paths, python string, extraDirs []string, bus *Bus, log *slog.Logger) (*skillsRuntime, error) {
+func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extraDirs []string, bus *Bus, log *slog.Logger) (*skillsRuntime, error) {
 	audit, err := openAuditLog(paths.AuditLog)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func newSkillsRuntime(ctx context.Context, paths Paths, python string, extraDirs
 
 // skillRoots lists where skills come from, later roots overriding earlier:
 // bundled, then the user's, then --skills-dir folders.
-func skillRoots(paths Paths, bundledDir string, extra []string) []broker.Root {
+func skillRoots(paths wire.Paths, bundledDir string, extra []string) []broker.Root {
 	roots := []broker.Root{{Dir: bundledDir, Source: "bundled"}, {Dir: paths.SkillsDir, Source: "user"}}
 	for _, d := range extra {
 		roots = append(roots, broker.Root{Dir: d, Source: "flag"})
@@ -118,7 +119,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	for i, s := range skills {
 		ids[i] = s.ID
 	}
-	rt.bus.Publish(Event{Type: EventSkillsChanged, IDs: ids})
+	rt.bus.Publish(wire.Event{Type: wire.EventSkillsChanged, IDs: ids})
 	if rt.onChange != nil {
 		rt.onChange(skills)
 	}
@@ -182,7 +183,7 @@ func (rt *skillsRuntime) get(id string) (*broker.Skill, error) {
 			return s, nil
 		}
 	}
-	return nil, Errorf(KindNotFound, "no skill %q; `agentos skills list` shows the installed ones", id)
+	return nil, wire.Errorf(wire.KindNotFound, "no skill %q; `agentos skills list` shows the installed ones", id)
 }
 
 // resolveTool finds a tool that can run.
@@ -192,7 +193,7 @@ func (rt *skillsRuntime) resolveTool(skillID, toolName string) (*broker.Skill, *
 		return nil, nil, err
 	}
 	if s.Invalid != "" {
-		return nil, nil, Errorf(KindInvalid, "skill %s cannot run: %s", s.ID, s.Invalid)
+		return nil, nil, wire.Errorf(wire.KindInvalid, "skill %s cannot run: %s", s.ID, s.Invalid)
 	}
 	t := s.Tool(toolName)
 	if t == nil {
@@ -200,7 +201,7 @@ func (rt *skillsRuntime) resolveTool(skillID, toolName string) (*broker.Skill, *
 		for i, tt := range s.Tools {
 			names[i] = tt.Name
 		}
-		return nil, nil, Errorf(KindNotFound, "skill %s has no tool %q (it has: %s)", s.ID, toolName, strings.Join(names, ", "))
+		return nil, nil, wire.Errorf(wire.KindNotFound, "skill %s has no tool %q (it has: %s)", s.ID, toolName, strings.Join(names, ", "))
 	}
 	return s, t, nil
 }
@@ -208,11 +209,11 @@ func (rt *skillsRuntime) resolveTool(skillID, toolName string) (*broker.Skill, *
 // runTool runs tool t of skill s in a fresh process, as (part of) job j.
 func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *broker.Skill, t *broker.Tool, params []byte) (any, error) {
 	if rt.unusable != "" {
-		return nil, Errorf(KindUnavailable, "skills cannot run: %s", rt.unusable)
+		return nil, wire.Errorf(wire.KindUnavailable, "skills cannot run: %s", rt.unusable)
 	}
 	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
 	if t.Returns != "" && !s.Permissions.Allows(broker.OpGraph, "write") {
-		return nil, Errorf(KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
+		return nil, wire.Errorf(wire.KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
 			s.ID, t.Name, t.Returns)
 	}
 	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j, inFlight: make(chan struct{}, maxOpsInFlight)}
@@ -250,7 +251,7 @@ func (rt *skillsRuntime) store(ctx context.Context, srv *Server, s *broker.Skill
 		if many {
 			want = "a list of objects"
 		}
-		return nil, Errorf(KindSkillFailed, "%s.%s declares @returns(%q) but did not return %s", s.ID, t.Name, t.Returns, want)
+		return nil, wire.Errorf(wire.KindSkillFailed, "%s.%s declares @returns(%q) but did not return %s", s.ID, t.Name, t.Returns, want)
 	}
 	if !many {
 		items = []map[string]any{one}
@@ -277,12 +278,9 @@ func fromRunError(err error) error {
 	if !errors.As(err, &k) {
 		return err
 	}
-	kind := Kind(k.ErrorKind())
-	if _, ok := kindCodes[kind]; !ok {
-		kind = KindSkillFailed
+	kind := wire.Kind(k.ErrorKind())
+	if !kind.Known() {
+		kind = wire.KindSkillFailed
 	}
-	return &Error{Code: kindCodes[kind], Kind: kind, Message: err.Error()}
+	return wire.Errorf(kind, "%s", err.Error())
 }
-
-// ErrorKind lets the runner hand an engine error's kind to a skill.
-func (e *Error) ErrorKind() string { return string(e.Kind) }

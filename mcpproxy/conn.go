@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // redialDelays is the backoff between dial attempts when the engine does not
@@ -19,17 +19,17 @@ var redialDelays = []time.Duration{0, 100 * time.Millisecond, 200 * time.Millise
 type conn struct {
 	home string
 	mu   sync.Mutex
-	c    *engine.Client
+	c    *wire.Client
 }
 
-func (k *conn) dialOnce(ctx context.Context) (*engine.Client, error) {
+func (k *conn) dialOnce(ctx context.Context) (*wire.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return engine.DialHome(dctx, k.home, engine.ClientOptions{Name: "mcp"})
+	return wire.DialHome(dctx, k.home, wire.ClientOptions{Name: "mcp"})
 }
 
 // client returns a live client, dialing with backoff when there is none.
-func (k *conn) client(ctx context.Context) (*engine.Client, error) {
+func (k *conn) client(ctx context.Context) (*wire.Client, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.c != nil {
@@ -49,7 +49,7 @@ func (k *conn) client(ctx context.Context) (*engine.Client, error) {
 			case <-time.After(d):
 			}
 		}
-		var c *engine.Client
+		var c *wire.Client
 		if c, err = k.dialOnce(ctx); err == nil {
 			k.c = c
 			return c, nil
@@ -60,7 +60,7 @@ func (k *conn) client(ctx context.Context) (*engine.Client, error) {
 
 // rejoin dials until an engine answers or within has passed (or ctx ends),
 // for a caller that lost its engine and must know whether one came back.
-func (k *conn) rejoin(ctx context.Context, within time.Duration) (*engine.Client, error) {
+func (k *conn) rejoin(ctx context.Context, within time.Duration) (*wire.Client, error) {
 	deadline := time.Now().Add(within)
 	delay := 50 * time.Millisecond
 	for {
@@ -86,7 +86,7 @@ func (k *conn) rejoin(ctx context.Context, within time.Duration) (*engine.Client
 }
 
 // drop forgets c if it is still the current client.
-func (k *conn) drop(c *engine.Client) {
+func (k *conn) drop(c *wire.Client) {
 	k.mu.Lock()
 	if k.c == c {
 		k.c = nil
@@ -111,12 +111,12 @@ func (k *conn) close() {
 func (k *conn) call(ctx context.Context, method string, params, result any, readOnly bool) error {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		var c *engine.Client
+		var c *wire.Client
 		if c, err = k.client(ctx); err != nil {
 			return err
 		}
 		err = c.Call(ctx, method, params, result)
-		if err == nil || !errors.Is(err, engine.ErrUnreachable) {
+		if err == nil || !errors.Is(err, wire.ErrUnreachable) {
 			return err
 		}
 		k.drop(c)

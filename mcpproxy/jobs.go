@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/agentos/agentos/engine/wire"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // rejoinWithin is how long a capability call whose engine went away waits
@@ -36,10 +36,10 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 	}
 	defer k.close()
 
-	events := make(chan engine.Event, 64)
-	subscribe := func(c *engine.Client) error {
-		_, err := c.SubscribeTypes(ctx, -1, []string{engine.EventJobProgress, engine.EventJobFinished}, func(ev engine.Event) {
-			if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
+	events := make(chan wire.Event, 64)
+	subscribe := func(c *wire.Client) error {
+		_, err := c.SubscribeTypes(ctx, -1, []string{wire.EventJobProgress, wire.EventJobFinished}, func(ev wire.Event) {
+			if ev.Type == wire.EventJobProgress || ev.Type == wire.EventJobFinished {
 				select {
 				case events <- ev:
 				default:
@@ -77,18 +77,18 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 	// ended asks the engine how the job stands: a result once it has ended,
 	// nil while it runs, or the error of asking.
 	ended := func() (*mcp.CallToolResult, error) {
-		var j engine.Job
+		var j wire.Job
 		if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
 			return nil, err
 		}
 		switch j.State {
-		case engine.JobRunning:
+		case wire.JobRunning:
 			return nil, nil
-		case engine.JobCompleted:
+		case wire.JobCompleted:
 			return resultOf(j.Result, ""), nil
 		}
 		if j.Error != nil {
-			return errorResult(&engine.Error{Kind: j.Error.Kind, Message: j.Error.Message}), nil
+			return errorResult(&wire.Error{Kind: j.Error.Kind, Message: j.Error.Message}), nil
 		}
 		return mcp.NewToolResultError(fmt.Sprintf("job %s ended %s", id, j.State)), nil
 	}
@@ -111,12 +111,12 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 			p.log.Info("tool call cancelled; job cancelled", "job", id)
 			return mcp.NewToolResultError(fmt.Sprintf("cancelled: job %s cancelled", id))
 		case <-c.Done():
-			err = engine.ErrUnreachable
+			err = wire.ErrUnreachable
 		case ev := <-events:
 			if ev.Data["job"] != id {
 				continue
 			}
-			if ev.Type == engine.EventJobProgress {
+			if ev.Type == wire.EventJobProgress {
 				if token != nil {
 					p.sendProgress(ctx, token, ev.Data)
 				}
@@ -175,8 +175,8 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params m
 // died, or the engine refused the call because it is shutting down (or
 // too busy, which a reconnect sorts out as well).
 func engineGone(err error) bool {
-	var ee *engine.Error
-	return errors.Is(err, engine.ErrUnreachable) || errors.As(err, &ee) && ee.Kind == engine.KindUnavailable
+	var ee *wire.Error
+	return errors.Is(err, wire.ErrUnreachable) || errors.As(err, &ee) && ee.Kind == wire.KindUnavailable
 }
 
 // sendProgress forwards one job.progress event as notifications/progress.

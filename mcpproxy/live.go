@@ -8,10 +8,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-
-	"github.com/agentos/agentos/engine"
 )
 
 // Resource URIs: one resource per shape, one template for nodes.
@@ -150,8 +150,8 @@ func (p *Proxy) readNode(ctx context.Context, req mcp.ReadResourceRequest) ([]mc
 func (p *Proxy) readJSON(ctx context.Context, uri, method string, params any) ([]mcp.ResourceContents, error) {
 	var raw json.RawMessage
 	if err := p.conn.call(ctx, method, params, &raw, true); err != nil {
-		var ee *engine.Error
-		if errors.As(err, &ee) && ee.Kind == engine.KindNotFound {
+		var ee *wire.Error
+		if errors.As(err, &ee) && ee.Kind == wire.KindNotFound {
 			return nil, fmt.Errorf("%w: %s: %s", mcp.ErrResourceNotFound, uri, ee.Message)
 		}
 		return nil, fmt.Errorf("%s: %w", uri, err)
@@ -187,8 +187,8 @@ func (p *Proxy) watch(ctx context.Context) {
 		if err == nil {
 			// skills.changed only: every other event (two per call made by
 			// anyone) would wake this process for nothing.
-			_, err = c.SubscribeTypes(ctx, -1, []string{engine.EventSkillsChanged}, func(ev engine.Event) {
-				if ev.Type == engine.EventSkillsChanged {
+			_, err = c.SubscribeTypes(ctx, -1, []string{wire.EventSkillsChanged}, func(ev wire.Event) {
+				if ev.Type == wire.EventSkillsChanged {
 					signal()
 				}
 			})

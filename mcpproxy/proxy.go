@@ -17,10 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-
-	"github.com/agentos/agentos/engine"
 )
 
 // MaxText is the size past which a tool result's text is cut, with a note on
@@ -413,11 +413,11 @@ func (p *Proxy) forward(ctx context.Context, method string, params any, readOnly
 }
 
 func errorResult(err error) *mcp.CallToolResult {
-	var ee *engine.Error
+	var ee *wire.Error
 	switch {
 	case errors.As(err, &ee):
 		return mcp.NewToolResultError(fmt.Sprintf("%s (error kind: %s)", ee.Message, ee.Kind))
-	case errors.Is(err, engine.ErrUnreachable):
+	case errors.Is(err, wire.ErrUnreachable):
 		return mcp.NewToolResultError(fmt.Sprintf("the agentos engine is not running or does not answer (%v); start it with `agentos start`, then retry", err))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return mcp.NewToolResultError("the call was cancelled or timed out: " + err.Error())

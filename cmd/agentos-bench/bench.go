@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 const (
@@ -38,7 +38,7 @@ type bench struct {
 	dir       string
 	home      string
 	engine    *exec.Cmd
-	client    *engine.Client
+	client    *wire.Client
 	pings     int
 	rows      []row
 	idleRSSKB int64
@@ -68,11 +68,11 @@ func newBench(ctx context.Context, pings int) (*bench, error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := engine.WaitReady(wctx, engine.PathsFor(b.home).Socket); err != nil {
+	if err := wire.WaitReady(wctx, wire.PathsFor(b.home).Socket); err != nil {
 		b.close()
 		return nil, err
 	}
-	b.client, err = engine.DialHome(ctx, b.home, engine.ClientOptions{Name: "bench"})
+	b.client, err = wire.DialHome(ctx, b.home, wire.ClientOptions{Name: "bench"})
 	if err != nil {
 		b.close()
 		return nil, err

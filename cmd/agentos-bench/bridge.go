@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
 )
@@ -37,7 +39,7 @@ type bridgeClient struct {
 	hc   *http.Client
 }
 
-func newBridgeClient(ctx context.Context, c *engine.Client) (*bridgeClient, error) {
+func newBridgeClient(ctx context.Context, c *wire.Client) (*bridgeClient, error) {
 	var st struct {
 		Bridge string `json:"bridge"`
 	}

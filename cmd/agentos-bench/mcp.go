@@ -16,7 +16,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/mcpproxy"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -158,7 +159,7 @@ const relayEnv = "AGENTOS_BENCH_RELAY"
 
 func runRelay(ctx context.Context, home string) error {
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "unix", engine.PathsFor(home).Socket)
+	nc, err := d.DialContext(ctx, "unix", wire.PathsFor(home).Socket)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentos/agentos/internal/testkit"
+	"github.com/agentos/agentos/engine/wire"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/internal/testkit"
 )
 
 // rawConn speaks newline JSON on the socket by hand, to send what no
@@ -27,7 +27,7 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, home string) *rawConn {
 	t.Helper()
-	c, err := net.Dial("unix", engine.PathsFor(home).Socket)
+	c, err := net.Dial("unix", wire.PathsFor(home).Socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,16 +96,16 @@ func TestBadInputGetsAClearErrorAndTheEngineKeepsServing(t *testing.T) {
 		inMsg  string
 		wantID string
 	}{
-		{"malformed JSON", []byte(`{"jsonrpc":"2.0","id":1,"method":` + "\n"), engine.CodeParseError, "invalid", "not valid JSON", "null"},
-		{"binary garbage", append(garbage, '\n'), engine.CodeParseError, "invalid", "not valid JSON", "null"},
-		{"not a request object", []byte(`{"hello":"world"}` + "\n"), engine.CodeInvalidRequest, "invalid", "invalid request", "null"},
-		{"batch", []byte(`[{"jsonrpc":"2.0","id":1,"method":"system.ping"}]` + "\n"), engine.CodeInvalidRequest, "invalid", "batch", "null"},
-		{"unknown method", []byte(`{"jsonrpc":"2.0","id":2,"method":"data.frobnicate"}` + "\n"), engine.CodeMethodNotFound, "not_found", "data.frobnicate", "2"},
-		{"wrong param type", []byte(`{"jsonrpc":"2.0","id":3,"method":"data.read","params":{"id":42}}` + "\n"), engine.CodeInvalidParams, "invalid", `"id" must be a string`, "3"},
-		{"unknown param", []byte(`{"jsonrpc":"2.0","id":4,"method":"data.read","params":{"shap":"task"}}` + "\n"), engine.CodeInvalidParams, "invalid", "unknown param", "4"},
-		{"params not an object", []byte(`{"jsonrpc":"2.0","id":5,"method":"data.read","params":[1]}` + "\n"), engine.CodeInvalidParams, "invalid", "must be a JSON object", "5"},
-		{"unknown shape", []byte(`{"jsonrpc":"2.0","id":6,"method":"data.create","params":{"shape":"tsk","fields":{"title":"x"}}}` + "\n"), engine.CodeInvalidParams, "invalid", "tsk", "6"},
-		{"20 MiB line", huge, engine.CodeInvalidRequest, "invalid", "limit", "9"},
+		{"malformed JSON", []byte(`{"jsonrpc":"2.0","id":1,"method":` + "\n"), wire.CodeParseError, "invalid", "not valid JSON", "null"},
+		{"binary garbage", append(garbage, '\n'), wire.CodeParseError, "invalid", "not valid JSON", "null"},
+		{"not a request object", []byte(`{"hello":"world"}` + "\n"), wire.CodeInvalidRequest, "invalid", "invalid request", "null"},
+		{"batch", []byte(`[{"jsonrpc":"2.0","id":1,"method":"system.ping"}]` + "\n"), wire.CodeInvalidRequest, "invalid", "batch", "null"},
+		{"unknown method", []byte(`{"jsonrpc":"2.0","id":2,"method":"data.frobnicate"}` + "\n"), wire.CodeMethodNotFound, "not_found", "data.frobnicate", "2"},
+		{"wrong param type", []byte(`{"jsonrpc":"2.0","id":3,"method":"data.read","params":{"id":42}}` + "\n"), wire.CodeInvalidParams, "invalid", `"id" must be a string`, "3"},
+		{"unknown param", []byte(`{"jsonrpc":"2.0","id":4,"method":"data.read","params":{"shap":"task"}}` + "\n"), wire.CodeInvalidParams, "invalid", "unknown param", "4"},
+		{"params not an object", []byte(`{"jsonrpc":"2.0","id":5,"method":"data.read","params":[1]}` + "\n"), wire.CodeInvalidParams, "invalid", "must be a JSON object", "5"},
+		{"unknown shape", []byte(`{"jsonrpc":"2.0","id":6,"method":"data.create","params":{"shape":"tsk","fields":{"title":"x"}}}` + "\n"), wire.CodeInvalidParams, "invalid", "tsk", "6"},
+		{"20 MiB line", huge, wire.CodeInvalidRequest, "invalid", "limit", "9"},
 	}
 	rc := dialRaw(t, home)
 	for _, tc := range cases {
@@ -134,8 +134,8 @@ func TestClientSeesKindsAsTypedErrors(t *testing.T) {
 	d := startDaemon(t, home)
 	c := d.client(t)
 	err := c.Call(context.Background(), "data.read", map[string]any{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, nil)
-	var ee *engine.Error
-	if !errors.As(err, &ee) || ee.Kind != engine.KindNotFound {
+	var ee *wire.Error
+	if !errors.As(err, &ee) || ee.Kind != wire.KindNotFound {
 		t.Fatalf("read of a missing id: %v", err)
 	}
 }

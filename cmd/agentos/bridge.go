@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
 )
@@ -13,7 +15,7 @@ import (
 // bridgeSettings are the bridge's address and allowlists: config.yaml's
 // bridge section, with --bridge-addr taking precedence.
 func bridgeSettings(home, addrFlag string) (engine.BridgeConfig, error) {
-	cfg, err := engine.LoadConfig(engine.PathsFor(home).Config)
+	cfg, err := engine.LoadConfig(wire.PathsFor(home).Config)
 	if err != nil {
 		return engine.BridgeConfig{}, err
 	}
@@ -46,7 +48,7 @@ func listenEngineBridge(e *env, noBridge bool, addrFlag string) (net.Listener, e
 	}
 	// A token the bridge would refuse (readable by others, too short) is
 	// found now, before the engine advertises a bridge that never starts.
-	if err := engine.PathsFor(e.home).Ensure(); err != nil {
+	if err := engine.EnsureDirs(wire.PathsFor(e.home)); err != nil {
 		return nil, b, err
 	}
 	if _, err := bridge.LoadOrCreateToken(bridge.TokenPath(e.home)); err != nil {

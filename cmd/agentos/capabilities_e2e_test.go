@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentos/agentos/internal/testkit"
+	"github.com/agentos/agentos/engine/wire"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/internal/testkit"
 )
 
 // echoSkill provides "echo": it answers with its own id, or fails the way
@@ -33,7 +33,7 @@ type invoked struct {
 	By string `json:"by"`
 }
 
-func invoke(t *testing.T, c *engine.Client, params map[string]any) (string, error) {
+func invoke(t *testing.T, c *wire.Client, params map[string]any) (string, error) {
 	t.Helper()
 	var out invoked
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -88,8 +88,8 @@ func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 		t.Fatalf("no fallback after connection refused: %q %v", by, err)
 	}
 	_, err := invoke(t, c, map[string]any{"capability": "echo", "params": map[string]any{"fail": "bad"}})
-	wantErr(t, err, engine.KindInvalid, "bad input")
-	var jobs struct{ Jobs []engine.Job }
+	wantErr(t, err, wire.KindInvalid, "bad input")
+	var jobs struct{ Jobs []wire.Job }
 	call(t, c, "jobs.list", nil, &jobs)
 	if len(jobs.Jobs) == 0 || len(jobs.Jobs[0].Attempts) != 1 || jobs.Jobs[0].Skill != "cloud-echo" {
 		t.Fatalf("the bad-input job should show one attempt, on cloud-echo: %+v", jobs.Jobs[0])
@@ -99,7 +99,7 @@ func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 		t.Fatalf("explicit provider ignored: %q", by)
 	}
 	_, err = invoke(t, c, map[string]any{"capability": "nothing"})
-	wantErr(t, err, engine.KindNoProvider, "nothing")
+	wantErr(t, err, wire.KindNoProvider, "nothing")
 }
 
 func TestLocalFirstPolicyChoosesTheLocalProvider(t *testing.T) {
@@ -126,28 +126,28 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 	}
 	// Wait until outer, the nested hang and its child all run.
 	pids := testkit.WaitPIDs(t, pidfile, 3)
-	var jobs struct{ Jobs []engine.Job }
+	var jobs struct{ Jobs []wire.Job }
 	call(t, c, "jobs.list", nil, &jobs)
-	var nested *engine.Job
+	var nested *wire.Job
 	for i, j := range jobs.Jobs {
 		if j.Parent == started.Job {
 			nested = &jobs.Jobs[i]
 		}
 	}
-	if nested == nil || nested.State != engine.JobRunning {
+	if nested == nil || nested.State != wire.JobRunning {
 		t.Fatalf("no running nested job under %s: %+v", started.Job, jobs.Jobs)
 	}
-	var cancelled engine.Job
+	var cancelled wire.Job
 	call(t, c, "jobs.cancel", map[string]any{"id": started.Job}, &cancelled)
-	if cancelled.State != engine.JobCancelled {
+	if cancelled.State != wire.JobCancelled {
 		t.Fatalf("job after cancel: %+v", cancelled)
 	}
 	for _, pid := range pids {
 		testkit.WaitGone(t, pid, "the cancelled job")
 	}
-	var nj engine.Job
+	var nj wire.Job
 	call(t, c, "jobs.get", map[string]any{"id": nested.ID}, &nj)
-	if nj.State != engine.JobCancelled && nj.State != engine.JobFailed {
+	if nj.State != wire.JobCancelled && nj.State != wire.JobFailed {
 		t.Fatalf("nested job after cancel: %+v", nj)
 	}
 	call(t, c, "system.ping", nil, nil)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
 	"github.com/gofrs/flock"
@@ -65,12 +67,12 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
 	}
-	paths := engine.PathsFor(e.home)
+	paths := wire.PathsFor(e.home)
 	if pid, ok := runningPID(ctx, e); ok {
 		fmt.Fprintf(e.stdout, "engine already running (pid %d) on %s\n", pid, e.home)
 		return nil
 	}
-	if err := paths.Ensure(); err != nil {
+	if err := engine.EnsureDirs(paths); err != nil {
 		return err
 	}
 	exe, err := os.Executable()
@@ -104,7 +106,7 @@ func runStart(ctx context.Context, e *env, args []string) error {
 	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	ready := make(chan error, 1)
-	go func() { ready <- engine.WaitReady(waitCtx, paths.Socket) }()
+	go func() { ready <- wire.WaitReady(waitCtx, paths.Socket) }()
 	select {
 	case err := <-ready:
 		if err != nil {
@@ -170,7 +172,7 @@ func runningPID(ctx context.Context, e *env) (int, bool) {
 
 // lockHeld reports whether an engine process holds the home's lock.
 func lockHeld(home string) bool {
-	l := flock.New(engine.PathsFor(home).Lock)
+	l := flock.New(wire.PathsFor(home).Lock)
 	ok, err := l.TryLock()
 	if err != nil {
 		return false
@@ -192,11 +194,11 @@ func runStop(ctx context.Context, e *env, args []string) error {
 	pid, ok := runningPID(ctx, e)
 	if !ok {
 		if lockHeld(e.home) {
-			paths := engine.PathsFor(e.home)
+			paths := wire.PathsFor(e.home)
 			return fmt.Errorf("an engine holds %s but does not answer on its socket (pid %d per engine.pid); see %s, or kill it",
 				paths.Lock, engine.ReadPID(paths.PID), paths.Log)
 		}
-		return engine.ErrUnreachable
+		return wire.ErrUnreachable
 	}
 	proc, err := os.FindProcess(pid)
 	if err != nil {
@@ -205,7 +207,7 @@ func runStop(ctx context.Context, e *env, args []string) error {
 	if err := proc.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("signal engine (pid %d): %w", pid, err)
 	}
-	paths := engine.PathsFor(e.home)
+	paths := wire.PathsFor(e.home)
 	deadline := time.Now().Add(*timeout)
 	for time.Now().Before(deadline) {
 		// The lock is released last, after the socket and pid file are
@@ -232,7 +234,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if f.jsonOut() {
 		return printJSON(e.stdout, raw)
 	}
-	var st engine.Status
+	var st wire.Status
 	if err := raw.decode(&st); err != nil {
 		return err
 	}

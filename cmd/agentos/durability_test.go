@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
-	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 	_ "modernc.org/sqlite"
 )
@@ -64,7 +65,7 @@ func TestKill9MidIngestLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Fatalf("only %d writes acknowledged before the crash", len(acked))
 	}
 
-	db, err := sql.Open("sqlite", "file:"+engine.PathsFor(home).DB+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+wire.PathsFor(home).DB+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestThirtyTwoConcurrentClientsLoseNoWrite(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			ctx := context.Background()
-			c, err := engine.DialHome(ctx, home, engine.ClientOptions{Name: fmt.Sprintf("worker-%d", w)})
+			c, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: fmt.Sprintf("worker-%d", w)})
 			if err != nil {
 				errs <- err
 				return
@@ -155,7 +156,7 @@ func TestThirtyTwoConcurrentClientsLoseNoWrite(t *testing.T) {
 			}
 		}
 	}
-	var st engine.Status
+	var st wire.Status
 	call(t, c, "system.status", nil, &st)
 	if st.ByShape["task"] != int64(total) {
 		t.Fatalf("engine counts %d tasks, clients wrote %d", st.ByShape["task"], total)

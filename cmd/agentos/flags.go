@@ -10,7 +10,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // flags is a command's flag set plus what its --help prints.
@@ -102,8 +102,8 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // dial connects to the engine of e.home as the CLI.
-func dial(ctx context.Context, e *env) (*engine.Client, error) {
-	return engine.DialHome(ctx, e.home, engine.ClientOptions{Name: "cli"})
+func dial(ctx context.Context, e *env) (*wire.Client, error) {
+	return wire.DialHome(ctx, e.home, wire.ClientOptions{Name: "cli"})
 }
 
 // fetch dials the engine, makes one call and returns its raw result.

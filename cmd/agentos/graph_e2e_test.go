@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
-	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -267,7 +268,7 @@ func TestStrictShapeRejectsBadValuesAndTheWholeBatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := callErr(t, c, "data.create", map[string]any{"shape": "invoice", "fields": tc.fields})
-			wantKind(t, err, engine.KindInvalid, tc.naming, "strict")
+			wantKind(t, err, wire.KindInvalid, tc.naming, "strict")
 		})
 	}
 
@@ -277,7 +278,7 @@ func TestStrictShapeRejectsBadValuesAndTheWholeBatch(t *testing.T) {
 			{"number": "INV-11", "amount": "nope"},
 			{"number": "INV-12", "amount": 3},
 		}})
-		wantKind(t, err, engine.KindInvalid, "items[1]", "invoice.amount")
+		wantKind(t, err, wire.KindInvalid, "items[1]", "invoice.amount")
 		page := readPage(t, c, map[string]any{"shape": "invoice"})
 		if len(page.Nodes) != 1 || page.Nodes[0].ID != good.ID {
 			t.Fatalf("after the failed batch the invoices are %v, want only %s", nodeIDs(page.Nodes), good.ID)
@@ -354,7 +355,7 @@ func TestRelationObjectsBecomeChildNodesLinkedByTheRelationKey(t *testing.T) {
 	t.Run("a relation id that names no node is not_found", func(t *testing.T) {
 		for _, id := range []string{missingID, "not-an-id"} {
 			err := callErr(t, c, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "T5", "project": id}})
-			wantKind(t, err, engine.KindNotFound, id)
+			wantKind(t, err, wire.KindNotFound, id)
 		}
 		if page := readPage(t, c, map[string]any{"shape": "task", "where": map[string]any{"title": "T5"}}); len(page.Nodes) != 0 {
 			t.Fatalf("a failed create stored %v", nodeIDs(page.Nodes))
@@ -366,7 +367,7 @@ func TestRelationObjectsBecomeChildNodesLinkedByTheRelationKey(t *testing.T) {
 			{"title": "B1", "project": map[string]any{"name": "Batch project"}},
 			{"title": "B2", "project": missingID},
 		}})
-		wantKind(t, err, engine.KindNotFound, "items[1]", missingID)
+		wantKind(t, err, wire.KindNotFound, "items[1]", missingID)
 		for _, q := range []map[string]any{
 			{"shape": "task", "where": map[string]any{"title": "B1"}},
 			{"shape": "project", "where": map[string]any{"name": "Batch project"}},
@@ -472,7 +473,7 @@ func TestSearchFindsWordsAndPrefixesAndNeverFailsOnHostileQueries(t *testing.T) 
 
 	t.Run("a blank query is invalid, like an empty one", func(t *testing.T) {
 		for _, q := range []string{"", "   "} {
-			wantKind(t, callErr(t, c, "data.search", map[string]any{"query": q}), engine.KindInvalid, "query")
+			wantKind(t, callErr(t, c, "data.search", map[string]any{"query": q}), wire.KindInvalid, "query")
 		}
 	})
 
@@ -553,8 +554,8 @@ func TestDeleteHidesANodeUntilRestoreBringsItBack(t *testing.T) {
 		t.Errorf("the project still shows the deleted task's edge: %+v", p.Edges)
 	}
 
-	wantKind(t, callErr(t, c, "data.delete", map[string]any{"id": task.ID}), engine.KindConflict, "already deleted")
-	wantKind(t, callErr(t, c, "data.update", map[string]any{"id": task.ID, "fields": map[string]any{"done": true}}), engine.KindConflict, "restore")
+	wantKind(t, callErr(t, c, "data.delete", map[string]any{"id": task.ID}), wire.KindConflict, "already deleted")
+	wantKind(t, callErr(t, c, "data.update", map[string]any{"id": task.ID, "fields": map[string]any{"done": true}}), wire.KindConflict, "restore")
 
 	var restored graph.Node
 	call(t, c, "data.restore", map[string]any{"id": task.ID}, &restored)
@@ -571,9 +572,9 @@ func TestDeleteHidesANodeUntilRestoreBringsItBack(t *testing.T) {
 		t.Errorf("after restore the project edge is %+v", e)
 	}
 
-	wantKind(t, callErr(t, c, "data.restore", map[string]any{"id": task.ID}), engine.KindConflict, "not deleted")
+	wantKind(t, callErr(t, c, "data.restore", map[string]any{"id": task.ID}), wire.KindConflict, "not deleted")
 	for _, m := range []string{"data.delete", "data.restore"} {
-		wantKind(t, callErr(t, c, m, map[string]any{"id": missingID}), engine.KindNotFound, missingID)
+		wantKind(t, callErr(t, c, m, map[string]any{"id": missingID}), wire.KindNotFound, missingID)
 	}
 }
 
@@ -630,7 +631,7 @@ func TestHistoryRecordsEveryChangeWithItsActor(t *testing.T) {
 		t.Errorf("restore record %v → %v, want it to undo deleted_at %v", restore.Before, restore.After, del.After["deleted_at"])
 	}
 
-	wantKind(t, callErr(t, c, "data.history", map[string]any{"id": missingID}), engine.KindNotFound, missingID)
+	wantKind(t, callErr(t, c, "data.history", map[string]any{"id": missingID}), wire.KindNotFound, missingID)
 }
 
 func TestLinkKeepsOneLiveEdgePerTripleAndUnlinkRemovesIt(t *testing.T) {
@@ -665,7 +666,7 @@ func TestLinkKeepsOneLiveEdgePerTripleAndUnlinkRemovesIt(t *testing.T) {
 	if e := outEdges(readNode(t, c, a.ID), "see_also"); len(e) != 0 {
 		t.Fatalf("after unlink A still has %+v", e)
 	}
-	wantKind(t, callErr(t, c, "data.unlink", link), engine.KindNotFound, a.ID)
+	wantKind(t, callErr(t, c, "data.unlink", link), wire.KindNotFound, a.ID)
 
 	var e3 graph.Edge
 	call(t, c, "data.link", link, &e3)
@@ -676,12 +677,12 @@ func TestLinkKeepsOneLiveEdgePerTripleAndUnlinkRemovesIt(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		params map[string]any
-		kind   engine.Kind
+		kind   wire.Kind
 	}{
-		{"from a missing node", map[string]any{"from": missingID, "label": "x", "to": b.ID}, engine.KindNotFound},
-		{"to a missing node", map[string]any{"from": a.ID, "label": "x", "to": missingID}, engine.KindNotFound},
-		{"without a label", map[string]any{"from": a.ID, "label": "", "to": b.ID}, engine.KindInvalid},
-		{"with a padded label", map[string]any{"from": a.ID, "label": " x ", "to": b.ID}, engine.KindInvalid},
+		{"from a missing node", map[string]any{"from": missingID, "label": "x", "to": b.ID}, wire.KindNotFound},
+		{"to a missing node", map[string]any{"from": a.ID, "label": "x", "to": missingID}, wire.KindNotFound},
+		{"without a label", map[string]any{"from": a.ID, "label": "", "to": b.ID}, wire.KindInvalid},
+		{"with a padded label", map[string]any{"from": a.ID, "label": " x ", "to": b.ID}, wire.KindInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantKind(t, callErr(t, c, "data.link", tc.params), tc.kind)
@@ -778,7 +779,7 @@ func TestCursorPaginationReturnsEveryNodeOnce(t *testing.T) {
 	t.Run("a cursor of one order is refused by another", func(t *testing.T) {
 		page := readPage(t, c, map[string]any{"shape": "note", "order": "name", "limit": pageSize})
 		err := callErr(t, c, "data.read", map[string]any{"shape": "note", "order": "-name", "limit": pageSize, "cursor": page.Cursor})
-		wantKind(t, err, engine.KindInvalid, "cursor")
+		wantKind(t, err, wire.KindInvalid, "cursor")
 	})
 }
 
@@ -787,13 +788,13 @@ func TestWritesEmitGraphChangedEventsWithTheWrittenIDs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	watcher, err := engine.DialHome(ctx, home, engine.ClientOptions{Name: "watcher"})
+	watcher, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: "watcher"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer watcher.Close()
-	events := make(chan engine.Event, 4096)
-	if _, err := watcher.Subscribe(ctx, -1, func(ev engine.Event) {
+	events := make(chan wire.Event, 4096)
+	if _, err := watcher.Subscribe(ctx, -1, func(ev wire.Event) {
 		select {
 		case events <- ev:
 		default:
@@ -802,7 +803,7 @@ func TestWritesEmitGraphChangedEventsWithTheWrittenIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	writer, err := engine.DialHome(ctx, home, engine.ClientOptions{Name: "writer"})
+	writer, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: "writer"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -812,7 +813,7 @@ func TestWritesEmitGraphChangedEventsWithTheWrittenIDs(t *testing.T) {
 		{"title": "evented two"},
 	})
 
-	changed := waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventGraphChanged && ev.Op == "write" })
+	changed := waitEvent(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventGraphChanged && ev.Op == "write" })
 	for _, id := range res.IDs {
 		if !contains(changed.IDs, id) {
 			t.Errorf("graph.changed ids %v lack written id %s", changed.IDs, id)
@@ -826,28 +827,28 @@ func TestWritesEmitGraphChangedEventsWithTheWrittenIDs(t *testing.T) {
 			t.Errorf("graph.changed shapes %v lack %s", changed.Shapes, s)
 		}
 	}
-	done := waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventCompleted && ev.Method == "data.write" })
+	done := waitEvent(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventCompleted && ev.Method == "data.write" })
 	if done.Caller != "writer" {
 		t.Errorf("completed event caller %q, want writer", done.Caller)
 	}
 
 	call(t, writer, "data.delete", map[string]any{"id": res.IDs[1]}, nil)
-	del := waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventGraphChanged && ev.Op == "delete" })
+	del := waitEvent(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventGraphChanged && ev.Op == "delete" })
 	if !equalStrings(del.IDs, []string{res.IDs[1]}) {
 		t.Errorf("delete event ids %v, want [%s]", del.IDs, res.IDs[1])
 	}
 
 	// A failed write changes nothing and says so by emitting no graph.changed.
 	_ = callErr(t, writer, "data.write", map[string]any{"shape": "task", "items": []map[string]any{{"title": "never", "project": missingID}}})
-	waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventStarted && ev.Method == "data.write" })
+	waitEvent(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventStarted && ev.Method == "data.write" })
 	// Everything between the failed write's started and failed events.
-	for _, ev := range eventsUntil(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventFailed && ev.Method == "data.write" }) {
-		if ev.Type == engine.EventGraphChanged {
+	for _, ev := range eventsUntil(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventFailed && ev.Method == "data.write" }) {
+		if ev.Type == wire.EventGraphChanged {
 			t.Fatalf("a failed write emitted %+v", ev)
 		}
 	}
 	call(t, writer, "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "marker"}}, nil)
-	next := waitEvent(t, events, func(ev engine.Event) bool { return ev.Type == engine.EventGraphChanged })
+	next := waitEvent(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventGraphChanged })
 	if next.Op != "create" || !contains(next.Shapes, "note") {
 		t.Errorf("after a failed write the next graph.changed is %+v, want the marker note's create", next)
 	}
@@ -865,14 +866,14 @@ type writeReply struct {
 
 // graphDaemon starts an engine on a fresh home and returns the home and a
 // client named "test".
-func graphDaemon(t *testing.T) (string, *engine.Client) {
+func graphDaemon(t *testing.T) (string, *wire.Client) {
 	t.Helper()
 	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	return home, d.client(t)
 }
 
-func create(t *testing.T, c *engine.Client, shape string, fields map[string]any) graph.Node {
+func create(t *testing.T, c *wire.Client, shape string, fields map[string]any) graph.Node {
 	t.Helper()
 	var n graph.Node
 	call(t, c, "data.create", map[string]any{"shape": shape, "fields": fields}, &n)
@@ -882,7 +883,7 @@ func create(t *testing.T, c *engine.Client, shape string, fields map[string]any)
 	return n
 }
 
-func write(t *testing.T, c *engine.Client, shape string, items []map[string]any) writeReply {
+func write(t *testing.T, c *wire.Client, shape string, items []map[string]any) writeReply {
 	t.Helper()
 	var res writeReply
 	call(t, c, "data.write", map[string]any{"shape": shape, "items": items}, &res)
@@ -892,14 +893,14 @@ func write(t *testing.T, c *engine.Client, shape string, items []map[string]any)
 	return res
 }
 
-func readNode(t *testing.T, c *engine.Client, id string) graph.Node {
+func readNode(t *testing.T, c *wire.Client, id string) graph.Node {
 	t.Helper()
 	var n graph.Node
 	call(t, c, "data.read", map[string]any{"id": id}, &n)
 	return n
 }
 
-func readPage(t *testing.T, c *engine.Client, params map[string]any) graph.Page {
+func readPage(t *testing.T, c *wire.Client, params map[string]any) graph.Page {
 	t.Helper()
 	var p graph.Page
 	call(t, c, "data.read", params, &p)
@@ -908,7 +909,7 @@ func readPage(t *testing.T, c *engine.Client, params map[string]any) graph.Page 
 
 // readAll follows cursors from params to the end; it returns every node and
 // the number of pages read.
-func readAll(t *testing.T, c *engine.Client, params map[string]any) ([]*graph.Node, int) {
+func readAll(t *testing.T, c *wire.Client, params map[string]any) ([]*graph.Node, int) {
 	t.Helper()
 	var all []*graph.Node
 	pages := 0
@@ -931,7 +932,7 @@ func readAll(t *testing.T, c *engine.Client, params map[string]any) ([]*graph.No
 	}
 }
 
-func search(t *testing.T, c *engine.Client, query, shape string) []graph.Hit {
+func search(t *testing.T, c *wire.Client, query, shape string) []graph.Hit {
 	t.Helper()
 	params := map[string]any{"query": query}
 	if shape != "" {
@@ -944,15 +945,15 @@ func search(t *testing.T, c *engine.Client, query, shape string) []graph.Hit {
 	return res.Hits
 }
 
-func neighbors(t *testing.T, c *engine.Client, params map[string]any) graph.Neighborhood {
+func neighbors(t *testing.T, c *wire.Client, params map[string]any) graph.Neighborhood {
 	t.Helper()
 	var nb graph.Neighborhood
 	call(t, c, "data.neighbors", params, &nb)
 	return nb
 }
 
-// callErr makes a call that must fail and returns its *engine.Error.
-func callErr(t *testing.T, c *engine.Client, method string, params any) *engine.Error {
+// callErr makes a call that must fail and returns its *wire.Error.
+func callErr(t *testing.T, c *wire.Client, method string, params any) *wire.Error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -961,15 +962,15 @@ func callErr(t *testing.T, c *engine.Client, method string, params any) *engine.
 	if err == nil {
 		t.Fatalf("%s %v succeeded with %s, want an error", method, params, raw)
 	}
-	var e *engine.Error
+	var e *wire.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("%s: error %v (%T) is not an *engine.Error", method, err, err)
+		t.Fatalf("%s: error %v (%T) is not an *wire.Error", method, err, err)
 	}
 	return e
 }
 
 // wantKind checks an error's kind and that its message names each of names.
-func wantKind(t *testing.T, e *engine.Error, kind engine.Kind, names ...string) {
+func wantKind(t *testing.T, e *wire.Error, kind wire.Kind, names ...string) {
 	t.Helper()
 	if e.Kind != kind {
 		t.Errorf("error kind %q, want %q (message %q)", e.Kind, kind, e.Message)
@@ -982,7 +983,7 @@ func wantKind(t *testing.T, e *engine.Error, kind engine.Kind, names ...string) 
 }
 
 // waitEvent returns the first event that matches, skipping others.
-func waitEvent(t *testing.T, events <-chan engine.Event, match func(engine.Event) bool) engine.Event {
+func waitEvent(t *testing.T, events <-chan wire.Event, match func(wire.Event) bool) wire.Event {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -998,9 +999,9 @@ func waitEvent(t *testing.T, events <-chan engine.Event, match func(engine.Event
 }
 
 // eventsUntil returns the events before the first one that matches.
-func eventsUntil(t *testing.T, events <-chan engine.Event, match func(engine.Event) bool) []engine.Event {
+func eventsUntil(t *testing.T, events <-chan wire.Event, match func(wire.Event) bool) []wire.Event {
 	t.Helper()
-	var seen []engine.Event
+	var seen []wire.Event
 	timeout := time.After(10 * time.Second)
 	for {
 		select {

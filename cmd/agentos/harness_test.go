@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // binPath is the agentos binary built once for all end-to-end tests.
@@ -97,7 +97,7 @@ func startDaemon(t *testing.T, home string) *daemon {
 func startDaemonBridge(t *testing.T, home string) (*daemon, string) {
 	t.Helper()
 	d := startDaemonArgs(t, home, "--bridge-addr", "127.0.0.1:0")
-	var st engine.Status
+	var st wire.Status
 	call(t, d.client(t), "system.status", nil, &st)
 	if !strings.HasPrefix(st.Bridge, "http://127.0.0.1:") {
 		t.Fatalf("status names no bridge: %+v\n%s", st, d.logs.String())
@@ -119,7 +119,7 @@ func startDaemonArgs(t *testing.T, home string, args ...string) *daemon {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ready := make(chan error, 1)
-	go func() { ready <- engine.WaitReady(ctx, engine.PathsFor(home).Socket) }()
+	go func() { ready <- wire.WaitReady(ctx, wire.PathsFor(home).Socket) }()
 	select {
 	case err := <-ready:
 		if err != nil {
@@ -160,11 +160,11 @@ func (d *daemon) kill() {
 }
 
 // client dials the daemon's socket.
-func (d *daemon) client(t *testing.T) *engine.Client {
+func (d *daemon) client(t *testing.T) *wire.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := engine.DialHome(ctx, d.home, engine.ClientOptions{Name: "test"})
+	c, err := wire.DialHome(ctx, d.home, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func (d *daemon) client(t *testing.T) *engine.Client {
 	return c
 }
 
-func call(t *testing.T, c *engine.Client, method string, params, result any) {
+func call(t *testing.T, c *wire.Client, method string, params, result any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 func runInvoke(ctx context.Context, e *env, args []string) error {
@@ -36,9 +36,9 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 		req["provider"] = *provider
 	}
 	// Subscribe first so no event of the job is missed.
-	progress := make(chan engine.Event, 64)
-	if _, err := c.Subscribe(ctx, -1, func(ev engine.Event) {
-		if ev.Type == engine.EventJobProgress || ev.Type == engine.EventJobFinished {
+	progress := make(chan wire.Event, 64)
+	if _, err := c.Subscribe(ctx, -1, func(ev wire.Event) {
+		if ev.Type == wire.EventJobProgress || ev.Type == wire.EventJobFinished {
 			select {
 			case progress <- ev:
 			default:
@@ -61,13 +61,13 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 
 // followJob shows a job's progress until it ends, then prints its result.
 // Interrupting cancels the job.
-func followJob(ctx context.Context, e *env, c *engine.Client, id string, progress <-chan engine.Event) error {
+func followJob(ctx context.Context, e *env, c *wire.Client, id string, progress <-chan wire.Event) error {
 	bar := progressBar{w: e.stderr}
 	defer bar.clear()
 	// ended asks the engine how the job stands; done is true once it ended.
 	ended := func() (done bool, err error) {
 		var j struct {
-			engine.Job
+			wire.Job
 			Result json.RawMessage `json:"result"`
 		}
 		if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
@@ -77,15 +77,15 @@ func followJob(ctx context.Context, e *env, c *engine.Client, id string, progres
 			return true, err
 		}
 		switch j.State {
-		case engine.JobRunning:
+		case wire.JobRunning:
 			return false, nil
-		case engine.JobCompleted:
+		case wire.JobCompleted:
 			bar.clear()
 			return true, printJSON(e.stdout, rawJSON(j.Result))
 		}
 		bar.clear()
 		if j.Error != nil {
-			return true, &engine.Error{Kind: j.Error.Kind, Message: j.Error.Message}
+			return true, &wire.Error{Kind: j.Error.Kind, Message: j.Error.Message}
 		}
 		return true, fmt.Errorf("job %s ended %s", id, j.State)
 	}
@@ -107,7 +107,7 @@ func followJob(ctx context.Context, e *env, c *engine.Client, id string, progres
 			if ev.Data["job"] != id {
 				continue
 			}
-			if ev.Type == engine.EventJobProgress {
+			if ev.Type == wire.EventJobProgress {
 				bar.show(ev.Data)
 				continue
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
 	"github.com/agentos/agentos/engine"
@@ -30,7 +32,7 @@ func TestStaleSocketFromKilledEngineDoesNotBlockANewOne(t *testing.T) {
 	home := testkit.Home(t)
 	d := startDaemon(t, home)
 	d.kill()
-	paths := engine.PathsFor(home)
+	paths := wire.PathsFor(home)
 	fi, err := os.Lstat(paths.Socket)
 	if err != nil || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("expected the killed engine to leave its socket behind: %v", err)
@@ -41,7 +43,7 @@ func TestStaleSocketFromKilledEngineDoesNotBlockANewOne(t *testing.T) {
 
 func TestEngineRefusesToRemoveANonSocketFileAtTheSocketPath(t *testing.T) {
 	home := testkit.Home(t)
-	paths := engine.PathsFor(home)
+	paths := wire.PathsFor(home)
 	if err := os.WriteFile(paths.Socket, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestEngineRefusesToRemoveANonSocketFileAtTheSocketPath(t *testing.T) {
 func TestSIGTERMLeavesNoSocketOrPIDFile(t *testing.T) {
 	home := testkit.Home(t)
 	d := startDaemon(t, home)
-	paths := engine.PathsFor(home)
+	paths := wire.PathsFor(home)
 	fi, err := os.Stat(paths.Socket)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +109,7 @@ func TestStartStatusStopThroughTheCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("stop: %d %s", r.code, r.stderr)
 	}
-	paths := engine.PathsFor(home)
+	paths := wire.PathsFor(home)
 	for _, p := range []string{paths.Socket, paths.PID} {
 		if _, err := os.Lstat(p); !os.IsNotExist(err) {
 			t.Fatalf("%s still exists after stop", p)
@@ -123,7 +125,7 @@ func TestSocketRefusesNothingFromTheSameUser(t *testing.T) {
 	// line of JSON get an answer.
 	home := testkit.Home(t)
 	startDaemon(t, home)
-	c, err := net.Dial("unix", engine.PathsFor(home).Socket)
+	c, err := net.Dial("unix", wire.PathsFor(home).Socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,7 @@ func TestSocketRefusesNothingFromTheSameUser(t *testing.T) {
 
 func TestStartFailsWithTheReasonFromTheLog(t *testing.T) {
 	home := testkit.Home(t)
-	if err := os.WriteFile(engine.PathsFor(home).Socket, []byte("not mine"), 0o600); err != nil {
+	if err := os.WriteFile(wire.PathsFor(home).Socket, []byte("not mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := agentos(t, home, "start")

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -82,7 +84,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		usage(e.stdout)
 		return exitOK
 	}
-	home, err := engine.DefaultHome()
+	home, err := wire.DefaultHome()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "agentos:", err)
 		return exitError
@@ -129,11 +131,11 @@ func exitCode(e *env, err error) int {
 	case engine.IsLocked(err):
 		fmt.Fprintln(e.stderr, "agentos:", err)
 		return exitLocked
-	case errors.Is(err, engine.ErrUnreachable):
+	case errors.Is(err, wire.ErrUnreachable):
 		fmt.Fprintf(e.stderr, "agentos: no engine answers on %s (%v); start it with `agentos start` (or `agentos engine` in the foreground)\n", e.home, err)
 		return exitUnreachable
 	}
-	var ee *engine.Error
+	var ee *wire.Error
 	if errors.As(err, &ee) {
 		fmt.Fprintf(e.stderr, "agentos: %s (%s)\n", ee.Message, ee.Kind)
 		return exitError

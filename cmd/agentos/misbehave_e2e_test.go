@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agentos/agentos/internal/testkit"
+	"github.com/agentos/agentos/engine/wire"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/internal/testkit"
 )
 
 const badTools = `import os, subprocess, sys
@@ -66,10 +66,10 @@ func TestMisbehavingSkillsAreContained(t *testing.T) {
 		return c.Call(t.Context(), "skills.run", map[string]any{"skill": "bad", "tool": tool, "params": params}, out)
 	}
 
-	wantErr(t, run("exits", nil, nil), engine.KindSkillFailed, "status 3")
-	wantErr(t, run("corrupts_protocol", nil, nil), engine.KindSkillFailed, "")
-	wantErr(t, run("eats_memory", nil, nil), engine.KindSkillFailed, "memory")
-	wantErr(t, run("writes_graph", nil, nil), engine.KindDenied, "graph(write)")
+	wantErr(t, run("exits", nil, nil), wire.KindSkillFailed, "status 3")
+	wantErr(t, run("corrupts_protocol", nil, nil), wire.KindSkillFailed, "")
+	wantErr(t, run("eats_memory", nil, nil), wire.KindSkillFailed, "memory")
+	wantErr(t, run("writes_graph", nil, nil), wire.KindDenied, "graph(write)")
 
 	var got string
 	if err := run("floods_stdout", nil, &got); err != nil || got != "still fine" {
@@ -93,7 +93,7 @@ func TestMisbehavingSkillsAreContained(t *testing.T) {
 		t.Fatal("a denied graph.write stored something")
 	}
 	call(t, c, "system.ping", nil, nil)
-	audit, _ := os.ReadFile(engine.PathsFor(home).AuditLog)
+	audit, _ := os.ReadFile(wire.PathsFor(home).AuditLog)
 	if !strings.Contains(string(audit), `"op":"graph.write","scope":"write","allowed":false`) {
 		t.Fatalf("the denied write is not audited:\n%s", audit)
 	}

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -112,7 +113,7 @@ func runRead(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func shapeOf(ctx context.Context, c *engine.Client, name string) *shapes.Shape {
+func shapeOf(ctx context.Context, c *wire.Client, name string) *shapes.Shape {
 	var sh shapes.Shape
 	if c.Call(ctx, "shapes.get", map[string]string{"name": name}, &sh) != nil {
 		return nil

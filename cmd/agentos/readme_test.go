@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentos/agentos/internal/testkit"
+	"github.com/agentos/agentos/engine/wire"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/internal/testkit"
 )
 
 // readmeCommands returns the first code block of the README: the command that
@@ -107,9 +107,9 @@ func TestREADMERunCommandWorksFromACleanClone(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	sock := engine.PathsFor(filepath.Join(home, ".agentos")).Socket
+	sock := wire.PathsFor(filepath.Join(home, ".agentos")).Socket
 	ready := make(chan error, 1)
-	go func() { ready <- engine.WaitReady(ctx, sock) }()
+	go func() { ready <- wire.WaitReady(ctx, sock) }()
 	select {
 	case err := <-ready:
 		if err != nil {
@@ -119,12 +119,12 @@ func TestREADMERunCommandWorksFromACleanClone(t *testing.T) {
 		exited <- err
 		t.Fatalf("%q exited (%v) before its engine answered:\n%s", run, err, logs.String())
 	}
-	c, err := engine.Dial(ctx, sock, engine.ClientOptions{Name: "test"})
+	c, err := wire.Dial(ctx, sock, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var st engine.Status
+	var st wire.Status
 	if err := c.Call(ctx, "system.status", nil, &st); err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
-	"github.com/agentos/agentos/engine"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +52,7 @@ func vaultHome(t *testing.T) string {
 	return home
 }
 
-func runVaultTool(t *testing.T, c *engine.Client, tool string) (string, error) {
+func runVaultTool(t *testing.T, c *wire.Client, tool string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -60,9 +61,9 @@ func runVaultTool(t *testing.T, c *engine.Client, tool string) (string, error) {
 	return out, err
 }
 
-func secretWantErr(t *testing.T, err error, kind engine.Kind, inMsg ...string) {
+func secretWantErr(t *testing.T, err error, kind wire.Kind, inMsg ...string) {
 	t.Helper()
-	var ee *engine.Error
+	var ee *wire.Error
 	if !errors.As(err, &ee) {
 		t.Fatalf("got %v, want an engine error of kind %s", err, kind)
 	}
@@ -95,7 +96,7 @@ func fileContains(t *testing.T, path, needle string) bool {
 func TestSecretsSetListDeleteThroughTheCLI(t *testing.T) {
 	home := vaultHome(t)
 	d := startDaemon(t, home)
-	paths := engine.PathsFor(home)
+	paths := wire.PathsFor(home)
 
 	if r := agentosStdin(t, home, e2eSecret+"\n", "secrets", "set", "openai"); r.code != 0 || r.stdout != "secret openai stored\n" {
 		t.Fatalf("set from stdin: %+v", r)
@@ -150,7 +151,7 @@ func TestSecretsSetListDeleteThroughTheCLI(t *testing.T) {
 			t.Fatalf("a skill granted secrets(openai) got %q, %v", got, err)
 		}
 		_, err = runVaultTool(t, c, "missing")
-		secretWantErr(t, err, engine.KindUnavailable, "secret anthropic is not set; `agentos secrets set anthropic`")
+		secretWantErr(t, err, wire.KindUnavailable, "secret anthropic is not set; `agentos secrets set anthropic`")
 	}
 
 	// A second set replaces; stdin with CRLF loses only the line ending.
@@ -225,7 +226,7 @@ func TestAnotherVaultKeyCannotReadTheSecret(t *testing.T) {
 	d = startDaemon(t, home)
 	c := d.client(t)
 	_, err := runVaultTool(t, c, "reveal")
-	secretWantErr(t, err, engine.KindUnavailable, `cannot decrypt secret "openai"`, "does not match the key it was stored with", "agentos secrets set openai")
+	secretWantErr(t, err, wire.KindUnavailable, `cannot decrypt secret "openai"`, "does not match the key it was stored with", "agentos secrets set openai")
 	// The names are still listed; setting the secret again heals it.
 	if r := agentos(t, home, "secrets", "list"); r.code != 0 || !strings.Contains(r.stdout, "openai") {
 		t.Fatalf("list: %+v", r)
@@ -244,7 +245,7 @@ func TestAnotherVaultKeyCannotReadTheSecret(t *testing.T) {
 		t.Fatalf("set with a 0644 key: %+v", r)
 	}
 	_, err = runVaultTool(t, c, "reveal")
-	secretWantErr(t, err, engine.KindUnavailable, "chmod 600")
+	secretWantErr(t, err, wire.KindUnavailable, "chmod 600")
 }
 
 // openPTY opens a pseudo-terminal pair with x/sys/unix alone.

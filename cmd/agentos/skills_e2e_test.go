@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/internal/testkit"
 
-	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -72,7 +73,7 @@ func skillHome(t *testing.T, allowHost string) (home, skillDir string) {
 	return home, skillDir
 }
 
-func runTool(t *testing.T, c *engine.Client, tool string, params map[string]any, out any) error {
+func runTool(t *testing.T, c *wire.Client, tool string, params map[string]any, out any) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -123,8 +124,8 @@ func TestASkillIsDiscoveredAndRunsInAFreshProcess(t *testing.T) {
 		}
 		_, port, _ := net.SplitHostPort(allowed)
 		err := runTool(t, c, "fetch", map[string]any{"url": "http://localhost:" + port + "/page"}, nil)
-		wantErr(t, err, engine.KindDenied, "http(localhost:"+port+")")
-		audit, _ := os.ReadFile(engine.PathsFor(home).AuditLog)
+		wantErr(t, err, wire.KindDenied, "http(localhost:"+port+")")
+		audit, _ := os.ReadFile(wire.PathsFor(home).AuditLog)
 		if !strings.Contains(string(audit), `"op":"http.request","scope":"`+allowed+`","allowed":true`) ||
 			!strings.Contains(string(audit), `"scope":"localhost:`+port+`","allowed":false`) {
 			t.Fatalf("audit log lacks the allowed and the denied op:\n%s", audit)
@@ -132,16 +133,16 @@ func TestASkillIsDiscoveredAndRunsInAFreshProcess(t *testing.T) {
 	})
 
 	t.Run("a secret the skill did not declare is denied", func(t *testing.T) {
-		wantErr(t, runTool(t, c, "secret", nil, nil), engine.KindDenied, "secrets(openai)")
+		wantErr(t, runTool(t, c, "secret", nil, nil), wire.KindDenied, "secrets(openai)")
 	})
 
 	t.Run("a tool past its timeout is stopped and the engine keeps serving", func(t *testing.T) {
-		wantErr(t, runTool(t, c, "hang", nil, nil), engine.KindTimeout, "")
+		wantErr(t, runTool(t, c, "hang", nil, nil), wire.KindTimeout, "")
 		call(t, c, "system.ping", nil, nil)
 	})
 
 	t.Run("a tool that raises fails with the exception", func(t *testing.T) {
-		wantErr(t, runTool(t, c, "boom", nil, nil), engine.KindSkillFailed, "the tool broke")
+		wantErr(t, runTool(t, c, "boom", nil, nil), wire.KindSkillFailed, "the tool broke")
 	})
 
 	t.Run("returned items land in the graph with provenance and never duplicate", func(t *testing.T) {
@@ -187,8 +188,8 @@ func TestASkillIsDiscoveredAndRunsInAFreshProcess(t *testing.T) {
 	})
 
 	t.Run("bad params and unknown tools are clear errors", func(t *testing.T) {
-		wantErr(t, runTool(t, c, "add_note", map[string]any{"nmae": "x"}, nil), engine.KindInvalid, "nmae")
-		wantErr(t, runTool(t, c, "nosuch", nil, nil), engine.KindNotFound, "add_note")
+		wantErr(t, runTool(t, c, "add_note", map[string]any{"nmae": "x"}, nil), wire.KindInvalid, "nmae")
+		wantErr(t, runTool(t, c, "nosuch", nil, nil), wire.KindNotFound, "add_note")
 	})
 }
 
@@ -220,9 +221,9 @@ func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
 	if !strings.Contains(s.Invalid, "tools.py") {
 		t.Fatalf("broken skill: invalid = %q", s.Invalid)
 	}
-	wantErr(t, runTool(t, c, "add_note", map[string]any{"name": "x"}, nil), engine.KindInvalid, "cannot run")
+	wantErr(t, runTool(t, c, "add_note", map[string]any{"name": "x"}, nil), wire.KindInvalid, "cannot run")
 	call(t, c, "system.ping", nil, nil)
-	var st engine.Status
+	var st wire.Status
 	call(t, c, "system.status", nil, &st)
 	if strings.Join(st.Skills, ",") != "demo,web-reader" {
 		t.Fatalf("status skills %v, want the test skill and the bundled one", st.Skills)
@@ -230,9 +231,9 @@ func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
 }
 
 // wantErr checks that err is an engine error of kind naming inMsg.
-func wantErr(t *testing.T, err error, kind engine.Kind, inMsg string) {
+func wantErr(t *testing.T, err error, kind wire.Kind, inMsg string) {
 	t.Helper()
-	var ee *engine.Error
+	var ee *wire.Error
 	if !errors.As(err, &ee) {
 		t.Fatalf("got %v, want an engine error of kind %s", err, kind)
 	}

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 var skillID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -54,7 +54,7 @@ func runSkillsNew(e *env, args []string) error {
 	}
 	parent := *dir
 	if parent == "" {
-		parent = engine.PathsFor(e.home).SkillsDir
+		parent = wire.PathsFor(e.home).SkillsDir
 	}
 	target := filepath.Join(parent, id)
 	if _, err := os.Stat(target); err == nil {
@@ -91,7 +91,7 @@ func runSkillsInstall(ctx context.Context, e *env, args []string) error {
 	if _, err := os.Stat(filepath.Join(src, "SKILL.md")); err != nil {
 		return fmt.Errorf("%s has no SKILL.md: not a skill folder", src)
 	}
-	dst := filepath.Join(engine.PathsFor(e.home).SkillsDir, id)
+	dst := filepath.Join(wire.PathsFor(e.home).SkillsDir, id)
 	if _, err := os.Stat(dst); err == nil {
 		if !*force {
 			return fmt.Errorf("skill %s is already installed at %s; use --force to replace it", id, dst)
@@ -123,14 +123,14 @@ func runSkillsRemove(e *env, args []string) error {
 	if err := moveAside(e.home, pos[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "removed %s (kept in %s)\n", pos[0], filepath.Join(engine.PathsFor(e.home).SkillsDir, ".removed"))
+	fmt.Fprintf(e.stdout, "removed %s (kept in %s)\n", pos[0], filepath.Join(wire.PathsFor(e.home).SkillsDir, ".removed"))
 	return nil
 }
 
 // moveAside moves an installed skill into skills/.removed, which discovery
 // skips: removing a skill never loses its files.
 func moveAside(home, id string) error {
-	dir := engine.PathsFor(home).SkillsDir
+	dir := wire.PathsFor(home).SkillsDir
 	src := filepath.Join(dir, id)
 	if id == "" || strings.ContainsAny(id, "/\\") || strings.HasPrefix(id, ".") {
 		return usagef("skills remove: %q is not a skill id", id)
@@ -216,8 +216,8 @@ func runSkillsTest(ctx context.Context, e *env, args []string) error {
 	defer func() { eng.Process.Signal(syscall.SIGTERM); eng.Wait() }()
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := engine.WaitReady(wctx, engine.PathsFor(home).Socket); err != nil {
-		return fmt.Errorf("the test engine did not start: %s", logTail(engine.PathsFor(home).Log, 0))
+	if err := wire.WaitReady(wctx, wire.PathsFor(home).Socket); err != nil {
+		return fmt.Errorf("the test engine did not start: %s", logTail(wire.PathsFor(home).Log, 0))
 	}
 	test := &env{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, home: home}
 	c, err := dial(ctx, test)

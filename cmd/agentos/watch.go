@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 func runWatch(ctx context.Context, e *env, args []string) error {
@@ -15,13 +15,13 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := engine.DialHome(ctx, e.home, engine.ClientOptions{Name: "cli-watch"})
+	c, err := wire.DialHome(ctx, e.home, wire.ClientOptions{Name: "cli-watch"})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	events := make(chan engine.Event, 1024)
-	if _, err := c.Subscribe(ctx, *since, func(ev engine.Event) { events <- ev }); err != nil {
+	events := make(chan wire.Event, 1024)
+	if _, err := c.Subscribe(ctx, *since, func(ev wire.Event) { events <- ev }); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(e.stdout)
@@ -39,7 +39,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 						return err
 					}
 				default:
-					return fmt.Errorf("%w: the engine closed the stream", engine.ErrUnreachable)
+					return fmt.Errorf("%w: the engine closed the stream", wire.ErrUnreachable)
 				}
 			}
 		case ev := <-events:
@@ -50,7 +50,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-func printEvent(e *env, enc *json.Encoder, asJSON bool, ev engine.Event) error {
+func printEvent(e *env, enc *json.Encoder, asJSON bool, ev wire.Event) error {
 	if asJSON {
 		return enc.Encode(ev)
 	}
@@ -58,7 +58,7 @@ func printEvent(e *env, enc *json.Encoder, asJSON bool, ev engine.Event) error {
 	return err
 }
 
-func formatEvent(ev engine.Event) string {
+func formatEvent(ev wire.Event) string {
 	parts := []string{fmt.Sprintf("#%d", ev.ID), ev.At.Local().Format("15:04:05.000"), fmt.Sprintf("%-14s", ev.Type)}
 	add := func(k, v string) {
 		if v != "" {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
+
 	"github.com/agentos/agentos/engine"
 )
 
@@ -49,7 +51,7 @@ func RunEngine(t testing.TB, home string) (stop func()) {
 	t.Cleanup(stop)
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
-	if err := engine.WaitReady(wctx, engine.PathsFor(home).Socket); err != nil {
+	if err := wire.WaitReady(wctx, wire.PathsFor(home).Socket); err != nil {
 		t.Fatalf("engine did not start: %v", err)
 	}
 	return stop

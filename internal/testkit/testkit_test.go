@@ -7,19 +7,19 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // The engine RunEngine starts answers on home's socket, sees a skill
 // AddSkill wrote, and stops when asked.
 func TestRunEngineWithASkill(t *testing.T) {
 	home := Home(t)
-	if len(engine.PathsFor(home).Socket) >= 108 {
-		t.Fatalf("socket path too long for a Unix socket: %s", engine.PathsFor(home).Socket)
+	if len(wire.PathsFor(home).Socket) >= 108 {
+		t.Fatalf("socket path too long for a Unix socket: %s", wire.PathsFor(home).Socket)
 	}
 	AddSkill(t, home, "counter", "", CountTools)
 	stop := RunEngine(t, home)
-	c, err := engine.DialHome(t.Context(), home, engine.ClientOptions{Name: "test"})
+	c, err := wire.DialHome(t.Context(), home, wire.ClientOptions{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestRunEngineWithASkill(t *testing.T) {
 		t.Fatalf("the skill's capability is not listed: %+v", caps)
 	}
 	stop()
-	if _, err := os.Stat(engine.PathsFor(home).Socket); err == nil {
+	if _, err := os.Stat(wire.PathsFor(home).Socket); err == nil {
 		t.Fatal("the socket is still there after stop")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package wire
 
 import (
 	"bufio"
@@ -10,15 +10,11 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 )
-
-// ErrUnreachable means no engine answers on the socket.
-var ErrUnreachable = errors.New("engine unreachable")
 
 // Client is the Go client of the engine socket: the one used by the CLI, the
 // MCP proxy and the bridge. Safe for concurrent use; calls are multiplexed
@@ -93,13 +89,34 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 	}
 	c.token <- struct{}{}
 	if opts.Name != "" {
-		if err := c.Call(ctx, "system.hello", helloParams{Client: opts.Name, Session: opts.Session, Quiet: opts.Quiet}, &c.Engine); err != nil {
+		if err := c.Call(ctx, MethodHello, HelloParams{Client: opts.Name, Session: opts.Session, Quiet: opts.Quiet}, &c.Engine); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("%w: hello: %v", ErrUnreachable, err)
 		}
 	}
 	return c, nil
 }
+
+// sendError is a request whose line could not be written: the engine never
+// saw it, so it is ErrNotSent as well as ErrUnreachable.
+type sendError struct {
+	method string
+	err    error
+}
+
+func (e *sendError) Error() string {
+	return fmt.Sprintf("%v: send %s: %v", ErrUnreachable, e.method, e.err)
+}
+
+func (e *sendError) Unwrap() []error { return []error{ErrUnreachable, ErrNotSent, e.err} }
+
+// writeTimeout bounds one write: an engine that stops reading altogether is
+// dropped rather than left to hold the connection's writer.
+const writeTimeout = 30 * time.Second
+
+// MaxRequestLine caps one request line (DESIGN §4); the engine refuses
+// longer ones, so the client does not send them.
+const MaxRequestLine = 16 << 20
 
 // DialHome connects to the engine of an AGENTOS_HOME.
 func DialHome(ctx context.Context, home string, opts ClientOptions) (*Client, error) {
@@ -265,7 +282,7 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		return err
 	}
 	if resp.err != nil {
-		return fromRPCError(resp.err)
+		return FromRPCError(resp.err)
 	}
 	if result == nil {
 		return nil
@@ -378,9 +395,9 @@ func (c *Client) send(id uint64, method string, params any) error {
 		}
 	}
 	buf.WriteString("}\n")
-	if buf.Len() > DefaultMaxLine+1 {
+	if buf.Len() > MaxRequestLine+1 {
 		return Errorf(KindInvalid, "%s: the request is %d MiB, over the engine's %d MiB limit per request; split it (e.g. several data.write calls)",
-			method, buf.Len()>>20, DefaultMaxLine>>20)
+			method, buf.Len()>>20, MaxRequestLine>>20)
 	}
 	// A send is not cut short by ctx: half a line would corrupt the stream
 	// for every call sharing it. An engine that stops reading altogether
@@ -390,7 +407,7 @@ func (c *Client) send(id uint64, method string, params any) error {
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := c.nc.Write(buf.Bytes()); err != nil {
 		c.fail(err)
-		return fmt.Errorf("%w: send %s: %v", ErrUnreachable, method, err)
+		return &sendError{method: method, err: err}
 	}
 	return nil
 }
@@ -452,11 +469,12 @@ func (c *Client) SubscribeTypes(ctx context.Context, since int64, types []string
 	var res struct {
 		LastID int64 `json:"last_id"`
 	}
-	err = c.Call(ctx, "observer.subscribe", params, &res)
-	var ee *Error
-	if err != nil && len(types) > 0 && errors.As(err, &ee) && ee.Kind == KindInvalid && strings.Contains(ee.Message, `"types"`) {
+	err = c.Call(ctx, MethodSubscribe, params, &res)
+	if err != nil && len(types) > 0 && IsKind(err, KindInvalid) {
+		// since is as old as the method; types is the only param an
+		// older engine can refuse.
 		delete(params, "types")
-		err = c.Call(ctx, "observer.subscribe", params, &res)
+		err = c.Call(ctx, MethodSubscribe, params, &res)
 	}
 	if err != nil {
 		return 0, err
@@ -478,7 +496,7 @@ func WaitReady(ctx context.Context, socketPath string) error {
 	for {
 		c, err := Dial(ctx, socketPath, ClientOptions{})
 		if err == nil {
-			perr := c.Call(ctx, "system.ping", nil, nil)
+			perr := c.Call(ctx, MethodPing, nil, nil)
 			c.Close()
 			if perr == nil {
 				return nil
