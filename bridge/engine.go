@@ -18,11 +18,10 @@ import (
 // activity feed; calls apps make through POST /api/call are events like
 // any other caller's.
 type engineConn struct {
-	socket   string
 	onShapes func(*shapes.Registry) // the engine's shape set, whenever it changes
 
-	house lazyClient // quiet
-	apps  lazyClient // POST /api/call
+	house *wire.Redialer // quiet
+	apps  *wire.Redialer // POST /api/call
 
 	mu          sync.Mutex
 	fingerprint string    // of the last registry handed to onShapes
@@ -30,9 +29,9 @@ type engineConn struct {
 }
 
 func newEngineConn(socket string, onShapes func(*shapes.Registry)) *engineConn {
-	return &engineConn{socket: socket, onShapes: onShapes,
-		house: lazyClient{socket: socket, opts: wire.ClientOptions{Name: "bridge", Quiet: true}},
-		apps:  lazyClient{socket: socket, opts: wire.ClientOptions{Name: "bridge"}},
+	return &engineConn{onShapes: onShapes,
+		house: wire.NewRedialer(socket, wire.ClientOptions{Name: "bridge", Quiet: true}),
+		apps:  wire.NewRedialer(socket, wire.ClientOptions{Name: "bridge"}),
 	}
 }
 
@@ -40,76 +39,29 @@ func newEngineConn(socket string, onShapes func(*shapes.Registry)) *engineConn {
 // be: a skill that brings a shape is visible to graph reads within it.
 const shapesTTL = 2 * time.Second
 
-// lazyClient is one engine connection, dialled when first needed and again
-// after the engine went away.
-type lazyClient struct {
-	socket string
-	opts   wire.ClientOptions
-	mu     sync.Mutex
-	c      *wire.Client
-}
-
-func (l *lazyClient) client(ctx context.Context) (*wire.Client, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.c != nil {
-		select {
-		case <-l.c.Done():
-			l.c = nil
-		default:
-			return l.c, nil
-		}
-	}
-	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := wire.Dial(dctx, l.socket, l.opts)
-	if err != nil {
-		return nil, err
-	}
-	l.c = c
-	return c, nil
-}
-
-func (l *lazyClient) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	c, err := l.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out json.RawMessage
-	if err := c.Call(ctx, method, params, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (l *lazyClient) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.c != nil {
-		l.c.Close()
-		l.c = nil
-	}
-}
-
-// call is a housekeeping call: no observer events.
+// call is a housekeeping call: no observer events. They only read, so one
+// whose connection died is tried again on a new one.
 func (k *engineConn) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	return k.house.call(ctx, method, params)
+	var out json.RawMessage
+	return out, k.house.Call(ctx, method, params, &out, true)
 }
 
-// callApp is a call an app made: it shows in the activity feed.
+// callApp is a call an app made: it shows in the activity feed. It is tried
+// again only when it never reached the engine: it may write.
 func (k *engineConn) callApp(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	return k.apps.call(ctx, method, params)
+	var out json.RawMessage
+	return out, k.apps.Call(ctx, method, params, &out, false)
 }
 
 // subscribe opens a dedicated connection streaming events after since
 // (negative: only new ones) into fn; it ends with ctx or the engine.
 func (k *engineConn) subscribe(ctx context.Context, since int64, fn func(wire.Event)) (*wire.Client, error) {
-	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := wire.Dial(dctx, k.socket, wire.ClientOptions{Name: "bridge", Quiet: true})
+	c, err := k.house.Fresh(ctx)
 	if err != nil {
 		return nil, err
 	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	if _, err := c.Subscribe(dctx, since, fn); err != nil {
 		c.Close()
 		return nil, err
@@ -127,7 +79,7 @@ func (k *engineConn) refreshShapes(ctx context.Context) {
 	if fresh {
 		return
 	}
-	raw, err := k.call(ctx, "shapes.list", nil)
+	raw, err := k.call(ctx, wire.MethodShapesList, nil)
 	if err != nil {
 		return
 	}
@@ -148,6 +100,6 @@ func (k *engineConn) refreshShapes(ctx context.Context) {
 }
 
 func (k *engineConn) close() {
-	k.house.close()
-	k.apps.close()
+	k.house.Close()
+	k.apps.Close()
 }

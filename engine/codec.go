@@ -1,47 +1,47 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/internal/jsonl"
 )
 
-var errLineTooLong = errors.New("line too long")
-
-// lineStream reads and writes newline-delimited JSON on one connection.
-// Writes are safe for concurrent use; reads belong to the connection's loop.
+// lineStream reads and writes newline-delimited JSON on one connection
+// (internal/jsonl). Writes are safe for concurrent use; reads belong to the
+// connection's loop.
 type lineStream struct {
-	conn    net.Conn
-	r       *bufio.Reader
-	maxLine int
-	wmu     sync.Mutex
-}
-
-func newLineStream(conn net.Conn, maxLine int) *lineStream {
-	if maxLine <= 0 {
-		maxLine = wire.MaxRequestLine
-	}
-	return &lineStream{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), maxLine: maxLine}
+	conn net.Conn
+	r    *jsonl.Reader
+	w    *jsonl.Writer
 }
 
 // writeTimeout bounds one write: a client that stops reading is dropped
 // rather than left to hold the connection's writer (and its subscribers).
 const writeTimeout = 30 * time.Second
 
+// DefaultLineTimeout bounds how long a request line may take once it has
+// started: a client that sends half a line and stalls is dropped, and the
+// memory its partial line held goes back. Idle connections between lines
+// are fine.
+const DefaultLineTimeout = 30 * time.Second
+
+func newLineStream(conn net.Conn, maxLine int, lineTimeout time.Duration) *lineStream {
+	if maxLine <= 0 {
+		maxLine = wire.MaxRequestLine
+	}
+	r := jsonl.NewReader(conn, maxLine)
+	r.SetLineTimeout(lineTimeout, conn.SetReadDeadline)
+	return &lineStream{conn: conn, r: r, w: jsonl.NewWriter(conn, writeTimeout)}
+}
+
 func (s *lineStream) writeLine(b []byte) error {
-	b = append(b, '\n')
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := s.conn.Write(b)
+	err := s.w.WriteLine(b)
 	if err != nil {
 		s.conn.Close()
 	}
@@ -49,46 +49,9 @@ func (s *lineStream) writeLine(b []byte) error {
 }
 
 // readLine returns one line without its newline, valid until the next call.
-// A line longer than maxLine is discarded up to its newline and reported as
-// errLineTooLong, with the line's first bytes; the stream stays usable.
-func (s *lineStream) readLine() ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := s.r.ReadSlice('\n')
-		if len(buf)+len(chunk) > s.maxLine+1 {
-			head := append(buf, chunk...)[:min(len(buf)+len(chunk), 4096)]
-			head = append([]byte(nil), head...)
-			if errors.Is(err, bufio.ErrBufferFull) {
-				if derr := s.discardLine(); derr != nil {
-					return nil, derr
-				}
-			}
-			return head, errLineTooLong
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			buf = append(buf, chunk...)
-			continue
-		}
-		if buf != nil {
-			chunk = append(buf, chunk...)
-		}
-		if err != nil && len(bytes.TrimSpace(chunk)) == 0 {
-			return nil, err
-		}
-		// A final line without a newline is still a message.
-		return bytes.TrimSuffix(chunk, []byte{'\n'}), nil
-	}
-}
-
-func (s *lineStream) discardLine() error {
-	for {
-		_, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return err
-	}
-}
+// A line longer than the limit is a *jsonl.TooLongError holding its first
+// bytes; the stream stays usable.
+func (s *lineStream) readLine() ([]byte, error) { return s.r.ReadLine() }
 
 // request is a JSON-RPC 2.0 request as read off the wire. The id is kept raw
 // and echoed back byte for byte; params stay raw until the method decodes

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/internal/jsonl"
 )
 
 func TestParseRequestTellsParseErrorsFromInvalidRequests(t *testing.T) {
@@ -54,14 +55,14 @@ func TestReadLineSkipsOversizeLinesAndKeepsReading(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	s := newLineStream(a, 64)
+	s := newLineStream(a, 64, 0) // net.Pipe: no deadlines once the writer closed
 	go func() {
 		b.Write([]byte(strings.Repeat("x", 200) + "\n"))
 		b.Write([]byte("short\n"))
 		b.Write([]byte("last-without-newline"))
 		b.Close()
 	}()
-	if _, err := s.readLine(); !errors.Is(err, errLineTooLong) {
+	if _, err := s.readLine(); !errors.Is(err, jsonl.ErrTooLong) {
 		t.Fatalf("oversize line: %v", err)
 	}
 	for _, want := range []string{"short", "last-without-newline"} {

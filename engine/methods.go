@@ -41,81 +41,63 @@ func isPointRead(raw json.RawMessage) bool {
 	return bytes.Contains(raw, []byte(`"id"`)) && !bytes.Contains(raw, []byte(`"shape"`))
 }
 
-// typed adapts a handler on a params struct into a method handler.
-func typed[P any](name string, fn func(ctx context.Context, c *call, p *P) (any, error)) func(context.Context, *call, json.RawMessage) (any, error) {
-	return func(ctx context.Context, c *call, raw json.RawMessage) (any, error) {
-		p := new(P)
-		if err := decodeParams(name, raw, p); err != nil {
-			return nil, err
-		}
-		return fn(ctx, c, p)
-	}
+// def builds the entry of a method whose params are P: its JSON Schema and
+// the bounds enforced on every call both come from P's tags (engine/wire),
+// so what system.schema promises is what the engine checks.
+func def[P any](name, summary string, fn func(ctx context.Context, c *call, p *P) (any, error)) *method {
+	return &method{name: name, summary: summary, params: wire.Schema(new(P)),
+		handle: func(ctx context.Context, c *call, raw json.RawMessage) (any, error) {
+			p := new(P)
+			if err := decodeParams(name, raw, p); err != nil {
+				return nil, err
+			}
+			if err := wire.Check(name, p); err != nil {
+				return nil, err
+			}
+			return fn(ctx, c, p)
+		}}
 }
+
+// quietly marks m as emitting no started/completed events.
+func (m *method) quietly() *method { m.quiet = true; return m }
+
+// inlineWhen lets m run on the read loop for the params when says so.
+func (m *method) inlineWhen(when func(json.RawMessage) bool) *method { m.inline = when; return m }
 
 func (s *Server) methodTable() map[string]*method {
 	list := []*method{
-		{name: "system.ping", summary: "Liveness check.", params: schemaEmpty, quiet: true, inline: always,
-			handle: typed("system.ping", func(context.Context, *call, *struct{}) (any, error) {
-				return map[string]bool{"pong": true}, nil
-			})},
-		{name: "system.hello", summary: "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", params: schemaHello, quiet: true, inline: always,
-			handle: typed("system.hello", s.hello)},
-		{name: "system.status", summary: "Version, pid, uptime, paths, graph counts, skills and running jobs.", params: schemaEmpty,
-			handle: typed("system.status", s.status)},
-		{name: "system.schema", summary: "Every method with the JSON Schema of its params, every shape, every capability.", params: schemaEmpty,
-			handle: typed("system.schema", s.schema)},
-		{name: "data.create", summary: "Create a node of a shape, or merge into the node with the same identity.", params: schemaCreate,
-			handle: typed("data.create", s.dataCreate)},
-		{name: "data.write", summary: "Upsert many items of one shape in one transaction; returns their ids.", params: schemaWrite,
-			handle: typed("data.write", s.dataWrite)},
-		{name: "data.read", summary: "Read one node by id, or a page of nodes of a shape filtered by field equality.", params: schemaRead, inline: isPointRead,
-			handle: typed("data.read", s.dataRead)},
-		{name: "data.update", summary: "Merge fields into a node; null removes a field.", params: schemaUpdate,
-			handle: typed("data.update", s.dataUpdate)},
-		{name: "data.delete", summary: "Soft-delete a node (data.restore undoes it).", params: schemaID,
-			handle: typed("data.delete", s.dataDelete)},
-		{name: "data.restore", summary: "Undo a soft delete.", params: schemaID,
-			handle: typed("data.restore", s.dataRestore)},
-		{name: "data.link", summary: "Add an edge from -label-> to (at most one live edge per triple).", params: schemaLink,
-			handle: typed("data.link", s.dataLink)},
-		{name: "data.unlink", summary: "Remove the edge from -label-> to.", params: schemaLink,
-			handle: typed("data.unlink", s.dataUnlink)},
-		{name: "data.search", summary: "Full-text search over text fields, with snippets.", params: schemaSearch,
-			handle: typed("data.search", s.dataSearch)},
-		{name: "data.neighbors", summary: "Nodes and edges around a node.", params: schemaNeighbors,
-			handle: typed("data.neighbors", s.dataNeighbors)},
-		{name: "data.history", summary: "Change records of a node, oldest first.", params: schemaID,
-			handle: typed("data.history", s.dataHistory)},
-		{name: "shapes.list", summary: "All loaded shapes.", params: schemaEmpty, inline: always,
-			handle: typed("shapes.list", s.shapesList)},
-		{name: "shapes.get", summary: "One shape by name.", params: schemaShapeGet, inline: always,
-			handle: typed("shapes.get", s.shapesGet)},
-		{name: "skills.list", summary: "Installed skills with their tools, provided capabilities and permissions; invalid ones with the reason.", params: schemaEmpty,
-			handle: typed("skills.list", s.skillsList)},
-		{name: "skills.get", summary: "One skill in full, with its SKILL.md guide.", params: schemaSkillGet,
-			handle: typed("skills.get", s.skillsGet)},
-		{name: "skills.reload", summary: "Discover skills again now (edits are also picked up within a couple of seconds).", params: schemaEmpty,
-			handle: typed("skills.reload", s.skillsReload)},
-		{name: "skills.run", summary: "Run one tool of one skill in a fresh process and return its result.", params: schemaSkillRun,
-			handle: typed("skills.run", s.skillsRun)},
-		{name: "capabilities.list", summary: "Capabilities with their providers ranked, and the reason for the ranking.", params: schemaEmpty,
-			handle: typed("capabilities.list", s.capabilitiesList)},
-		{name: "capabilities.invoke", summary: "Invoke a capability on the best provider (or the one named); async returns a job id at once.", params: schemaInvoke,
-			handle: typed("capabilities.invoke", s.capabilitiesInvoke)},
-		{name: "capabilities.prefer", summary: "Pin the provider of a capability (persisted in config.yaml); an empty skill clears the pin.", params: schemaPrefer,
-			handle: typed("capabilities.prefer", s.capabilitiesPrefer)},
-		{name: "jobs.list", summary: "Running jobs and the most recent finished ones, newest first.", params: schemaEmpty,
-			handle: typed("jobs.list", s.jobsList)},
-		{name: "jobs.get", summary: "One job: provider, reason, attempts, progress, result or error.", params: schemaID,
-			handle: typed("jobs.get", s.jobsGet)},
-		{name: "jobs.cancel", summary: "Cancel a running job: its process tree is killed, nested calls included.", params: schemaID,
-			handle: typed("jobs.cancel", s.jobsCancel)},
-		{name: "observer.history", summary: "Remembered observer events after since, oldest first, with how many the ring no longer holds.", params: schemaHistory, quiet: true,
-			handle: typed("observer.history", s.history)},
-		{name: "system.metrics", summary: "Call counts and latency histograms by method and capability, skill processes running, graph counts.", params: schemaEmpty, quiet: true,
-			handle: typed("system.metrics", s.metrics)},
-		{name: "observer.subscribe", summary: "Stream observer.event notifications on this connection, replaying events after since.", params: schemaSubscribe,
-			handle: typed("observer.subscribe", s.subscribe)},
+		def(wire.MethodPing, "Liveness check.", func(context.Context, *call, *wire.NoParams) (any, error) {
+			return map[string]bool{"pong": true}, nil
+		}).quietly().inlineWhen(always),
+		def(wire.MethodHello, "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", s.hello).quietly().inlineWhen(always),
+		def(wire.MethodStatus, "Version, pid, uptime, paths, graph counts, skills and running jobs.", s.status),
+		def(wire.MethodSchema, "Every method with the JSON Schema of its params, every shape, every capability.", s.schema),
+		def(wire.MethodCreate, "Create a node of a shape, or merge into the node with the same identity.", s.dataCreate),
+		def(wire.MethodWrite, "Upsert many items of one shape in one transaction; returns their ids.", s.dataWrite),
+		def(wire.MethodRead, "Read one node by id, or a page of nodes of a shape filtered by field equality.", s.dataRead).inlineWhen(isPointRead),
+		def(wire.MethodUpdate, "Merge fields into a node; null removes a field.", s.dataUpdate),
+		def(wire.MethodDelete, "Soft-delete a node (data.restore undoes it).", s.dataDelete),
+		def(wire.MethodRestore, "Undo a soft delete.", s.dataRestore),
+		def(wire.MethodLink, "Add an edge from -label-> to (at most one live edge per triple).", s.dataLink),
+		def(wire.MethodUnlink, "Remove the edge from -label-> to.", s.dataUnlink),
+		def(wire.MethodSearch, "Full-text search over text fields, with snippets.", s.dataSearch),
+		def(wire.MethodNeighbors, "Nodes and edges around a node.", s.dataNeighbors),
+		def(wire.MethodNodeHistory, "Change records of a node, oldest first.", s.dataHistory),
+		def(wire.MethodShapesList, "All loaded shapes.", s.shapesList).inlineWhen(always),
+		def(wire.MethodShapesGet, "One shape by name.", s.shapesGet).inlineWhen(always),
+		def(wire.MethodSkillsList, "Installed skills with their tools, provided capabilities and permissions; invalid ones with the reason.", s.skillsList),
+		def(wire.MethodSkillsGet, "One skill in full, with its SKILL.md guide.", s.skillsGet),
+		def(wire.MethodSkillsReload, "Discover skills again now (edits are also picked up within a couple of seconds).", s.skillsReload),
+		def(wire.MethodSkillsRun, "Run one tool of one skill in a fresh process and return its result.", s.skillsRun),
+		def(wire.MethodCapList, "Capabilities with their providers ranked, and the reason for the ranking.", s.capabilitiesList),
+		def(wire.MethodInvoke, "Invoke a capability on the best provider (or the one named); async returns a job id at once.", s.capabilitiesInvoke),
+		def(wire.MethodPrefer, "Pin the provider of a capability (persisted in config.yaml); an empty skill clears the pin.", s.capabilitiesPrefer),
+		def(wire.MethodJobsList, "Running jobs and the most recent finished ones, newest first.", s.jobsList),
+		def(wire.MethodJobsGet, "One job: provider, reason, attempts, progress, result or error.", s.jobsGet),
+		def(wire.MethodJobsCancel, "Cancel a running job: its process tree is killed, nested calls included.", s.jobsCancel),
+		def(wire.MethodEventHistory, "Remembered observer events after since, oldest first, with how many the ring no longer holds.", s.history).quietly(),
+		def(wire.MethodMetrics, "Call counts and latency histograms by method and capability, skill processes running, graph counts.", s.metrics).quietly(),
+		def(wire.MethodSubscribe, "Stream observer.event notifications on this connection, replaying events after since.", s.subscribe),
 	}
 	list = append(list, s.methodsSecrets()...)
 	out := make(map[string]*method, len(list))
@@ -125,16 +107,7 @@ func (s *Server) methodTable() map[string]*method {
 	return out
 }
 
-type helloParams struct {
-	Client  string `json:"client"`
-	Session string `json:"session,omitempty"`
-	Quiet   bool   `json:"quiet,omitempty"`
-}
-
-func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) {
-	if err := required("system.hello", "client", p.Client); err != nil {
-		return nil, err
-	}
+func (s *Server) hello(_ context.Context, c *call, p *wire.HelloParams) (any, error) {
 	caller := p.Client
 	if p.Session != "" {
 		caller += ":" + p.Session
@@ -146,7 +119,7 @@ func (s *Server) hello(_ context.Context, c *call, p *helloParams) (any, error) 
 	return &wire.Hello{Caller: caller, Version: s.opts.Version, PID: os.Getpid()}, nil
 }
 
-func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+func (s *Server) status(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
 	counts, err := s.store.Counts(ctx)
 	if err != nil {
 		return nil, err
@@ -170,7 +143,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 	}, nil
 }
 
-func (s *Server) schema(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+func (s *Server) schema(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
 	methods := make([]wire.MethodInfo, 0, len(s.methods))
 	for _, m := range s.methods {
 		methods = append(methods, wire.MethodInfo{Name: m.name, Summary: m.summary, Params: m.params})
@@ -184,42 +157,15 @@ func (s *Server) schema(ctx context.Context, _ *call, _ *struct{}) (any, error) 
 	}, nil
 }
 
-type createParams struct {
-	Shape     string         `json:"shape"`
-	Fields    map[string]any `json:"fields"`
-	Relations map[string]any `json:"relations,omitempty"`
-}
-
-func (s *Server) dataCreate(ctx context.Context, _ *call, p *createParams) (any, error) {
-	if err := required("data.create", "shape", p.Shape); err != nil {
-		return nil, err
-	}
+func (s *Server) dataCreate(ctx context.Context, _ *call, p *wire.CreateParams) (any, error) {
 	return s.store.Create(ctx, p.Shape, p.Fields, p.Relations)
 }
 
-type writeParams struct {
-	Shape string           `json:"shape"`
-	Items []map[string]any `json:"items"`
-}
-
-func (s *Server) dataWrite(ctx context.Context, _ *call, p *writeParams) (any, error) {
-	if err := required("data.write", "shape", p.Shape); err != nil {
-		return nil, err
-	}
+func (s *Server) dataWrite(ctx context.Context, _ *call, p *wire.WriteParams) (any, error) {
 	return s.store.Write(ctx, p.Shape, p.Items)
 }
 
-type readParams struct {
-	ID             string         `json:"id,omitempty"`
-	Shape          string         `json:"shape,omitempty"`
-	Where          map[string]any `json:"where,omitempty"`
-	Order          string         `json:"order,omitempty"`
-	Limit          int            `json:"limit,omitempty"`
-	Cursor         string         `json:"cursor,omitempty"`
-	IncludeDeleted bool           `json:"include_deleted,omitempty"`
-}
-
-func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, error) {
+func (s *Server) dataRead(ctx context.Context, _ *call, p *wire.ReadParams) (any, error) {
 	switch {
 	case p.ID != "" && p.Shape != "":
 		return nil, wire.Errorf(wire.KindInvalid, "data.read: give either id (one node) or shape (a page), not both")
@@ -234,40 +180,19 @@ func (s *Server) dataRead(ctx context.Context, _ *call, p *readParams) (any, err
 	return nil, wire.Errorf(wire.KindInvalid, "data.read: param \"id\" or \"shape\" is required")
 }
 
-type updateParams struct {
-	ID     string         `json:"id"`
-	Fields map[string]any `json:"fields"`
-}
-
-func (s *Server) dataUpdate(ctx context.Context, _ *call, p *updateParams) (any, error) {
-	if err := required("data.update", "id", p.ID); err != nil {
-		return nil, err
-	}
+func (s *Server) dataUpdate(ctx context.Context, _ *call, p *wire.UpdateParams) (any, error) {
 	return s.store.Update(ctx, p.ID, p.Fields)
 }
 
-type idParams struct {
-	ID string `json:"id"`
-}
-
-func (s *Server) dataDelete(ctx context.Context, _ *call, p *idParams) (any, error) {
-	if err := required("data.delete", "id", p.ID); err != nil {
-		return nil, err
-	}
+func (s *Server) dataDelete(ctx context.Context, _ *call, p *wire.IDParams) (any, error) {
 	return s.store.Delete(ctx, p.ID)
 }
 
-func (s *Server) dataRestore(ctx context.Context, _ *call, p *idParams) (any, error) {
-	if err := required("data.restore", "id", p.ID); err != nil {
-		return nil, err
-	}
+func (s *Server) dataRestore(ctx context.Context, _ *call, p *wire.IDParams) (any, error) {
 	return s.store.Restore(ctx, p.ID)
 }
 
-func (s *Server) dataHistory(ctx context.Context, _ *call, p *idParams) (any, error) {
-	if err := required("data.history", "id", p.ID); err != nil {
-		return nil, err
-	}
+func (s *Server) dataHistory(ctx context.Context, _ *call, p *wire.IDParams) (any, error) {
 	changes, err := s.store.History(ctx, p.ID)
 	if err != nil {
 		return nil, err
@@ -275,48 +200,18 @@ func (s *Server) dataHistory(ctx context.Context, _ *call, p *idParams) (any, er
 	return map[string]any{"id": p.ID, "changes": changes}, nil
 }
 
-type linkParams struct {
-	From  string `json:"from"`
-	Label string `json:"label"`
-	To    string `json:"to"`
-}
-
-func (p *linkParams) check(method string) error {
-	for _, f := range [][2]string{{"from", p.From}, {"label", p.Label}, {"to", p.To}} {
-		if err := required(method, f[0], f[1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Server) dataLink(ctx context.Context, _ *call, p *linkParams) (any, error) {
-	if err := p.check("data.link"); err != nil {
-		return nil, err
-	}
+func (s *Server) dataLink(ctx context.Context, _ *call, p *wire.LinkParams) (any, error) {
 	return s.store.Link(ctx, p.From, p.Label, p.To)
 }
 
-func (s *Server) dataUnlink(ctx context.Context, _ *call, p *linkParams) (any, error) {
-	if err := p.check("data.unlink"); err != nil {
-		return nil, err
-	}
+func (s *Server) dataUnlink(ctx context.Context, _ *call, p *wire.LinkParams) (any, error) {
 	if err := s.store.Unlink(ctx, p.From, p.Label, p.To); err != nil {
 		return nil, err
 	}
 	return map[string]bool{"ok": true}, nil
 }
 
-type searchParams struct {
-	Query string `json:"query"`
-	Shape string `json:"shape,omitempty"`
-	Limit int    `json:"limit,omitempty"`
-}
-
-func (s *Server) dataSearch(ctx context.Context, _ *call, p *searchParams) (any, error) {
-	if err := required("data.search", "query", p.Query); err != nil {
-		return nil, err
-	}
+func (s *Server) dataSearch(ctx context.Context, _ *call, p *wire.SearchParams) (any, error) {
 	hits, err := s.store.Search(ctx, p.Query, p.Shape, p.Limit)
 	if err != nil {
 		return nil, err
@@ -327,37 +222,15 @@ func (s *Server) dataSearch(ctx context.Context, _ *call, p *searchParams) (any,
 	return map[string]any{"hits": hits}, nil
 }
 
-type neighborsParams struct {
-	ID        string `json:"id"`
-	Label     string `json:"label,omitempty"`
-	Direction string `json:"direction,omitempty"`
-	Depth     int    `json:"depth,omitempty"`
-}
-
-func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *neighborsParams) (any, error) {
-	if err := required("data.neighbors", "id", p.ID); err != nil {
-		return nil, err
-	}
-	switch p.Direction {
-	case "", "in", "out", "both":
-	default:
-		return nil, wire.Errorf(wire.KindInvalid, "data.neighbors: direction must be in, out or both, not %q", p.Direction)
-	}
+func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *wire.NeighborsParams) (any, error) {
 	return s.store.Neighbors(ctx, p.ID, p.Label, p.Direction, p.Depth)
 }
 
-func (s *Server) shapesList(context.Context, *call, *struct{}) (any, error) {
+func (s *Server) shapesList(context.Context, *call, *wire.NoParams) (any, error) {
 	return map[string]any{"shapes": s.shapes.Load().List()}, nil
 }
 
-type shapeGetParams struct {
-	Name string `json:"name"`
-}
-
-func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, error) {
-	if err := required("shapes.get", "name", p.Name); err != nil {
-		return nil, err
-	}
+func (s *Server) shapesGet(_ context.Context, _ *call, p *wire.ShapeGetParams) (any, error) {
 	sh, ok := s.shapes.Load().Get(p.Name)
 	if !ok {
 		return nil, wire.Errorf(wire.KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
@@ -365,22 +238,14 @@ func (s *Server) shapesGet(_ context.Context, _ *call, p *shapeGetParams) (any, 
 	return sh, nil
 }
 
-type historyParams struct {
-	Since *int64 `json:"since,omitempty"`
-	Limit int    `json:"limit,omitempty"`
-}
-
-func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, error) {
+func (s *Server) history(_ context.Context, _ *call, p *wire.EventHistoryParams) (any, error) {
 	since := int64(0)
 	if p.Since != nil {
 		since = *p.Since
 	}
 	limit := p.Limit
-	switch {
-	case limit == 0:
+	if limit == 0 {
 		limit = 200
-	case limit < 0 || limit > 4096:
-		return nil, wire.Errorf(wire.KindInvalid, "observer.history: limit must be 1..4096, not %d", limit)
 	}
 	events, missed := s.bus.History(since)
 	if len(events) > limit {
@@ -393,14 +258,9 @@ func (s *Server) history(_ context.Context, _ *call, p *historyParams) (any, err
 	return &wire.History{Events: events, Missed: missed, LastID: s.bus.LastID()}, nil
 }
 
-type subscribeParams struct {
-	Since *int64   `json:"since,omitempty"`
-	Types []string `json:"types,omitempty"`
-}
-
 // subscribe answers with the current last event id, then streams
 // observer.event notifications until the connection closes.
-func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any, error) {
+func (s *Server) subscribe(_ context.Context, c *call, p *wire.SubscribeParams) (any, error) {
 	since := int64(-1)
 	if p.Since != nil {
 		since = *p.Since
@@ -417,7 +277,7 @@ func (s *Server) subscribe(_ context.Context, c *call, p *subscribeParams) (any,
 				if !ok {
 					return
 				}
-				if err := c.conn.notify("observer.event", ev); err != nil {
+				if err := c.conn.notify(wire.NotificationEvent, ev); err != nil {
 					return
 				}
 			}
@@ -451,7 +311,7 @@ func summarize(sk *broker.Skill, withGuide bool) skillSummary {
 	return out
 }
 
-func (s *Server) skillsList(context.Context, *call, *struct{}) (any, error) {
+func (s *Server) skillsList(context.Context, *call, *wire.NoParams) (any, error) {
 	skills := s.skills.list()
 	out := make([]skillSummary, len(skills))
 	for i, sk := range skills {
@@ -460,14 +320,7 @@ func (s *Server) skillsList(context.Context, *call, *struct{}) (any, error) {
 	return map[string]any{"skills": out}, nil
 }
 
-type skillGetParams struct {
-	ID string `json:"id"`
-}
-
-func (s *Server) skillsGet(_ context.Context, _ *call, p *skillGetParams) (any, error) {
-	if err := required("skills.get", "id", p.ID); err != nil {
-		return nil, err
-	}
+func (s *Server) skillsGet(_ context.Context, _ *call, p *wire.SkillGetParams) (any, error) {
 	sk, err := s.skills.get(p.ID)
 	if err != nil {
 		return nil, err
@@ -475,24 +328,12 @@ func (s *Server) skillsGet(_ context.Context, _ *call, p *skillGetParams) (any, 
 	return summarize(sk, true), nil
 }
 
-func (s *Server) skillsReload(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+func (s *Server) skillsReload(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
 	s.skills.reload(ctx, true)
 	return s.skillsList(ctx, nil, nil)
 }
 
-type skillRunParams struct {
-	Skill  string          `json:"skill"`
-	Tool   string          `json:"tool"`
-	Params json.RawMessage `json:"params,omitempty"`
-}
-
-func (s *Server) skillsRun(ctx context.Context, c *call, p *skillRunParams) (any, error) {
-	if err := required("skills.run", "skill", p.Skill); err != nil {
-		return nil, err
-	}
-	if err := required("skills.run", "tool", p.Tool); err != nil {
-		return nil, err
-	}
+func (s *Server) skillsRun(ctx context.Context, c *call, p *wire.SkillRunParams) (any, error) {
 	sk, t, err := s.skills.resolveTool(p.Skill, p.Tool)
 	if err != nil {
 		return nil, err
@@ -512,21 +353,11 @@ func (s *Server) skillIDs() []string {
 	return ids
 }
 
-func (s *Server) capabilitiesList(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+func (s *Server) capabilitiesList(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
 	return map[string]any{"capabilities": s.describeCapabilities(ctx)}, nil
 }
 
-type invokeParams struct {
-	Capability string          `json:"capability"`
-	Params     json.RawMessage `json:"params,omitempty"`
-	Provider   string          `json:"provider,omitempty"`
-	Async      bool            `json:"async,omitempty"`
-}
-
-func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *invokeParams) (any, error) {
-	if err := required("capabilities.invoke", "capability", p.Capability); err != nil {
-		return nil, err
-	}
+func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *wire.InvokeParams) (any, error) {
 	if _, err := s.rank(ctx, p.Capability, p.Provider); err != nil {
 		return nil, err // no provider: say so now, not inside a job
 	}
@@ -544,15 +375,7 @@ func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *invokeParam
 	return map[string]string{"job": j.ID}, nil
 }
 
-type preferParams struct {
-	Capability string `json:"capability"`
-	Skill      string `json:"skill"`
-}
-
-func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *preferParams) (any, error) {
-	if err := required("capabilities.prefer", "capability", p.Capability); err != nil {
-		return nil, err
-	}
+func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *wire.PreferParams) (any, error) {
 	if p.Skill != "" {
 		if _, err := s.rank(ctx, p.Capability, p.Skill); err != nil {
 			return nil, err
@@ -572,7 +395,7 @@ func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *preferParam
 	return map[string]string{"capability": p.Capability, "pin": p.Skill}, nil
 }
 
-func (s *Server) jobsList(context.Context, *call, *struct{}) (any, error) {
+func (s *Server) jobsList(context.Context, *call, *wire.NoParams) (any, error) {
 	jobs := s.jobs.list()
 	out := make([]wire.Job, len(jobs))
 	for i, j := range jobs {
@@ -581,7 +404,7 @@ func (s *Server) jobsList(context.Context, *call, *struct{}) (any, error) {
 	return map[string]any{"jobs": out}, nil
 }
 
-func (s *Server) jobsGet(_ context.Context, _ *call, p *idParams) (any, error) {
+func (s *Server) jobsGet(_ context.Context, _ *call, p *wire.IDParams) (any, error) {
 	j, err := s.jobs.get(p.ID)
 	if err != nil {
 		return nil, err
@@ -589,7 +412,7 @@ func (s *Server) jobsGet(_ context.Context, _ *call, p *idParams) (any, error) {
 	return s.jobs.snapshot(j, true), nil
 }
 
-func (s *Server) jobsCancel(ctx context.Context, _ *call, p *idParams) (any, error) {
+func (s *Server) jobsCancel(ctx context.Context, _ *call, p *wire.IDParams) (any, error) {
 	j, err := s.jobs.get(p.ID)
 	if err != nil {
 		return nil, err

@@ -120,11 +120,11 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	case "http.request":
 		return o.httpRequest(ctx, op.Params)
 	case "graph.read":
-		return o.method(ctx, "data.read", op.Params)
+		return o.method(ctx, wire.MethodRead, op.Params)
 	case "graph.search":
-		return o.method(ctx, "data.search", op.Params)
+		return o.method(ctx, wire.MethodSearch, op.Params)
 	case "graph.write":
-		return o.method(ctx, "data.write", op.Params)
+		return o.method(ctx, wire.MethodWrite, op.Params)
 	case "secrets.get":
 		return o.secretGet(ctx, op.Params)
 	case "capability.invoke":

@@ -69,10 +69,3 @@ func jsonTypeName(goType string) string {
 	}
 	return "a " + goType
 }
-
-func required(method, name, value string) error {
-	if strings.TrimSpace(value) == "" {
-		return wire.Errorf(wire.KindInvalid, "%s: param %q is required", method, name)
-	}
-	return nil
-}

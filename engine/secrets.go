@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
@@ -20,15 +19,9 @@ import (
 // log line carries one: errors name the secret and the param, never the
 // value (decodeParams names fields and JSON types only).
 
-// secretNameRE is what a secret may be called: also the scope syntax of
-// secrets(...) in allowed-tools.
-var secretNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
-
 // maxSecretBytes bounds one value (keys, tokens and service-account files
 // are far smaller).
 const maxSecretBytes = 1 << 20
-
-const secretNameRule = "use 1 to 128 characters of A-Z a-z 0-9 _ . -"
 
 // vaultKeyPath is where the key lives in a state directory (DESIGN §2).
 func vaultKeyPath(home string) string { return filepath.Join(home, "vault.key") }
@@ -57,27 +50,19 @@ func checkVault(home string, log *slog.Logger) {
 	}
 }
 
+// checkSecretName applies the rule of wire.SecretNameParams to a name a
+// skill asks for. The rejected name is never repeated: a value pasted into
+// the wrong param must not come back in an error, an event or a log.
 func checkSecretName(method, name string) error {
-	if err := required(method, "name", name); err != nil {
-		return err
-	}
-	if !secretNameRE.MatchString(name) {
-		// The rejected name is not repeated: a value pasted into the wrong
-		// param must not come back in an error, an event or a log.
-		return wire.Errorf(wire.KindInvalid, "%s: param \"name\" is not a valid secret name: %s", method, secretNameRule)
-	}
-	return nil
+	return wire.Check(method, &wire.SecretNameParams{Name: name})
 }
 
 // methodsSecrets are the secrets.* entries of the method table.
 func (s *Server) methodsSecrets() []*method {
 	return []*method{
-		{name: "secrets.set", summary: "Store a secret in the vault, encrypted; replaces one of the same name. The value is never returned by any method.", params: schemaSecretSet,
-			handle: typed("secrets.set", s.secretsSet)},
-		{name: "secrets.list", summary: "Names and timestamps of the stored secrets (never their values).", params: schemaEmpty,
-			handle: typed("secrets.list", s.secretsList)},
-		{name: "secrets.delete", summary: "Remove a secret from the vault.", params: schemaSecretName,
-			handle: typed("secrets.delete", s.secretsDelete)},
+		def(wire.MethodSecretsSet, "Store a secret in the vault, encrypted; replaces one of the same name. The value is never returned by any method.", s.secretsSet),
+		def(wire.MethodSecretsList, "Names and timestamps of the stored secrets (never their values).", s.secretsList),
+		def(wire.MethodSecretsDelete, "Remove a secret from the vault.", s.secretsDelete),
 	}
 }
 
@@ -91,22 +76,7 @@ var (
 		"required":["name"],"additionalProperties":false}`)
 )
 
-type secretSetParams struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type secretNameParams struct {
-	Name string `json:"name"`
-}
-
-func (s *Server) secretsSet(ctx context.Context, _ *call, p *secretSetParams) (any, error) {
-	if err := checkSecretName("secrets.set", p.Name); err != nil {
-		return nil, err
-	}
-	if p.Value == "" {
-		return nil, wire.Errorf(wire.KindInvalid, "secrets.set: param \"value\" is required and may not be empty (secrets.delete removes a secret)")
-	}
+func (s *Server) secretsSet(ctx context.Context, _ *call, p *wire.SecretSetParams) (any, error) {
 	if len(p.Value) > maxSecretBytes {
 		return nil, wire.Errorf(wire.KindInvalid, "secrets.set: param \"value\" is larger than the %d MiB a secret may be", maxSecretBytes>>20)
 	}
@@ -128,7 +98,7 @@ func (s *Server) secretsSet(ctx context.Context, _ *call, p *secretSetParams) (a
 	return info, nil
 }
 
-func (s *Server) secretsList(ctx context.Context, _ *call, _ *struct{}) (any, error) {
+func (s *Server) secretsList(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
 	list, err := s.store.ListSecrets(ctx)
 	if err != nil {
 		return nil, err
@@ -136,10 +106,7 @@ func (s *Server) secretsList(ctx context.Context, _ *call, _ *struct{}) (any, er
 	return map[string]any{"secrets": list}, nil
 }
 
-func (s *Server) secretsDelete(ctx context.Context, _ *call, p *secretNameParams) (any, error) {
-	if err := checkSecretName("secrets.delete", p.Name); err != nil {
-		return nil, err
-	}
+func (s *Server) secretsDelete(ctx context.Context, _ *call, p *wire.SecretNameParams) (any, error) {
 	if err := s.store.DeleteSecret(ctx, p.Name); err != nil {
 		if errors.Is(err, graph.ErrNotFound) {
 			return nil, wire.Errorf(wire.KindNotFound, "secret %q is not set; `agentos secrets list` shows the stored ones", p.Name)
@@ -179,7 +146,7 @@ func (s *Server) secretValue(ctx context.Context, name string) (string, error) {
 // JSON string (the SDK's secrets.get returns it as is). The permission
 // check has already run: see skillOps.HandleOp.
 func (o *skillOps) secretGet(ctx context.Context, raw json.RawMessage) (any, error) {
-	var p secretNameParams
+	var p wire.SecretNameParams
 	if err := decodeParams("secrets.get", raw, &p); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/internal/jsonl"
 	"github.com/agentos/agentos/shapes"
 )
 
@@ -27,10 +28,13 @@ type ServerOptions struct {
 	Workers  int // requests handled at once across all connections (default 64)
 	MaxQueue int // requests waiting for a worker before new ones are refused as unavailable (default 4096)
 	MaxLine  int // largest request line in bytes (default 16 MiB)
-	Version  string
-	Home     string
-	Socket   string
-	Bridge   string // URL of the bridge serving this home, "" when none (shown by system.status)
+	// LineTimeout is how long a request line may take once it has started
+	// (default DefaultLineTimeout).
+	LineTimeout time.Duration
+	Version     string
+	Home        string
+	Socket      string
+	Bridge      string // URL of the bridge serving this home, "" when none (shown by system.status)
 }
 
 // Server serves the method table over any number of connections.
@@ -89,6 +93,9 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	}
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = 4096
+	}
+	if o.LineTimeout <= 0 {
+		o.LineTimeout = DefaultLineTimeout
 	}
 	if o.MaxLine <= 0 {
 		o.MaxLine = wire.MaxRequestLine
@@ -161,7 +168,7 @@ func (c *conn) writeError(id json.RawMessage, code int64, msg string) {
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &conn{stream: newLineStream(nc, s.opts.MaxLine), ctx: ctx, done: make(chan struct{}), caller: caller}
+	c := &conn{stream: newLineStream(nc, s.opts.MaxLine, s.opts.LineTimeout), ctx: ctx, done: make(chan struct{}), caller: caller}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -198,12 +205,17 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
 func (s *Server) readLoop(c *conn) {
 	for {
 		line, err := c.stream.readLine()
-		if errors.Is(err, errLineTooLong) {
-			// line holds the start of the oversize request: enough to find
+		var tooLong *jsonl.TooLongError
+		if errors.As(err, &tooLong) {
+			// Head holds the start of the oversize request: enough to find
 			// its id, so the caller's wait ends with this error.
-			c.writeError(leadingID(line), wire.CodeInvalidRequest, fmt.Sprintf(
-				"request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", c.stream.maxLine>>20))
+			c.writeError(leadingID(tooLong.Head), wire.CodeInvalidRequest, fmt.Sprintf(
+				"request line is larger than the %d MiB limit; send smaller requests (split a batch into several data.write calls)", tooLong.Max>>20))
 			continue
+		}
+		if errors.Is(err, jsonl.ErrLineTimeout) {
+			s.log.Warn("dropped a connection that left a request line unfinished", "after", s.opts.LineTimeout)
+			return
 		}
 		if err != nil {
 			return

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -282,5 +283,55 @@ func TestLargeIntegersKeepEveryDigit(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), `"priority":9007199254740993`) {
 		t.Fatalf("priority lost precision: %s", raw)
+	}
+}
+
+// A client that starts a request line and stalls is dropped once the line
+// timeout passes, so its partial line stops holding memory; other
+// connections are served throughout.
+func TestHalfSentLineIsDroppedAfterTheLineTimeout(t *testing.T) {
+	dir := t.TempDir()
+	reg, _ := shapes.Load()
+	ctx := context.Background()
+	store, err := graph.Open(ctx, filepath.Join(dir, "g.db"), reg, graph.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sock := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(store, reg, NewBus(64), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ServerOptions{Socket: sock, LineTimeout: 200 * time.Millisecond})
+	go srv.Serve(ctx, ln)
+	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
+
+	stalled, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	// 1 MiB of a request that never ends.
+	half := append([]byte(`{"jsonrpc":"2.0","id":1,"method":"data.create","params":{"shape":"note","fields":{"text":"`),
+		bytes.Repeat([]byte("x"), 1<<20)...)
+	if _, err := stalled.Write(half); err != nil {
+		t.Fatal(err)
+	}
+	// An idle connection (no partial line) is not dropped.
+	idle, err := wire.Dial(ctx, sock, wire.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+
+	stalled.SetReadDeadline(time.Now().Add(20 * time.Second))
+	n, err := stalled.Read(make([]byte, 1))
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("the stalled connection got %d bytes, %v; want it closed by the engine", n, err)
+	}
+	if err := idle.Call(ctx, wire.MethodPing, nil, nil); err != nil {
+		t.Fatalf("an idle connection was dropped too: %v", err)
 	}
 }

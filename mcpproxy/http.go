@@ -61,7 +61,7 @@ func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 	}()
 	p.log.Info("serving MCP over HTTP", "url", "http://"+ln.Addr().String()+HTTPPath)
 	err := srv.Serve(ln)
-	p.conn.close()
+	p.eng.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -30,7 +30,7 @@ func (p *Proxy) refresh(ctx context.Context) {
 	var sch struct {
 		Capabilities []capability `json:"capabilities"`
 	}
-	if err := p.conn.call(ctx, "system.schema", nil, &sch, true); err != nil {
+	if err := p.eng.Call(ctx, "system.schema", nil, &sch, true); err != nil {
 		p.log.Warn("system.schema failed; capability tools left as they are", "err", err)
 	} else {
 		p.syncTools(p.capTools(sch.Capabilities))
@@ -42,7 +42,7 @@ func (p *Proxy) refresh(ctx context.Context) {
 			Description string `json:"description"`
 		} `json:"shapes"`
 	}
-	if err := p.conn.call(ctx, "shapes.list", nil, &shapes, true); err != nil {
+	if err := p.eng.Call(ctx, "shapes.list", nil, &shapes, true); err != nil {
 		p.log.Warn("shapes.list failed; shape resources left as they are", "err", err)
 	} else {
 		res := make([]server.ServerResource, 0, len(shapes.Shapes))
@@ -66,7 +66,7 @@ func (p *Proxy) refresh(ctx context.Context) {
 			Invalid     string `json:"invalid"`
 		} `json:"skills"`
 	}
-	if err := p.conn.call(ctx, "skills.list", nil, &skills, true); err != nil {
+	if err := p.eng.Call(ctx, "skills.list", nil, &skills, true); err != nil {
 		p.log.Warn("skills.list failed; prompts left as they are", "err", err)
 		return
 	}
@@ -78,7 +78,7 @@ func (p *Proxy) refresh(ctx context.Context) {
 		var full struct {
 			Guide string `json:"guide"`
 		}
-		if err := p.conn.call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
+		if err := p.eng.Call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
 			p.log.Warn("skills.get failed; no prompt for the skill", "skill", sk.ID, "err", err)
 			continue
 		}
@@ -149,7 +149,7 @@ func (p *Proxy) readNode(ctx context.Context, req mcp.ReadResourceRequest) ([]mc
 
 func (p *Proxy) readJSON(ctx context.Context, uri, method string, params any) ([]mcp.ResourceContents, error) {
 	var raw json.RawMessage
-	if err := p.conn.call(ctx, method, params, &raw, true); err != nil {
+	if err := p.eng.Call(ctx, method, params, &raw, true); err != nil {
 		var ee *wire.Error
 		if errors.As(err, &ee) && ee.Kind == wire.KindNotFound {
 			return nil, fmt.Errorf("%w: %s: %s", mcp.ErrResourceNotFound, uri, ee.Message)
@@ -183,7 +183,7 @@ func (p *Proxy) watch(ctx context.Context) {
 		}
 	}()
 	for ctx.Err() == nil {
-		c, err := p.conn.dialOnce(ctx)
+		c, err := p.eng.Fresh(ctx)
 		if err == nil {
 			// skills.changed only: every other event (two per call made by
 			// anyone) would wake this process for nothing.

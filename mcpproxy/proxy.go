@@ -43,9 +43,9 @@ type Options struct {
 
 // Proxy is the MCP server of one engine home.
 type Proxy struct {
-	srv  *server.MCPServer
-	conn *conn
-	log  *slog.Logger
+	srv *server.MCPServer
+	eng *wire.Redialer
+	log *slog.Logger
 
 	refreshMu sync.Mutex
 	capJSON   map[string]string // capability tool name -> the tool as JSON, to spot changes
@@ -54,7 +54,8 @@ type Proxy struct {
 // fixedTool is one of the tools every proxy has.
 type fixedTool struct {
 	name, method, desc string
-	schema             string
+	params             any      // the method's params struct (engine/wire): the tool's schema
+	omit               []string // params the tool does not offer
 	readOnly           bool
 	build              func(args map[string]any) (any, string) // engine params, or a message on bad arguments
 }
@@ -62,83 +63,59 @@ type fixedTool struct {
 func passArgs(args map[string]any) (any, string) { return args, "" }
 
 var fixedTools = []fixedTool{
-	{name: "read", method: "data.read", readOnly: true,
+	{name: "read", method: wire.MethodRead, readOnly: true,
 		desc: "Read from the local agentos graph. Give `id` to read one node, or `shape` (e.g. task, note, person) to list a page of nodes of that shape, " +
 			"optionally filtered with `where` (field -> value equality) and sorted with `order`. Pages hold `limit` nodes (default engine page size); " +
 			"when the result has a `cursor`, pass it back to get the next page. Use this when you know an id or want to browse nodes of a shape; use `search` to find nodes by words.",
-		schema: `{"type":"object","properties":{
-			"id":{"type":"string","description":"id of one node to read"},
-			"shape":{"type":"string","description":"read a page of nodes of this shape"},
-			"where":{"type":"object","description":"field -> value equality filters (array fields: contains)"},
-			"order":{"type":"string","description":"field to sort by, '-' prefix for descending; default creation order"},
-			"limit":{"type":"integer","minimum":1,"maximum":1000,"description":"page size"},
-			"cursor":{"type":"string","description":"cursor from the previous page"},
-			"include_deleted":{"type":"boolean","description":"include deleted nodes"}},
-			"additionalProperties":false}`,
+		params: wire.ReadParams{},
 		build: func(args map[string]any) (any, string) {
 			if args["id"] == nil && args["shape"] == nil {
 				return nil, "read needs either \"id\" (one node) or \"shape\" (a page of nodes of that shape)"
 			}
 			return args, ""
 		}},
-	{name: "search", method: "data.search", readOnly: true,
+	{name: "search", method: wire.MethodSearch, readOnly: true,
 		desc: "Full-text search over the local agentos graph. Returns hits with the node, a snippet and a rank. " +
 			"Use this to find nodes by words when you do not know their id; narrow it with `shape`.",
-		schema: `{"type":"object","properties":{
-			"query":{"type":"string","description":"words to find; quotes and operators are treated as text"},
-			"shape":{"type":"string","description":"only nodes of this shape"},
-			"limit":{"type":"integer","minimum":1,"maximum":200,"description":"most hits to return"}},
-			"required":["query"],"additionalProperties":false}`,
-		build: passArgs},
-	{name: "create", method: "data.create",
+		params: wire.SearchParams{},
+		build:  passArgs},
+	{name: "create", method: wire.MethodCreate,
 		desc: "Create a node of a shape in the local agentos graph, or update the existing one with the same identity (upsert). " +
 			"Returns the node with its id, plus warnings when a value had to be coerced. Use this to remember something new (a task, a note, a person...).",
-		schema: `{"type":"object","properties":{
-			"shape":{"type":"string","description":"shape name, e.g. task"},
-			"fields":{"type":"object","description":"field values; relation keys may hold a node id or a nested object"},
-			"relations":{"type":"object","description":"relation key -> node id, nested object, or a list of them"}},
-			"required":["shape","fields"],"additionalProperties":false}`,
-		build: passArgs},
-	{name: "update", method: "data.update",
-		desc: "Change fields of an existing node by id: the given fields are merged in, and a null value removes a field. Returns the updated node.",
-		schema: `{"type":"object","properties":{
-			"id":{"type":"string","description":"id of the node to change"},
-			"fields":{"type":"object","description":"fields to merge; null removes a field"}},
-			"required":["id","fields"],"additionalProperties":false}`,
-		build: passArgs},
-	{name: "delete", method: "data.delete",
-		desc: "Delete a node by id (a soft delete: it can be restored). Returns the deleted node.",
-		schema: `{"type":"object","properties":{"id":{"type":"string","description":"id of the node to delete"}},
-			"required":["id"],"additionalProperties":false}`,
-		build: passArgs},
-	{name: "link", method: "data.link",
-		desc: "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
-		schema: `{"type":"object","properties":{
-			"from":{"type":"string","description":"id of the source node"},
-			"label":{"type":"string","description":"edge label, e.g. assigned_to"},
-			"to":{"type":"string","description":"id of the target node"}},
-			"required":["from","label","to"],"additionalProperties":false}`,
-		build: passArgs},
-	{name: "invoke", method: "capabilities.invoke",
+		params: wire.CreateParams{},
+		build:  passArgs},
+	{name: "update", method: wire.MethodUpdate,
+		desc:   "Change fields of an existing node by id: the given fields are merged in, and a null value removes a field. Returns the updated node.",
+		params: wire.UpdateParams{},
+		build:  passArgs},
+	{name: "delete", method: wire.MethodDelete,
+		desc:   "Delete a node by id (a soft delete: it can be restored). Returns the deleted node.",
+		params: wire.IDParams{},
+		build:  passArgs},
+	{name: "link", method: wire.MethodLink,
+		desc:   "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
+		params: wire.LinkParams{},
+		build:  passArgs},
+	{name: "invoke", method: wire.MethodInvoke,
 		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
 			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
-		schema: `{"type":"object","properties":{
-			"capability":{"type":"string","description":"capability name, e.g. web.read"},
-			"params":{"type":"object","description":"the capability's params"},
-			"provider":{"type":"string","description":"a skill id (or skill/tool) to use instead of the ranking"}},
-			"required":["capability"],"additionalProperties":false}`,
+		params: wire.InvokeParams{}, omit: []string{"async"},
 		build: passArgs},
-	{name: "skills", method: "skills.list", readOnly: true,
+	{name: "skills", method: wire.MethodSkillsList, readOnly: true,
 		desc: "List the installed skills with their tools, the capabilities they provide, their permissions, and why a skill is invalid if it is. " +
 			"Use this to see what agentos can do.",
-		schema: `{"type":"object","properties":{},"additionalProperties":false}`,
+		params: wire.NoParams{},
 		build:  passArgs},
-	{name: "status", method: "system.status", readOnly: true,
+	{name: "status", method: wire.MethodStatus, readOnly: true,
 		desc: "Engine status: version, uptime, database path, node and edge counts by shape, shapes, skills and running jobs. " +
 			"Use this for an overview of what the local graph holds.",
-		schema: `{"type":"object","properties":{},"additionalProperties":false}`,
+		params: wire.NoParams{},
 		build:  passArgs},
 }
+
+// redialBackoff is the wait between dial attempts when the engine does not
+// answer at call time: about 2 s in all.
+var redialBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond, 700 * time.Millisecond}
 
 // capability is one entry of system.schema's capabilities.
 type capability struct {
@@ -163,16 +140,19 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	p := &Proxy{conn: &conn{home: opts.Home}, log: lg, capJSON: map[string]string{}}
+	p := &Proxy{eng: wire.NewRedialer(wire.PathsFor(opts.Home).Socket, wire.ClientOptions{Name: "mcp"}, redialBackoff...),
+		log: lg, capJSON: map[string]string{}}
 
-	if c, err := p.conn.dialOnce(ctx); err == nil {
-		p.conn.c = c
-	} else if opts.Autostart {
+	_, err := p.eng.Connect(ctx)
+	connected := err == nil
+	switch {
+	case connected:
+	case opts.Autostart:
 		lg.Info("no engine answers; starting it", "home", opts.Home)
 		if err := startEngine(ctx, opts, lg); err != nil {
 			lg.Error("could not start the engine", "err", err)
 		}
-	} else {
+	default:
 		lg.Warn("no engine answers; tools will fail until it runs (`agentos start`)", "home", opts.Home, "err", err)
 	}
 
@@ -208,10 +188,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 
 	for _, ft := range fixedTools {
 		ft := ft
-		raw := json.RawMessage(ft.schema)
-		var compact bytes.Buffer
-		json.Compact(&compact, raw)
-		raw = compact.Bytes()
+		raw := wire.Schema(ft.params, ft.omit...)
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
 		sch := compileArgs(raw)
@@ -227,10 +204,12 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			if bad != "" {
 				return mcp.NewToolResultError(ft.name + ": " + bad), nil
 			}
-			if ft.method == "capabilities.invoke" {
-				if m, ok := params.(map[string]any); ok {
-					return p.invokeJob(ctx, req, m), nil
+			if ft.method == wire.MethodInvoke {
+				var ip wire.InvokeParams
+				if b, err := json.Marshal(params); err != nil || json.Unmarshal(b, &ip) != nil {
+					return mcp.NewToolResultError(ft.name + ": the arguments do not fit capabilities.invoke's params"), nil
 				}
+				return p.invokeJob(ctx, req, ip), nil
 			}
 			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
 		})
@@ -239,7 +218,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		mcp.WithTemplateDescription("One node of the agentos graph by id, as data.read gives it."),
 		mcp.WithTemplateMIMEType("application/json")), p.readNode)
 
-	if p.conn.c != nil || opts.Autostart {
+	if connected || opts.Autostart {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		p.refresh(sctx)
 		cancel()
@@ -289,7 +268,11 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 			if bad != "" {
 				return mcp.NewToolResultError(name + ": " + bad), nil
 			}
-			return p.invokeJob(ctx, req, map[string]any{"capability": capName, "params": args}), nil
+			raw, err := json.Marshal(args)
+			if err != nil {
+				return mcp.NewToolResultError(name + ": " + err.Error()), nil
+			}
+			return p.invokeJob(ctx, req, wire.InvokeParams{Capability: capName, Params: raw}), nil
 		}}
 	}
 	return out
@@ -340,7 +323,7 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		}
 		t.Stop()
 	}
-	p.conn.close()
+	p.eng.Close()
 	if ctx.Err() != nil || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -367,7 +350,7 @@ func interruptOnDone(ctx context.Context, in io.Reader) (undo func()) {
 }
 
 // Close ends the engine connection.
-func (p *Proxy) Close() { p.conn.close() }
+func (p *Proxy) Close() { p.eng.Close() }
 
 // arguments decodes a call's arguments as an object.
 func arguments(req mcp.CallToolRequest) (map[string]any, string) {
@@ -405,7 +388,7 @@ func hint(tool string) string {
 // forward makes the engine call and turns its answer into a tool result.
 func (p *Proxy) forward(ctx context.Context, method string, params any, readOnly bool, pageHint string) *mcp.CallToolResult {
 	var raw json.RawMessage
-	err := p.conn.call(ctx, method, params, &raw, readOnly)
+	err := p.eng.Call(ctx, method, params, &raw, readOnly)
 	if err != nil {
 		return errorResult(err)
 	}

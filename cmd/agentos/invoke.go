@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 )
@@ -26,100 +26,33 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	c, err := dial(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	req := map[string]any{"capability": pos[0], "params": params, "async": true}
-	if *provider != "" {
-		req["provider"] = *provider
-	}
-	// Subscribe first so no event of the job is missed.
-	progress := make(chan wire.Event, 64)
-	if _, err := c.Subscribe(ctx, -1, func(ev wire.Event) {
-		if ev.Type == wire.EventJobProgress || ev.Type == wire.EventJobFinished {
-			select {
-			case progress <- ev:
-			default:
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	var started struct {
-		Job string `json:"job"`
-	}
-	if err := c.Call(ctx, "capabilities.invoke", req, &started); err != nil {
-		return err
-	}
+	req := wire.InvokeParams{Capability: pos[0], Params: params, Provider: *provider}
 	if *async {
-		return printJSON(e.stdout, rawJSON(fmt.Sprintf(`{"job":%q}`, started.Job)))
+		c, err := dial(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		req.Async = true
+		var started rawJSON
+		if err := c.Call(ctx, wire.MethodInvoke, req, &started); err != nil {
+			return err
+		}
+		return printJSON(e.stdout, started)
 	}
-	return followJob(ctx, e, c, started.Job, progress)
-}
-
-// followJob shows a job's progress until it ends, then prints its result.
-// Interrupting cancels the job.
-func followJob(ctx context.Context, e *env, c *wire.Client, id string, progress <-chan wire.Event) error {
+	// Progress is drawn on stderr as it comes; interrupting cancels the job.
 	bar := progressBar{w: e.stderr}
-	defer bar.clear()
-	// ended asks the engine how the job stands; done is true once it ended.
-	ended := func() (done bool, err error) {
-		var j struct {
-			wire.Job
-			Result json.RawMessage `json:"result"`
-		}
-		if err := c.Call(ctx, "jobs.get", map[string]string{"id": id}, &j); err != nil {
-			if ctx.Err() != nil {
-				return false, nil // the interrupt case cancels it
-			}
-			return true, err
-		}
-		switch j.State {
-		case wire.JobRunning:
-			return false, nil
-		case wire.JobCompleted:
-			bar.clear()
-			return true, printJSON(e.stdout, rawJSON(j.Result))
-		}
-		bar.clear()
-		if j.Error != nil {
-			return true, &wire.Error{Kind: j.Error.Kind, Message: j.Error.Message}
-		}
-		return true, fmt.Errorf("job %s ended %s", id, j.State)
+	res, err := wire.Invoke(ctx, wire.PathsFor(e.home).Socket, wire.ClientOptions{Name: "cli"}, req,
+		wire.Follow{OnProgress: func(ev wire.Event) { bar.show(ev.Data) }})
+	bar.clear()
+	var cancelled *wire.Cancelled
+	switch {
+	case errors.As(err, &cancelled):
+		return fmt.Errorf("interrupted: %w", cancelled)
+	case err != nil:
+		return err
 	}
-	// The job.finished event says when to look; the ticker covers an event
-	// lost to a full buffer.
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			bar.clear()
-			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.Call(cctx, "jobs.cancel", map[string]string{"id": id}, nil); err != nil {
-				return fmt.Errorf("interrupted; cancelling job %s failed: %w", id, err)
-			}
-			return fmt.Errorf("interrupted: job %s cancelled", id)
-		case ev := <-progress:
-			if ev.Data["job"] != id {
-				continue
-			}
-			if ev.Type == wire.EventJobProgress {
-				bar.show(ev.Data)
-				continue
-			}
-			if done, err := ended(); done {
-				return err
-			}
-		case <-tick.C:
-			if done, err := ended(); done {
-				return err
-			}
-		}
-	}
+	return printJSON(e.stdout, rawJSON(res))
 }
 
 // progressBar draws one line on stderr, rewritten in place.

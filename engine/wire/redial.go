@@ -34,6 +34,33 @@ func (r *Redialer) dialOnce(ctx context.Context) (*Client, error) {
 	return Dial(dctx, r.socket, r.opts)
 }
 
+// Connect makes one dial attempt and keeps the client it gets as the
+// current one.
+func (r *Redialer) Connect(ctx context.Context) (*Client, error) {
+	c, err := r.dialOnce(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		r.c.Close()
+	}
+	r.c = c
+	return c, nil
+}
+
+// Fresh dials a connection of its own with the same options, not shared
+// with other calls: for a subscription, which takes the socket's reader.
+// The caller closes it.
+func (r *Redialer) Fresh(ctx context.Context) (*Client, error) { return r.dialOnce(ctx) }
+
+// Socket is the socket path r dials.
+func (r *Redialer) Socket() string { return r.socket }
+
+// Options are the client options r dials with.
+func (r *Redialer) Options() ClientOptions { return r.opts }
+
 // Client returns a live client, dialing (with the backoff) when there is
 // none.
 func (r *Redialer) Client(ctx context.Context) (*Client, error) {
@@ -72,14 +99,8 @@ func (r *Redialer) Rejoin(ctx context.Context, within time.Duration) (*Client, e
 	deadline := time.Now().Add(within)
 	delay := 50 * time.Millisecond
 	for {
-		c, err := r.dialOnce(ctx)
+		c, err := r.Connect(ctx)
 		if err == nil {
-			r.mu.Lock()
-			if r.c != nil {
-				r.c.Close()
-			}
-			r.c = c
-			r.mu.Unlock()
 			return c, nil
 		}
 		if time.Now().Add(delay).After(deadline) {
