@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentos/agentos/internal/jsonl"
 	"github.com/sourcegraph/jsonrpc2"
 )
 
@@ -27,16 +27,13 @@ import (
 // another waiter when its own reply arrives), because waking a caller from a
 // separate reader goroutine cost as much as the engine's whole answer to a ping.
 type Client struct {
-	nc      net.Conn
-	r       *bufio.Reader
-	maxLine int
-	wmu     sync.Mutex
+	nc  net.Conn
+	r   *jsonl.Reader // keeps a line cut off when a reader gave up the role
+	wmu sync.Mutex
 
 	// token is the reader role: whoever takes it from the channel reads the
-	// socket until its own reply arrives, then puts it back. partial is a
-	// line cut off when a reader gave up the role on cancellation.
-	token   chan struct{}
-	partial []byte
+	// socket until its own reply arrives, then puts it back.
+	token chan struct{}
 
 	// Engine is what system.hello answered (zero without ClientOptions.Name).
 	Engine Hello
@@ -84,7 +81,7 @@ func Dial(ctx context.Context, socketPath string, opts ClientOptions) (*Client, 
 		opts.MaxLine = DefaultMaxReply
 	}
 	c := &Client{
-		nc: nc, r: bufio.NewReaderSize(nc, 64<<10), maxLine: opts.MaxLine,
+		nc: nc, r: jsonl.NewReader(nc, opts.MaxLine),
 		token: make(chan struct{}, 1), pending: map[uint64]*pendingCall{}, done: make(chan struct{}),
 	}
 	c.token <- struct{}{}
@@ -132,10 +129,45 @@ type envelope struct {
 	Error  *jsonrpc2.Error `json:"error"`
 }
 
+// replyID reads the id of a reply the way the engine writes it
+// (`{"jsonrpc":"2.0","id":N,...`), and what follows it.
+func replyID(line []byte) (id uint64, rest []byte, ok bool) {
+	rest, found := bytes.CutPrefix(line, []byte(`{"jsonrpc":"2.0","id":`))
+	if !found {
+		return 0, nil, false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		if i == 19 { // more digits than a uint64 id we sent can have
+			return 0, nil, false
+		}
+		id = id*10 + uint64(rest[i]-'0')
+		i++
+	}
+	return id, rest[i:], i > 0
+}
+
+// leadingID is the id of a reply from its first bytes.
+func leadingID(head []byte) (uint64, bool) {
+	id, _, ok := replyID(head)
+	return id, ok
+}
+
 // readOne reads and dispatches one message. It returns the id it answered
 // (0 for notifications and strays). Only the holder of the token calls it.
 func (c *Client) readOne() (uint64, error) {
-	line, err := c.readLine()
+	line, err := c.r.ReadLine()
+	var tooLong *jsonl.TooLongError
+	if errors.As(err, &tooLong) {
+		// The reply was read to its end and dropped: its caller gets an
+		// error and the connection goes on.
+		id, ok := leadingID(tooLong.Head)
+		if ok {
+			c.deliver(id, response{err: Errorf(KindUnavailable, "the reply is %d MiB, larger than the %d MiB this client accepts; ask for less (a smaller limit)",
+				tooLong.Len>>20, tooLong.Max>>20).RPCError()})
+		}
+		return id, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -175,52 +207,17 @@ func (c *Client) deliver(id uint64, resp response) {
 // of a large page only to find its id. Anything else is left to the full
 // decode.
 func successReply(line []byte) (id uint64, result []byte, ok bool) {
-	const prefix = `{"jsonrpc":"2.0","id":`
 	const mid = `,"result":`
 	line = bytes.TrimRight(line, "\r\n")
-	rest, found := bytes.CutPrefix(line, []byte(prefix))
-	if !found {
+	id, rest, ok := replyID(line)
+	if !ok || !bytes.HasPrefix(rest, []byte(mid)) || rest[len(rest)-1] != '}' {
 		return 0, nil, false
 	}
-	i := 0
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		if i == 19 { // more digits than a uint64 id we sent can have
-			return 0, nil, false
-		}
-		id = id*10 + uint64(rest[i]-'0')
-		i++
-	}
-	if i == 0 || !bytes.HasPrefix(rest[i:], []byte(mid)) || rest[len(rest)-1] != '}' {
-		return 0, nil, false
-	}
-	result = rest[i+len(mid) : len(rest)-1]
+	result = rest[len(mid) : len(rest)-1]
 	if len(result) == 0 {
 		return 0, nil, false
 	}
 	return id, result, true
-}
-
-// readLine reads one reply line, keeping what a reader that gave up the role
-// mid-line had already read.
-func (c *Client) readLine() ([]byte, error) {
-	for {
-		chunk, err := c.r.ReadSlice('\n')
-		if len(c.partial)+len(chunk) > c.maxLine+1 {
-			return nil, fmt.Errorf("reply larger than %d bytes", c.maxLine)
-		}
-		if err == nil && c.partial == nil {
-			return chunk, nil // valid until the next read, which waits for us
-		}
-		c.partial = append(c.partial, chunk...)
-		if err == nil {
-			line := c.partial
-			c.partial = nil
-			return line, nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
-		}
-	}
 }
 
 // fail ends the connection: every waiting call gets the error.

@@ -4,7 +4,9 @@
 // Schemas, the layout of a state directory, and the one Go client, with
 // redial and job following, that the CLI, the MCP proxy and the bridge use.
 //
-// It imports no other agentos package, so a client of the engine (the MCP
-// proxy above all) links no SQLite, broker, graph or vault code. It does not
-// serve the socket: the daemon in package engine does.
+// It imports no other agentos package but the leaf internal/jsonl (the line
+// framing every JSON-lines stream shares, which imports nothing of agentos),
+// so a client of the engine (the MCP proxy above all) links no SQLite,
+// broker, graph or vault code. It does not serve the socket: the daemon in
+// package engine does.
 package wire
