@@ -1,0 +1,172 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+)
+
+// MaxOpsInFlight is how many ops one call may have running at once: an
+// async tool gathering hundreds of HTTP requests must not exhaust the
+// engine.
+const MaxOpsInFlight = 16
+
+// Sideband op names (docs/worker-protocol.md).
+const (
+	OpNameHTTPRequest      = "http.request"
+	OpNameSecretsGet       = "secrets.get"
+	OpNameGraphRead        = "graph.read"
+	OpNameGraphSearch      = "graph.search"
+	OpNameGraphWrite       = "graph.write"
+	OpNameCapabilityInvoke = "capability.invoke"
+)
+
+// Gate checks every op a running skill makes against its allowed-tools and
+// writes each to the audit log, allowed or not. The handler it wraps only
+// ever sees ops the skill may make.
+type Gate struct {
+	audit *AuditLog
+	log   *slog.Logger
+}
+
+// NewGate returns a gate that audits to audit; a failed audit write is
+// logged to log (nil: slog.Default()), and the op goes on.
+func NewGate(audit *AuditLog, log *slog.Logger) *Gate {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Gate{audit: audit, log: log}
+}
+
+// Wrap returns the handler of one call of tool of skill: it bounds the
+// ops in flight to MaxOpsInFlight, decides each op's permission and scope,
+// and passes to h only what skill's permissions allow. A refused op fails
+// with an *Error of kind denied (not granted), invalid (unknown op, bad
+// params) or cancelled (the call ended while it waited for a slot).
+// Progress and Log go straight to h.
+func (g *Gate) Wrap(skill *Skill, tool, callID string, h OpHandler) OpHandler {
+	return &gatedOps{gate: g, skill: skill, tool: tool, callID: callID, inner: h, inFlight: make(chan struct{}, MaxOpsInFlight)}
+}
+
+type gatedOps struct {
+	gate     *Gate
+	skill    *Skill
+	tool     string
+	callID   string
+	inner    OpHandler
+	inFlight chan struct{}
+}
+
+func (o *gatedOps) HandleOp(ctx context.Context, op Op) (json.RawMessage, error) {
+	name := clipMessage(op.Name, 64)
+	select {
+	case o.inFlight <- struct{}{}:
+		defer func() { <-o.inFlight }()
+	case <-ctx.Done():
+		return nil, errorf(KindCancelled, "%s: the call ended", name)
+	}
+	start := time.Now()
+	perm, scope, err := permissionFor(op)
+	rec := AuditRecord{At: start.UTC(), Skill: o.skill.ID, Tool: o.tool, CallID: o.callID, Op: name, Scope: scope}
+	var res json.RawMessage
+	if err == nil {
+		if !o.skill.Permissions.Allows(perm, scope) {
+			err = errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
+				o.skill.ID, op.Name, scope, perm, scope)
+		} else {
+			rec.Allowed = true
+			res, err = o.inner.HandleOp(ctx, op)
+		}
+	}
+	rec.MS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if werr := o.gate.audit.Write(rec); werr != nil {
+		o.gate.log.Warn("audit log", "err", werr, "skill", o.skill.ID, "op", name)
+	}
+	return res, err
+}
+
+func (o *gatedOps) Progress(current, total float64, message string) {
+	o.inner.Progress(current, total, message)
+}
+
+func (o *gatedOps) Log(level, message string) { o.inner.Log(level, message) }
+
+// permissionFor names the allowed-tools entry an op needs: its op and the
+// scope within it. Params it cannot read are invalid, never an empty scope.
+func permissionFor(op Op) (perm, scope string, err error) {
+	var p struct {
+		URL        string `json:"url"`
+		Name       string `json:"name"`
+		Capability string `json:"capability"`
+	}
+	switch op.Name {
+	case OpNameGraphRead, OpNameGraphSearch:
+		return OpGraph, "read", nil
+	case OpNameGraphWrite:
+		return OpGraph, "write", nil
+	case OpNameHTTPRequest, OpNameSecretsGet, OpNameCapabilityInvoke:
+		if len(op.Params) > 0 && json.Unmarshal(op.Params, &p) != nil {
+			return "", "", errorf(KindInvalid, "%s: params must be a JSON object", op.Name)
+		}
+	default:
+		return "", "", errorf(KindInvalid, "unknown op %q", clipMessage(op.Name, 64))
+	}
+	switch op.Name {
+	case OpNameHTTPRequest:
+		u, perr := url.Parse(p.URL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			// The URL is not repeated: its query may hold a key.
+			return "", "", errorf(KindInvalid, "http.request: not an absolute http(s) URL (scheme://host/...)")
+		}
+		return OpHTTP, HTTPScope(u), nil
+	case OpNameSecretsGet:
+		if !secretScope.MatchString(p.Name) {
+			// The name is not repeated: a value pasted into the wrong param
+			// must not come back in an error or the audit log.
+			return "", "", errorf(KindInvalid, `secrets.get: param "name" is not a valid secret name: use 1 to 128 characters of A-Z a-z 0-9 _ . -`)
+		}
+		return OpSecrets, p.Name, nil
+	default: // capability.invoke
+		if !capabilityScope.MatchString(p.Capability) || len(p.Capability) > 128 {
+			return "", "", errorf(KindInvalid, `capability.invoke: param "capability" is not a capability name (like llm or web.read)`)
+		}
+		return OpCapability, p.Capability, nil
+	}
+}
+
+// HTTPScope is the host:port a URL reaches, the scheme's default port
+// filled in, an IPv6 literal in brackets: the form http(...) entries of
+// allowed-tools are matched against.
+func HTTPScope(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// CheckRedirect decides whether an http.request of skill may follow a
+// redirect to u: the target must be within its http scope too. The error is
+// of kind denied and names what to add.
+func CheckRedirect(skill *Skill, u *url.URL) error {
+	if hp := HTTPScope(u); !skill.Permissions.Allows(OpHTTP, hp) {
+		return errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, skill.ID, hp)
+	}
+	return nil
+}
+
+// CheckCall decides whether tool t of skill s may run at all: a tool with
+// @returns has its items stored in the graph, so it needs graph(write).
+func CheckCall(s *Skill, t *Tool) error {
+	if t.Returns != "" && !s.Permissions.Allows(OpGraph, "write") {
+		return errorf(KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
+			s.ID, t.Name, t.Returns)
+	}
+	return nil
+}
