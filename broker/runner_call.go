@@ -187,6 +187,12 @@ func (cr *callRun) loop(ctx context.Context, timeout <-chan time.Time) callOutco
 			}
 			_ = cr.w.stdout.SetReadDeadline(time.Now().Add(grace))
 		case <-closeWait:
+			if exited != nil && cr.w.hasExited() {
+				// It has exited; its watcher is just late: wait for it, so
+				// the error carries the real status.
+				closeWait = nil
+				continue
+			}
 			return callOutcome{err: skillFailed("worker closed its stdout without sending a result")}
 		case <-timeout:
 			return callOutcome{terminate: true, err: &RunError{Kind: KindTimeout,

@@ -79,16 +79,13 @@ func TestUnknownFunctionIsNotFound(t *testing.T) {
 func TestGarbageOnStdoutKillsTheWorkerAndNamesTheLine(t *testing.T) {
 	t.Parallel()
 	r := newTestRunner(t, nil)
-	start := time.Now()
 	_, err := r.Run(context.Background(), fixtureCall(t, "garbage", nil), nil)
 	re := runError(t, err, KindSkillFailed)
 	if !strings.Contains(re.Message, `non-protocol line`) || !strings.Contains(re.Message, `"this is not json"`) {
 		t.Errorf("message = %q", re.Message)
 	}
-	// The fixture sleeps an hour after the garbage: it must have been killed.
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %s", d)
-	}
+	// The fixture sleeps an hour after the garbage: it must have been killed
+	// (the call's timeout ending it instead would be a timeout, not skill_failed).
 }
 
 func TestResultForAnotherCallIsSkillFailed(t *testing.T) {
@@ -107,14 +104,10 @@ func TestStdoutFloodIsCutOffAtMaxOutput(t *testing.T) {
 	for _, fn := range []string{"flood_stdout", "flood_stdout_lines"} {
 		t.Run(fn, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
 			_, err := r.Run(context.Background(), fixtureCall(t, fn, nil), &recorder{})
 			re := runError(t, err, KindSkillFailed)
 			if want := "wrote more than 1048576 bytes to stdout"; !strings.Contains(re.Message, want) {
 				t.Errorf("message = %q, want %q", re.Message, want)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %s", d)
 			}
 		})
 	}
@@ -156,14 +149,15 @@ func TestMemoryBlowupIsSkillFailedMentioningMemory(t *testing.T) {
 func TestCPUHogIsKilledAtItsCPUTimeLimit(t *testing.T) {
 	t.Parallel()
 	r := newTestRunner(t, func(o *RunnerOptions) { o.Limits.CPUSeconds = 1 })
-	start := time.Now()
-	_, err := r.Run(context.Background(), fixtureCall(t, "spin", nil), nil)
+	// A wall-clock timeout far beyond the CPU limit, so that on a loaded
+	// machine (1 s of CPU may take many seconds) the CPU limit still ends
+	// it, and the kind tells which did.
+	c := fixtureCall(t, "spin", nil)
+	c.Timeout = 5 * time.Minute
+	_, err := r.Run(context.Background(), c, nil)
 	re := runError(t, err, KindSkillFailed)
 	if !strings.Contains(re.Message, "CPU time limit of 1s") {
 		t.Errorf("message = %q", re.Message)
-	}
-	if d := time.Since(start); d > 8*time.Second {
-		t.Errorf("took %s; the call timeout, not the CPU limit, ended it", d)
 	}
 }
 

@@ -138,6 +138,15 @@ func (w *workerProc) watchExit() {
 	}
 }
 
+// hasExited reports, without waiting or reaping, whether the leader has
+// exited: its watchExit goroutine may not have run yet on a loaded machine.
+func (w *workerProc) hasExited() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, w.pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	// With WNOHANG, a leader still running leaves info's pid zero.
+	return err == nil && info.Signo != 0
+}
+
 // signalGroup sends sig to every process in the worker's group. ESRCH (nobody left)
 // is not an error worth reporting.
 func (w *workerProc) signalGroup(sig unix.Signal) error {
