@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentos/agentos/engine/wire"
-
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )
@@ -227,12 +227,12 @@ func (s *Server) forward(method string) http.HandlerFunc {
 // UserInfo is GET /api/user: who the graph belongs to and how they set
 // agentos up. Profile is the person node config.yaml's user.node names.
 type UserInfo struct {
-	Name         string                             `json:"name"`
-	Username     string                             `json:"username"`
-	Home         string                             `json:"home"`
-	Profile      *graph.Node                        `json:"profile,omitempty"`
-	Capabilities map[string]engine.CapabilityConfig `json:"capabilities"`
-	Bridge       map[string]any                     `json:"bridge"`
+	Name         string                   `json:"name"`
+	Username     string                   `json:"username"`
+	Home         string                   `json:"home"`
+	Profile      *graph.Node              `json:"profile,omitempty"`
+	Capabilities map[string]broker.Policy `json:"capabilities"`
+	Bridge       map[string]any           `json:"bridge"`
 }
 
 func (s *Server) user(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +244,7 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 	info := UserInfo{Home: s.opts.Home, Capabilities: cfg.Capabilities, Name: cfg.User.Name,
 		Bridge: map[string]any{"origins": nonNil(s.opts.AllowedOrigins), "hosts": nonNil(s.opts.AllowedHosts)}}
 	if info.Capabilities == nil {
-		info.Capabilities = map[string]engine.CapabilityConfig{}
+		info.Capabilities = map[string]broker.Policy{}
 	}
 	if u, err := user.Current(); err == nil {
 		info.Username = u.Username

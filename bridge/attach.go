@@ -6,9 +6,8 @@ import (
 	"net"
 	"sync"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // Attach makes the engine that cfg configures serve a bridge on ln, as

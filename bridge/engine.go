@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/shapes"
 )
 

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // writeJSON answers v as JSON.

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 )

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/agentos/agentos/broker"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,7 +25,7 @@ type FileConfig struct {
 		Node string `yaml:"node"` // id of the person node that is the user
 	} `yaml:"user"`
 	// Capabilities holds per-capability policy and pins (skills issue).
-	Capabilities map[string]CapabilityConfig `yaml:"capabilities"`
+	Capabilities map[string]broker.Policy `yaml:"capabilities"`
 }
 
 // BridgeConfig is the bridge's part of config.yaml; flags override it.
@@ -32,13 +34,6 @@ type BridgeConfig struct {
 	Origins []string `yaml:"origins"` // browser origins of apps allowed to call the bridge (CORS)
 	Hosts   []string `yaml:"hosts"`   // extra Host names accepted besides loopback ones
 	Disable bool     `yaml:"disable"` // do not serve the bridge with the engine
-}
-
-// CapabilityConfig is how one capability's provider is chosen.
-type CapabilityConfig struct {
-	Policy string   `yaml:"policy"` // local-first, cloud-first
-	Order  []string `yaml:"order"`  // skill ids, first preferred
-	Pin    string   `yaml:"pin"`
 }
 
 // LoadConfig reads config.yaml. A missing file is an empty config; a file
@@ -59,10 +54,8 @@ func LoadConfig(path string) (*FileConfig, error) {
 		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	for name, c := range cfg.Capabilities {
-		switch c.Policy {
-		case "", "local-first", "cloud-first":
-		default:
-			return nil, fmt.Errorf("%s: capabilities.%s.policy is %q; use local-first or cloud-first (or order: [skill, ...])", path, name, c.Policy)
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: capabilities.%s.%w", path, name, err)
 		}
 	}
 	return cfg, nil

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
-	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/shapes"
 	"github.com/gofrs/flock"
@@ -109,17 +107,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer store.Close()
 
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
-	srv := NewServer(store, reg, bus, log, opts)
 	checkVault(cfg.Home, log)
-	srv.fileCfg, srv.cfgPath = fileCfg, paths.Config
-	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, cfg.SkillsDirs, bus, log)
+	shapeSet := newShapeSet(reg, store, paths.ShapesDir, log)
+	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, cfg.SkillsDirs, store, bus, log, shapeSet.reload)
 	if err != nil {
 		return err
 	}
 	defer skills.audit.Close()
-	skills.onChange = func(list []*broker.Skill) { srv.loadShapes(paths.ShapesDir, list) }
 	skills.reload(ctx, true)
-	srv.skills = skills
+	srv := newServer(serverDeps{store: store, shapes: shapeSet, bus: bus, log: log, skills: skills,
+		config: fileCfg, configPath: paths.Config}, opts)
 	go skills.watch(ctx, time.Second)
 
 	// Connections get their own context: a shutdown signal must let

@@ -16,11 +16,14 @@ import (
 // and nowhere else.
 func KindOf(err error) wire.Kind {
 	var e *wire.Error
+	var k interface{ ErrorKind() string } // the broker's errors
 	switch {
 	case err == nil:
 		return ""
 	case errors.As(err, &e):
 		return e.Kind
+	case errors.As(err, &k) && wire.Kind(k.ErrorKind()).Known():
+		return wire.Kind(k.ErrorKind())
 	case errors.Is(err, graph.ErrNotFound):
 		return wire.KindNotFound
 	case errors.Is(err, shapes.ErrUnknownShape), errors.Is(err, shapes.ErrInvalid), errors.Is(err, graph.ErrInvalid):

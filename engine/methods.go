@@ -8,9 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
 
@@ -135,7 +134,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *wire.NoParams) (any, er
 		Nodes:       counts.Nodes,
 		Edges:       counts.Edges,
 		ByShape:     counts.ByShape,
-		Shapes:      len(s.shapes.Load().List()),
+		Shapes:      len(s.shapes.load().List()),
 		Skills:      s.skillIDs(),
 		JobsRunning: s.jobs.running(),
 		LastEventID: s.bus.LastID(),
@@ -152,8 +151,8 @@ func (s *Server) schema(ctx context.Context, _ *call, _ *wire.NoParams) (any, er
 	return map[string]any{
 		"version":      s.opts.Version,
 		"methods":      methods,
-		"shapes":       s.shapes.Load().List(),
-		"capabilities": s.describeCapabilities(ctx),
+		"shapes":       s.shapes.load().List(),
+		"capabilities": s.resolver.Capabilities(ctx),
 	}, nil
 }
 
@@ -227,11 +226,11 @@ func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *wire.NeighborsPa
 }
 
 func (s *Server) shapesList(context.Context, *call, *wire.NoParams) (any, error) {
-	return map[string]any{"shapes": s.shapes.Load().List()}, nil
+	return map[string]any{"shapes": s.shapes.load().List()}, nil
 }
 
 func (s *Server) shapesGet(_ context.Context, _ *call, p *wire.ShapeGetParams) (any, error) {
-	sh, ok := s.shapes.Load().Get(p.Name)
+	sh, ok := s.shapes.load().Get(p.Name)
 	if !ok {
 		return nil, wire.Errorf(wire.KindNotFound, "no shape named %q; `agentos shapes list` shows the loaded ones", p.Name)
 	}
@@ -340,7 +339,7 @@ func (s *Server) skillsRun(ctx context.Context, c *call, p *wire.SkillRunParams)
 	}
 	return s.runJob(ctx, c.caller, func(j *Job) (any, error) {
 		s.jobs.set(j, func(j *Job) { j.Skill, j.Tool, j.Reason = sk.ID, t.Name, "asked for by skills.run" })
-		return s.skills.runTool(j.ctx, s, j, sk, t, objectOrEmpty(p.Params))
+		return s.runTool(j.ctx, j, sk, t, objectOrEmpty(p.Params))
 	})
 }
 
@@ -354,11 +353,11 @@ func (s *Server) skillIDs() []string {
 }
 
 func (s *Server) capabilitiesList(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {
-	return map[string]any{"capabilities": s.describeCapabilities(ctx)}, nil
+	return map[string]any{"capabilities": s.resolver.Capabilities(ctx)}, nil
 }
 
 func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *wire.InvokeParams) (any, error) {
-	if _, err := s.rank(ctx, p.Capability, p.Provider); err != nil {
+	if _, err := s.resolver.Rank(ctx, p.Capability, p.Provider); err != nil {
 		return nil, err // no provider: say so now, not inside a job
 	}
 	work := func(j *Job) (any, error) {
@@ -377,7 +376,7 @@ func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *wire.Invoke
 
 func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *wire.PreferParams) (any, error) {
 	if p.Skill != "" {
-		if _, err := s.rank(ctx, p.Capability, p.Skill); err != nil {
+		if _, err := s.resolver.Rank(ctx, p.Capability, p.Skill); err != nil {
 			return nil, err
 		}
 	}
@@ -387,7 +386,7 @@ func (s *Server) capabilitiesPrefer(ctx context.Context, _ *call, p *wire.Prefer
 		return nil, err
 	}
 	if s.fileCfg.Capabilities == nil {
-		s.fileCfg.Capabilities = map[string]CapabilityConfig{}
+		s.fileCfg.Capabilities = map[string]broker.Policy{}
 	}
 	cc := s.fileCfg.Capabilities[p.Capability]
 	cc.Pin = p.Skill

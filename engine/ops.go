@@ -21,23 +21,51 @@ import (
 	"github.com/agentos/agentos/graph"
 )
 
-// skillOps answers the sideband ops of one running tool. Every op is checked
-// against the skill's allowed-tools and written to the audit log, allowed or
-// not.
+// skillOps answers the sideband ops of one running tool, once the broker's
+// gate has allowed them (broker.Gate checks each against the skill's
+// allowed-tools and audits it). It reaches the engine only through the
+// funcs it is built with.
 type skillOps struct {
-	srv    *Server
-	rt     *skillsRuntime
-	skill  *broker.Skill
-	tool   string
-	callID string
-	job    *Job
-	// inFlight bounds the ops one call has running at once: an async tool
-	// gathering hundreds of HTTP requests must not exhaust the engine.
-	inFlight chan struct{}
+	skill   *broker.Skill
+	tool    string
+	callID  string
+	version string
+	log     *slog.Logger
+
+	// method runs a method of the table as the skill (graph ops).
+	method func(ctx context.Context, name string, params json.RawMessage) (any, error)
+	// secret is a stored secret's value.
+	secret func(ctx context.Context, name string) (string, error)
+	// invoke runs a nested capability call, a job under this call's job.
+	invoke func(ctx context.Context, p wire.InvokeParams) (any, error)
+	// progress records the tool's progress on its job.
+	progress func(current, total float64, message string)
 }
 
-// maxOpsInFlight is how many ops one call may have running at once.
-const maxOpsInFlight = 16
+// runTool runs tool t of skill sk in a fresh process as (part of) job j,
+// its ops answered by this server.
+func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broker.Tool, params []byte) (any, error) {
+	caller := "skill:" + sk.ID
+	return s.skills.run(ctx, j, sk, t, params, func(callID string) broker.OpHandler {
+		return &skillOps{skill: sk, tool: t.Name, callID: callID, version: s.opts.Version, log: s.log,
+			method: func(ctx context.Context, name string, params json.RawMessage) (any, error) {
+				// The table callers use, so a skill's graph access is
+				// exactly a caller's.
+				return s.methods[name].handle(ctx, &call{caller: caller}, params)
+			},
+			secret: s.secretValue,
+			invoke: func(ctx context.Context, p wire.InvokeParams) (any, error) {
+				// A nested call is a job of its own under this call's
+				// job: cancel the outer job and the nested one stops too.
+				return s.runJob(ctx, caller, func(nj *Job) (any, error) {
+					s.jobs.set(nj, func(nj *Job) { nj.Capability = p.Capability })
+					return s.invoke(ctx, nj, p.Capability, p.Provider, objectOrEmpty(p.Params))
+				})
+			},
+			progress: func(current, total float64, message string) { s.jobs.progress(j, current, total, message) },
+		}
+	})
+}
 
 // HTTP op limits.
 const (
@@ -47,72 +75,15 @@ const (
 )
 
 func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage, error) {
-	select {
-	case o.inFlight <- struct{}{}:
-		defer func() { <-o.inFlight }()
-	case <-ctx.Done():
-		return nil, wire.Errorf(wire.KindCancelled, "%s: the call ended", op.Name)
-	}
-	start := time.Now()
-	perm, scope, err := o.permissionFor(op)
-	rec := auditRecord{At: start.UTC(), Skill: o.skill.ID, Tool: o.tool, CallID: o.callID, Op: op.Name, Scope: scope}
-	var res any
-	if err == nil {
-		if !o.skill.Permissions.Allows(perm, scope) {
-			err = wire.Errorf(wire.KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
-				o.skill.ID, op.Name, scope, perm, scope)
-		} else {
-			rec.Allowed = true
-			res, err = o.do(graph.WithActor(ctx, "skill:"+o.skill.ID), op)
-		}
-	}
-	rec.MS = float64(time.Since(start).Microseconds()) / 1000
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	o.rt.audit.write(rec)
+	res, err := o.do(graph.WithActor(ctx, "skill:"+o.skill.ID), op)
 	if err != nil {
 		return nil, err
 	}
-	b, merr := json.Marshal(res)
-	if merr != nil {
-		return nil, wire.Errorf(wire.KindInternal, "encode %s result: %v", op.Name, merr)
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, wire.Errorf(wire.KindInternal, "encode %s result: %v", op.Name, err)
 	}
 	return b, nil
-}
-
-// permissionFor names the allowed-tools entry an op needs.
-func (o *skillOps) permissionFor(op broker.Op) (perm, scope string, err error) {
-	switch op.Name {
-	case "http.request":
-		var p struct {
-			URL string `json:"url"`
-		}
-		json.Unmarshal(op.Params, &p)
-		u, perr := url.Parse(p.URL)
-		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-			// The URL is not repeated: its query may hold a key.
-			return "", "", wire.Errorf(wire.KindInvalid, "http.request: not an absolute http(s) URL (scheme://host/...)")
-		}
-		return broker.OpHTTP, hostPort(u), nil
-	case "secrets.get":
-		var p struct {
-			Name string `json:"name"`
-		}
-		json.Unmarshal(op.Params, &p)
-		return broker.OpSecrets, p.Name, nil
-	case "graph.read", "graph.search":
-		return broker.OpGraph, "read", nil
-	case "graph.write":
-		return broker.OpGraph, "write", nil
-	case "capability.invoke":
-		var p struct {
-			Capability string `json:"capability"`
-		}
-		json.Unmarshal(op.Params, &p)
-		return broker.OpCapability, p.Capability, nil
-	}
-	return "", "", wire.Errorf(wire.KindInvalid, "unknown op %q", op.Name)
 }
 
 func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
@@ -128,38 +99,23 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	case "secrets.get":
 		return o.secretGet(ctx, op.Params)
 	case "capability.invoke":
-		var p struct {
-			Capability string          `json:"capability"`
-			Params     json.RawMessage `json:"params"`
-			Provider   string          `json:"provider"`
-		}
+		var p wire.InvokeParams
 		if err := json.Unmarshal(op.Params, &p); err != nil {
 			return nil, wire.Errorf(wire.KindInvalid, "capability.invoke: %v", err)
 		}
-		// A nested call is a job of its own under this call's job: cancel
-		// the outer job and the nested one stops with it.
-		return o.srv.runJob(ctx, "skill:"+o.skill.ID, func(j *Job) (any, error) {
-			o.srv.jobs.set(j, func(j *Job) { j.Capability = p.Capability })
-			return o.srv.invoke(ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
-		})
+		return o.invoke(ctx, p)
 	}
 	return nil, wire.Errorf(wire.KindInvalid, "unknown op %q", op.Name)
 }
 
-// method runs an engine method for a skill, through the same table callers
-// use, so a skill's graph access is exactly a caller's.
-func (o *skillOps) method(ctx context.Context, name string, params json.RawMessage) (any, error) {
-	return o.srv.methods[name].handle(ctx, &call{caller: "skill:" + o.skill.ID}, params)
-}
-
 func (o *skillOps) Progress(current, total float64, message string) {
-	o.srv.jobs.progress(o.job, current, total, message)
+	o.progress(current, total, message)
 }
 
 // Log writes a skill's log line to the engine log, tagged with the skill.
 func (o *skillOps) Log(level, message string) {
 	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "warning": slog.LevelWarn, "warn": slog.LevelWarn, "error": slog.LevelError}[level]
-	o.rt.log.Log(context.Background(), lvl, message, "skill", o.skill.ID, "tool", o.tool, "call", o.callID)
+	o.log.Log(context.Background(), lvl, message, "skill", o.skill.ID, "tool", o.tool, "call", o.callID)
 }
 
 type httpParams struct {
@@ -210,25 +166,25 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 		req.Header.Set(k, v)
 	}
 	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "agentos/"+o.srv.opts.Version+" (skill "+o.skill.ID+")")
+		req.Header.Set("User-Agent", "agentos/"+o.version+" (skill "+o.skill.ID+")")
 	}
 	client := &http.Client{CheckRedirect: func(r *http.Request, via []*http.Request) error {
 		if len(via) >= httpMaxRedirects {
 			return fmt.Errorf("more than %d redirects", httpMaxRedirects)
 		}
-		if hp := hostPort(r.URL); !o.skill.Permissions.Allows(broker.OpHTTP, hp) {
-			return wire.Errorf(wire.KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, o.skill.ID, hp)
-		}
-		return nil
+		return broker.CheckRedirect(o.skill, r.URL)
 	}}
 	resp, err := client.Do(req)
 	if err != nil {
 		var ee *wire.Error
+		var be *broker.Error // a redirect the gate refused
 		var ne net.Error
 		var ue *url.Error
 		switch {
 		case errors.As(err, &ee):
 			return nil, ee
+		case errors.As(err, &be):
+			return nil, be
 		case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 			return nil, wire.Errorf(wire.KindCancelled, "http.request %s: the call was cancelled", req.URL.Host)
 		case ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
@@ -256,15 +212,4 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 		out["body_b64"] = base64.StdEncoding.EncodeToString(data)
 	}
 	return out, nil
-}
-
-// hostPort is the host:port a URL reaches, the scheme's default port filled
-// in, IPv6 literals without brackets' ambiguity: the form allowed-tools
-// entries are matched against.
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }

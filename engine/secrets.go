@@ -150,5 +150,5 @@ func (o *skillOps) secretGet(ctx context.Context, raw json.RawMessage) (any, err
 	if err := decodeParams("secrets.get", raw, &p); err != nil {
 		return nil, err
 	}
-	return o.srv.secretValue(ctx, p.Name)
+	return o.secret(ctx, p.Name)
 }

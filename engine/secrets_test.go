@@ -68,7 +68,7 @@ func secretsServer(t *testing.T) *secretsEnv {
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := NewServer(store, reg, bus, log, ServerOptions{Home: home})
+	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: bus, log: log}, ServerOptions{Home: home})
 	for _, m := range srv.methodsSecrets() {
 		srv.methods[m.name] = m
 	}
@@ -247,7 +247,7 @@ func TestSecretValueFailsAsUnavailableSoResolutionCanFallBack(t *testing.T) {
 	}
 
 	// The skill op reads it through the same path.
-	ops := &skillOps{srv: env.srv}
+	ops := &skillOps{secret: env.srv.secretValue}
 	res, err := ops.secretGet(ctx, json.RawMessage(`{"name":"anthropic"}`))
 	if err != nil || res != testSecretValue {
 		t.Fatalf("secrets.get op = %v, %v", res, err)

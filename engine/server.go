@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/internal/jsonl"
-	"github.com/agentos/agentos/shapes"
 )
 
 // ServerOptions tune the JSON-RPC server.
@@ -39,17 +37,17 @@ type ServerOptions struct {
 
 // Server serves the method table over any number of connections.
 type Server struct {
-	opts    ServerOptions
-	log     *slog.Logger
-	store   *graph.Store
-	shapes  atomic.Pointer[shapes.Registry]
-	bus     *Bus
-	methods map[string]*method
-	skills  *skillsRuntime
-	jobs    *jobTable
-	calls   *callMetrics
-	health  health
-	started time.Time
+	opts     ServerOptions
+	log      *slog.Logger
+	store    *graph.Store
+	shapes   *shapeSet
+	bus      *Bus
+	methods  map[string]*method
+	skills   *skillsRuntime
+	resolver *broker.Resolver
+	jobs     *jobTable
+	calls    *callMetrics
+	started  time.Time
 
 	cfgMu   sync.RWMutex
 	fileCfg *FileConfig
@@ -66,23 +64,47 @@ type Server struct {
 	connWG   sync.WaitGroup
 }
 
-// NewServer builds a server over an open store.
-func NewServer(store *graph.Store, reg *shapes.Registry, bus *Bus, log *slog.Logger, opts ServerOptions) *Server {
+// serverDeps is what a server is built over: everything it needs, ready.
+type serverDeps struct {
+	store  *graph.Store
+	shapes *shapeSet
+	bus    *Bus
+	log    *slog.Logger
+	// skills runs the skills' tools; nil: an engine without them, whose
+	// skills methods say so.
+	skills *skillsRuntime
+	// config is config.yaml as loaded, and configPath where pins are saved
+	// ("": capabilities.prefer is refused).
+	config     *FileConfig
+	configPath string
+}
+
+// newServer builds a complete server, ready to Serve.
+func newServer(d serverDeps, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
+	if d.skills == nil {
+		d.skills = &skillsRuntime{bus: d.bus, log: d.log, unusable: "this server was started without a skills runtime"}
+	}
+	if d.config == nil {
+		d.config = &FileConfig{}
+	}
+	calls := &callMetrics{}
 	s := &Server{
 		opts:    opts,
-		log:     log,
-		store:   store,
-		bus:     bus,
+		log:     d.log,
+		store:   d.store,
+		shapes:  d.shapes,
+		bus:     d.bus,
+		skills:  d.skills,
+		calls:   calls,
+		jobs:    newJobTable(d.bus, calls, 1000),
+		fileCfg: d.config,
+		cfgPath: d.configPath,
 		started: time.Now(),
 		sem:     make(chan struct{}, opts.Workers),
 		conns:   map[*conn]net.Conn{},
 	}
-	s.shapes.Store(reg)
-	s.skills = &skillsRuntime{bus: bus, log: log, unusable: "this server was started without a skills runtime"}
-	s.calls = &callMetrics{}
-	s.jobs = newJobTable(bus, s.calls, 1000)
-	s.fileCfg = &FileConfig{}
+	s.resolver = broker.NewResolver(d.skills.list, s.capabilityPolicy, s.secretSet)
 	s.methods = s.methodTable()
 	return s
 }
@@ -370,26 +392,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.connWG.Wait()
 	return err
-}
-
-// loadShapes reloads the shape registry: the embedded defaults, then the
-// shapes valid skills bring in their shapes/ folders, then the user's own
-// (last, so a user's definition wins). Bad files are logged and skipped.
-func (s *Server) loadShapes(userDir string, skills []*broker.Skill) {
-	var dirs []string
-	for _, sk := range skills {
-		if sk.Invalid == "" {
-			dirs = append(dirs, filepath.Join(sk.Dir, "shapes"))
-		}
-	}
-	reg, errs := shapes.Load(append(dirs, userDir)...)
-	for _, e := range errs {
-		s.log.Warn("shape file skipped", "err", e)
-	}
-	if reg.Fingerprint() == s.shapes.Load().Fingerprint() {
-		return
-	}
-	s.shapes.Store(reg)
-	s.store.SetShapes(reg)
-	s.log.Info("shapes reloaded", "shapes", len(reg.List()))
 }

@@ -41,7 +41,8 @@ func testServer(t testing.TB) (*Server, *wire.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(store, reg, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{Socket: sock})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: bus, log: log}, ServerOptions{Socket: sock})
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
 	c, err := wire.Dial(ctx, sock, wire.ClientOptions{Name: "test"})
@@ -303,7 +304,8 @@ func TestHalfSentLineIsDroppedAfterTheLineTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(store, reg, NewBus(64), slog.New(slog.NewTextHandler(io.Discard, nil)),
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: NewBus(64), log: log},
 		ServerOptions{Socket: sock, LineTimeout: 200 * time.Millisecond})
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })

@@ -28,7 +28,9 @@ type skillsRuntime struct {
 	disc   *broker.Discoverer
 	runner *broker.Runner
 	roots  []broker.Root
-	audit  *auditLog
+	audit  *broker.AuditLog
+	gate   *broker.Gate
+	graph  *graph.Store // where @returns items are stored
 	bus    *Bus
 	log    *slog.Logger
 	// unusable says why no skill can run (no interpreter found): skills
@@ -50,8 +52,8 @@ const maxToolTimeout = time.Hour
 // newSkillsRuntime finds the interpreter, extracts the SDK and discovers
 // the skills. Without an interpreter the engine still runs: skills are
 // listed as unusable and the reason is given on every skills.run.
-func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extraDirs []string, bus *Bus, log *slog.Logger) (*skillsRuntime, error) {
-	audit, err := openAuditLog(paths.AuditLog)
+func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extraDirs []string, store *graph.Store, bus *Bus, log *slog.Logger, onChange func([]*broker.Skill)) (*skillsRuntime, error) {
+	audit, err := broker.OpenAuditLog(paths.AuditLog)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,8 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extr
 	if err != nil {
 		return nil, fmt.Errorf("extract the bundled skills: %w", err)
 	}
-	rt := &skillsRuntime{roots: skillRoots(paths, bundledDir, extraDirs), audit: audit, bus: bus, log: log}
+	rt := &skillsRuntime{roots: skillRoots(paths, bundledDir, extraDirs), audit: audit, gate: broker.NewGate(audit, log),
+		graph: store, bus: bus, log: log, onChange: onChange}
 	py, err := broker.FindPython(ctx, python)
 	if err != nil {
 		rt.unusable = fmt.Sprintf("no Python interpreter: %v (set python: in config.yaml)", err)
@@ -206,20 +209,19 @@ func (rt *skillsRuntime) resolveTool(skillID, toolName string) (*broker.Skill, *
 	return s, t, nil
 }
 
-// runTool runs tool t of skill s in a fresh process, as (part of) job j.
-func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *broker.Skill, t *broker.Tool, params []byte) (any, error) {
+// run runs tool t of skill s in a fresh process, as (part of) job j. Its
+// sideband ops go through the broker's gate to what ops builds for the call.
+func (rt *skillsRuntime) run(ctx context.Context, j *Job, s *broker.Skill, t *broker.Tool, params []byte, ops func(callID string) broker.OpHandler) (any, error) {
 	if rt.unusable != "" {
 		return nil, wire.Errorf(wire.KindUnavailable, "skills cannot run: %s", rt.unusable)
 	}
-	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
-	if t.Returns != "" && !s.Permissions.Allows(broker.OpGraph, "write") {
-		return nil, wire.Errorf(wire.KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
-			s.ID, t.Name, t.Returns)
+	if err := broker.CheckCall(s, t); err != nil {
+		return nil, err
 	}
-	ops := &skillOps{srv: srv, rt: rt, skill: s, tool: t.Name, callID: callID, job: j, inFlight: make(chan struct{}, maxOpsInFlight)}
+	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
 	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
 		Params: params, Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil}
-	res, err := rt.runner.Run(ctx, call, ops)
+	res, err := rt.runner.Run(ctx, call, rt.gate.Wrap(s, t.Name, callID, ops(callID)))
 	if err != nil {
 		var re *broker.RunError
 		if errors.As(err, &re) && (re.Traceback != "" || re.Stderr != "") {
@@ -231,12 +233,12 @@ func (rt *skillsRuntime) runTool(ctx context.Context, srv *Server, j *Job, s *br
 	if t.Returns == "" {
 		return res, nil
 	}
-	return rt.store(ctx, srv, s, t, res)
+	return rt.store(ctx, s, t, res)
 }
 
 // store upserts what a @returns tool returned, with provenance, and answers
 // the data together with the node ids it landed in.
-func (rt *skillsRuntime) store(ctx context.Context, srv *Server, s *broker.Skill, t *broker.Tool, res json.RawMessage) (any, error) {
+func (rt *skillsRuntime) store(ctx context.Context, s *broker.Skill, t *broker.Tool, res json.RawMessage) (any, error) {
 	shape, many := strings.CutSuffix(t.Returns, "[]")
 	var items []map[string]any
 	var one map[string]any
@@ -256,7 +258,7 @@ func (rt *skillsRuntime) store(ctx context.Context, srv *Server, s *broker.Skill
 	if !many {
 		items = []map[string]any{one}
 	}
-	wr, err := srv.store.Import(graph.WithActor(ctx, "skill:"+s.ID), s.ID, shape, items)
+	wr, err := rt.graph.Import(graph.WithActor(ctx, "skill:"+s.ID), s.ID, shape, items)
 	if err != nil {
 		return nil, fmt.Errorf("store what %s.%s returned: %w", s.ID, t.Name, err)
 	}

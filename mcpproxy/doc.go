@@ -1,5 +1,6 @@
 // Package mcpproxy owns the MCP server that maps MCP onto the engine socket
-// through the engine client (DESIGN §10). It serves stdio (a transport of
+// through engine/wire's client (DESIGN §10), and must not import the daemon's
+// packages (graph, broker, vault): `go list -deps` shows wire only. It serves stdio (a transport of
 // its own, stdio.go, around mcp-go's MCPServer.HandleMessage), or Streamable
 // HTTP at /mcp (mcp-go's) (loopback only: a foreign Origin or Host gets 403): fixed data
 // tools (read, search, create, update, delete, link, invoke, skills, status)

@@ -1,7 +1,3 @@
-// Package skills holds the skills that ship inside the agentos binary, one
-// folder each, so a user who installs just the binary has them. The engine
-// extracts them at start and discovers them first: a skill of the same id in
-// $AGENTOS_HOME/skills replaces a bundled one.
 package skills
 
 import (

@@ -11,10 +11,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // runEngineChild is the engine under test, with its bridge, as `agentos

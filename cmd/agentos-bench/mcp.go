@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/mcpproxy"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"

@@ -6,10 +6,9 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // bridgeSettings are the bridge's address and allowlists: config.yaml's

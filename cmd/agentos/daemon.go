@@ -14,10 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/bridge"
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/gofrs/flock"
 )
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/internal/testkit"
 
 	"github.com/agentos/agentos/graph"

@@ -1,5 +1,3 @@
-// Command agentos is the agentos CLI, daemon and MCP proxy entry point.
-// It only wires flags to packages; the logic lives in engine, graph and shapes.
 package main
 
 import (
@@ -12,9 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

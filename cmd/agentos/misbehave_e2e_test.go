@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/internal/testkit"
 )
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/internal/testkit"
 )
 

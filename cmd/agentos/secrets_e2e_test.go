@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/internal/testkit"
 
 	"golang.org/x/sys/unix"

@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentos/agentos/engine/wire"
-
 	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // Home makes a short AGENTOS_HOME, removed when the test ends (a Unix
