@@ -79,7 +79,7 @@ func (e *errBadRequest) Error() string { return e.msg }
 // look again, to tell a parse error from an invalid request.
 func parseRequest(line []byte) (*request, error) {
 	line = bytes.TrimSpace(line)
-	if len(line) > 0 && line[0] == '[' {
+	if len(line) > 0 && line[0] == '[' && json.Valid(line) {
 		return nil, &errBadRequest{code: wire.CodeInvalidRequest,
 			msg: "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)"}
 	}

@@ -66,16 +66,6 @@ func (s *Server) methodsSecrets() []*method {
 	}
 }
 
-var (
-	schemaSecretSet = json.RawMessage(`{"type":"object","properties":{
-		"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,128}$","description":"secret name, as skills ask for it: secrets.get(name) with secrets(name) in allowed-tools"},
-		"value":{"type":"string","minLength":1,"description":"the secret; stored encrypted and never returned by any method"}},
-		"required":["name","value"],"additionalProperties":false}`)
-	schemaSecretName = json.RawMessage(`{"type":"object","properties":{
-		"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,128}$"}},
-		"required":["name"],"additionalProperties":false}`)
-)
-
 func (s *Server) secretsSet(ctx context.Context, _ *call, p *wire.SecretSetParams) (any, error) {
 	if len(p.Value) > maxSecretBytes {
 		return nil, wire.Errorf(wire.KindInvalid, "secrets.set: param \"value\" is larger than the %d MiB a secret may be", maxSecretBytes>>20)
