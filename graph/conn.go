@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -272,12 +274,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 }
 
 func (w *wtx) event(op string) ChangeEvent {
-	ev := ChangeEvent{Op: op, IDs: w.evIDs}
-	for sh := range w.evShapes {
-		ev.Shapes = append(ev.Shapes, sh)
-	}
-	sortStrings(ev.Shapes)
-	return ev
+	return ChangeEvent{Op: op, IDs: w.evIDs, Shapes: slices.Sorted(maps.Keys(w.evShapes))}
 }
 
 // inList returns "?,?,...,?" with n marks. Lists are padded to a power of two

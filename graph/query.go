@@ -5,7 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentos/agentos/shapes"
@@ -192,13 +193,8 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 }
 
 func compileWhere(reg *shapes.Registry, sh *shapes.Shape, shape string, where map[string]any) ([]whereCond, error) {
-	keys := make([]string, 0, len(where))
-	for k := range where {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	conds := make([]whereCond, 0, len(keys))
-	for _, k := range keys {
+	conds := make([]whereCond, 0, len(where))
+	for _, k := range slices.Sorted(maps.Keys(where)) {
 		v := where[k]
 		if v == nil {
 			conds = append(conds, whereCond{key: k, null: true, rel: sh != nil && sh.Relations[k].Shape != ""})

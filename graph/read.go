@@ -3,7 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -164,7 +164,7 @@ func (s *Store) loadRows(q querier, col string, keys []any, withEdges bool) ([]*
 		}
 		delete(byKey, k) // a repeated key is returned once
 		if len(l.node.Edges) > 1 {
-			sort.Slice(l.node.Edges, func(i, j int) bool { return l.node.Edges[i].ID < l.node.Edges[j].ID })
+			slices.SortFunc(l.node.Edges, func(a, b Edge) int { return strings.Compare(a.ID, b.ID) })
 		}
 		nodes = append(nodes, l.node)
 		seqs = append(seqs, l.seq)

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,12 +97,7 @@ func (st *nodeState) markText(sh *shapes.Shape, key string) {
 }
 
 func (st *nodeState) hasEdge(label, to string) bool {
-	for _, e := range st.out[label] {
-		if e.to == to {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(st.out[label], func(e edgeRef) bool { return e.to == to })
 }
 
 // link adds a live edge unless one exists already (the store's invariant:
@@ -126,38 +122,40 @@ func (w *wtx) link(st *nodeState, label, to string) {
 
 // unlinkAll removes every live edge under label (a relation set to null).
 func (st *nodeState) unlinkAll(label string) {
-	for _, e := range st.out[label] {
-		pendingNew := false
-		for i, ne := range st.newEdges {
-			if ne.id == e.id {
-				st.newEdges = append(st.newEdges[:i], st.newEdges[i+1:]...)
-				pendingNew = true
-				break
-			}
+	st.unlink(label, func(string) bool { return true })
+}
+
+// unlink removes the live edges under label whose target matches; it
+// reports how many it removed. An edge made earlier in the same
+// transaction is simply never written.
+func (st *nodeState) unlink(label string, match func(to string) bool) int {
+	if len(st.out[label]) == 0 {
+		return 0
+	}
+	n := 0
+	st.out[label] = slices.DeleteFunc(st.out[label], func(e edgeRef) bool {
+		if !match(e.to) {
+			return false
 		}
-		if pendingNew {
+		n++
+		if i := slices.IndexFunc(st.newEdges, func(ne edgeRow) bool { return ne.id == e.id }); i >= 0 {
+			st.newEdges = slices.Delete(st.newEdges, i, i+1)
 			if a := st.added[label]; len(a) > 0 {
-				st.added[label] = removeString(a, e.to)
+				st.added[label] = slices.DeleteFunc(a, func(t string) bool { return t == e.to })
 			}
-			continue
+			return true
 		}
 		st.dropEdges = append(st.dropEdges, e.id)
 		if st.removed == nil {
 			st.removed = map[string][]string{}
 		}
 		st.removed[label] = append(st.removed[label], e.to)
+		return true
+	})
+	if len(st.out[label]) == 0 {
+		delete(st.out, label)
 	}
-	delete(st.out, label)
-}
-
-func removeString(list []string, s string) []string {
-	out := list[:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
+	return n
 }
 
 // apply merges one coerced item into st: last writer wins per key, null
@@ -191,21 +189,12 @@ func (w *wtx) apply(st *nodeState, sh *shapes.Shape, c *shapes.Coerced, rels map
 	if !st.isNew {
 		// A node matched by identity may predate a shape's current `also`.
 		for _, name := range w.reg.Implied(sh.Name) {
-			if !containsString(st.shapes, name) {
+			if !slices.Contains(st.shapes, name) {
 				st.shapes = append(append([]string(nil), st.shapes...), name)
 				st.addShapes = append(st.addShapes, name)
 			}
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Bulk statement prefixes; bulk appends the VALUES tuples.

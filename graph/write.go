@@ -3,7 +3,8 @@ package graph
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -280,7 +281,7 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 	if len(keySet) == 0 {
 		return nil, nil
 	}
-	keys := sortedKeys(keySet)
+	keys := slices.Sorted(maps.Keys(keySet))
 	rels := make([]map[string][]string, len(cs))
 	var idRefs []relRef
 	for _, key := range keys {
@@ -388,7 +389,7 @@ func (w *wtx) checkTargets(sh *shapes.Shape, rels []map[string][]string, refs []
 			return at(where(r.item), fmt.Errorf("%w: %s: node %q is deleted; restore it first or link another node", ErrNotFound, r.key, id))
 		}
 		want := sh.Relations[r.key].Shape
-		if !containsString(strings.Fields(inf.shapes), want) {
+		if !slices.Contains(strings.Fields(inf.shapes), want) {
 			res[r.item].warnings = append(res[r.item].warnings,
 				fmt.Sprintf("%s: node %s is a %s, not a %s; linked anyway", r.key, id, firstWord(inf.shapes), want))
 		}
@@ -409,7 +410,7 @@ func dedupe(list []string) []string {
 	}
 	out := make([]string, 0, len(list))
 	for _, x := range list {
-		if !containsString(out, x) {
+		if !slices.Contains(out, x) {
 			out = append(out, x)
 		}
 	}
@@ -420,10 +421,5 @@ func relationNames(sh *shapes.Shape) string {
 	if len(sh.Relations) == 0 {
 		return "none"
 	}
-	names := make([]string, 0, len(sh.Relations))
-	for k := range sh.Relations {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(sh.Relations)), ", ")
 }
