@@ -107,6 +107,7 @@ type wtx struct {
 	reg   *shapes.Registry
 	now   int64
 	actor string
+	op    string // the mutation's verb (Store.write's op)
 
 	nv      []driver.NamedValue // reused argument buffer
 	buf     []byte              // reused document buffer
@@ -235,7 +236,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 			}
 			w := &wtx{
 				s: s, conn: conn, ctx: context.WithoutCancel(ctx), outer: ctx,
-				reg: s.reg.Load(), now: time.Now().UnixMilli(), actor: ActorFrom(ctx),
+				reg: s.reg.Load(), now: time.Now().UnixMilli(), actor: ActorFrom(ctx), op: op,
 				states: map[string]*nodeState{},
 			}
 			if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {

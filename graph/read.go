@@ -37,8 +37,8 @@ func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // edge whose other end is deleted is hidden). A soft-deleted node is
 // returned with DeletedAt set and no edges.
 func (s *Store) Get(ctx context.Context, id string) (*Node, error) {
-	if !validID(id) {
-		return nil, notFound("node", id)
+	if err := checkID("node", id); err != nil {
+		return nil, err
 	}
 	nodes, err := s.loadNodes(s.reader(pointCtx(ctx)), []string{id}, true)
 	if err != nil {
