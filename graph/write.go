@@ -89,6 +89,9 @@ func (s *Store) Create(ctx context.Context, shape string, fields map[string]any,
 // item is stored or none is. Items with the same identity, in the batch or
 // in the store, merge into one node.
 func (s *Store) Write(ctx context.Context, shape string, items []map[string]any) (*WriteResult, error) {
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
 	out := &WriteResult{IDs: []string{}}
 	if len(items) == 0 {
 		if _, ok := s.reg.Load().Get(shape); !ok {
@@ -120,6 +123,15 @@ func (s *Store) Write(ctx context.Context, shape string, items []map[string]any)
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkItems refuses a batch holding a null item (JSON null decodes to a
+// nil map), which would otherwise become an empty node.
+func checkItems(items []map[string]any) error {
+	if i := slices.IndexFunc(items, func(it map[string]any) bool { return it == nil }); i >= 0 {
+		return fmt.Errorf("%w: items[%d] is null; each item is an object of fields (nothing of the batch was written)", ErrInvalid, i)
+	}
+	return nil
 }
 
 // Update merges fields into an existing live node (coerced against its
@@ -195,6 +207,9 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 	res := make([]itemResult, len(items))
 	cs := make([]*shapes.Coerced, len(items))
 	for i, it := range items {
+		if it == nil {
+			return nil, at(where(i), fmt.Errorf("%w: null is not an object of fields", ErrInvalid))
+		}
 		c, err := w.reg.Coerce(shapeName, it)
 		if err != nil {
 			return nil, at(where(i), shapeErr(err))
