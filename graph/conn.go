@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +107,7 @@ type wtx struct {
 	reg   *shapes.Registry
 	now   int64
 	actor string
+	op    string // the mutation's verb (Store.write's op)
 
 	nv      []driver.NamedValue // reused argument buffer
 	buf     []byte              // reused document buffer
@@ -233,7 +236,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 			}
 			w := &wtx{
 				s: s, conn: conn, ctx: context.WithoutCancel(ctx), outer: ctx,
-				reg: s.reg.Load(), now: time.Now().UnixMilli(), actor: ActorFrom(ctx),
+				reg: s.reg.Load(), now: time.Now().UnixMilli(), actor: ActorFrom(ctx), op: op,
 				states: map[string]*nodeState{},
 			}
 			if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
@@ -272,12 +275,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 }
 
 func (w *wtx) event(op string) ChangeEvent {
-	ev := ChangeEvent{Op: op, IDs: w.evIDs}
-	for sh := range w.evShapes {
-		ev.Shapes = append(ev.Shapes, sh)
-	}
-	sortStrings(ev.Shapes)
-	return ev
+	return ChangeEvent{Op: op, IDs: w.evIDs, Shapes: slices.Sorted(maps.Keys(w.evShapes))}
 }
 
 // inList returns "?,?,...,?" with n marks. Lists are padded to a power of two

@@ -81,6 +81,14 @@ func shapeErr(err error) error {
 	return err
 }
 
+// notFound says that id names no node; what is "node" or a role such as
+// "from". A long id is cut short so it cannot swamp the message.
 func notFound(what, id string) error {
+	if what != "node" {
+		what += " node"
+	}
+	if len(id) > 64 {
+		return fmt.Errorf("%w: %s %q… (%d bytes) does not exist", ErrNotFound, what, id[:32], len(id))
+	}
 	return fmt.Errorf("%w: %s %q does not exist", ErrNotFound, what, id)
 }

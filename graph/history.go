@@ -30,8 +30,8 @@ type Change struct {
 // with, relations included) is worked out here by undoing the later updates
 // on its current fields.
 func (s *Store) History(ctx context.Context, id string) ([]Change, error) {
-	if !validID(id) {
-		return nil, notFound("node", id)
+	if err := checkID("node", id); err != nil {
+		return nil, err
 	}
 	rq := s.reader(ctx)
 	var (

@@ -1,7 +1,8 @@
 package graph
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/agentos/agentos/shapes"
 )
@@ -90,7 +91,7 @@ func (ix *identIndex) add(st *nodeState, probes [][]string) {
 			for _, v := range stateKey(ix.sh, st, k) {
 				ik := ixKey(k, v)
 				ids := ix.m[ik]
-				if !containsString(ids, st.id) {
+				if !slices.Contains(ids, st.id) {
 					ix.m[ik] = append(ids, st.id)
 				}
 			}
@@ -116,7 +117,7 @@ func (ix *identIndex) match(w *wtx, probes [][]string, c *shapes.Coerced, rels m
 			continue
 		}
 		d := driverKey(ix.sh, p)
-		di := indexOf(p, d)
+		di := slices.Index(p, d)
 		var best *nodeState
 		for _, id := range ix.m[ixKey(d, vals[di][0])] {
 			st := w.states[id]
@@ -140,7 +141,7 @@ func (ix *identIndex) verify(st *nodeState, probe []string, vals [][]string) boo
 		if _, isRel := ix.sh.Relations[k]; isRel {
 			// Every target the item names must be linked already.
 			for _, t := range vals[i] {
-				if !containsString(have, t) {
+				if !slices.Contains(have, t) {
 					return false
 				}
 			}
@@ -156,15 +157,6 @@ func (ix *identIndex) verify(st *nodeState, probe []string, vals [][]string) boo
 		}
 	}
 	return true
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // prefetch finds, in a few indexed queries per batch, every live node of the
@@ -235,7 +227,7 @@ func (w *wtx) prefetch(sh *shapes.Shape, probes [][]string, cs []*shapes.Coerced
 		}
 		return nil
 	}
-	for _, key := range sortedKeys(fieldVals) {
+	for _, key := range slices.Sorted(maps.Keys(fieldVals)) {
 		if err := run(`SELECT v.owner FROM vals v
 			WHERE v.key = ? AND v.value IN (%s) AND v.owner > 0
 			AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = v.owner)
@@ -245,7 +237,7 @@ func (w *wtx) prefetch(sh *shapes.Shape, probes [][]string, cs []*shapes.Coerced
 			return nil, err
 		}
 	}
-	for _, label := range sortedKeys(relTargets) {
+	for _, label := range slices.Sorted(maps.Keys(relTargets)) {
 		if err := run(`SELECT e.from_id FROM edges e
 			WHERE e.label = ? AND e.to_id IN (%s) AND e.deleted_at IS NULL
 			AND EXISTS (SELECT 1 FROM nodes n WHERE n.id = e.from_id AND n.deleted_at IS NULL
@@ -260,7 +252,8 @@ func (w *wtx) prefetch(sh *shapes.Shape, probes [][]string, cs []*shapes.Coerced
 	}
 	var cands []string
 	if len(seqs) > 0 {
-		found, err := w.loadStates(nil, dedupeInts(seqs))
+		slices.Sort(seqs)
+		found, err := w.loadStates(nil, slices.Compact(seqs))
 		if err != nil {
 			return nil, err
 		}
@@ -279,25 +272,4 @@ func (w *wtx) prefetch(sh *shapes.Shape, probes [][]string, cs []*shapes.Coerced
 		}
 	}
 	return ix, nil
-}
-
-func dedupeInts(list []int64) []int64 {
-	seen := make(map[int64]bool, len(list))
-	out := list[:0:0]
-	for _, x := range list {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,8 +2,10 @@ package graph
 
 import (
 	"crypto/rand"
+	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // crockford is the ULID alphabet: no I, L, O, U, so ids survive being read
@@ -88,4 +90,18 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkID refuses an id that cannot name a node before it reaches the
+// database: text that is not UTF-8 is invalid, and is never echoed (its
+// bytes could be anything, terminal escapes included); any other malformed
+// id names no node, so it is not found, quoted and cut short.
+func checkID(role, id string) error {
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("%w: %s id is not valid UTF-8; node ids are 26 characters like 01ARZ3NDEKTSV4RRFFQ69G5FAV", ErrInvalid, role)
+	}
+	if !validID(id) {
+		return notFound(role, id)
+	}
+	return nil
 }

@@ -58,6 +58,9 @@ func (s *Store) Import(ctx context.Context, source, shape string, items []map[st
 	if strings.TrimSpace(source) == "" {
 		return nil, fmt.Errorf("%w: an import needs its source", ErrInvalid)
 	}
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
 	prov := &provenance{remote: make([]string, len(items)), known: map[string]string{}}
 	clean := make([]map[string]any, len(items))
 	for i, it := range items {

@@ -2,7 +2,11 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -233,5 +237,84 @@ func TestRestoreRefusesWhenALiveNodeTookTheIdentity(t *testing.T) {
 	}
 	if _, err := s.Restore(ctx, old.ID); err != nil {
 		t.Fatalf("restore once the twin is gone: %v", err)
+	}
+}
+
+// recordShape is what every change record of an existing node has in
+// common, whatever made it: the same JSON members, and before and after
+// naming the same keys.
+func recordShape(t *testing.T, c Change) []string {
+	t.Helper()
+	raw, err := json.Marshal(c)
+	ok(t, err)
+	var m map[string]any
+	ok(t, json.Unmarshal(raw, &m))
+	if len(c.Before) == 0 || !slices.Equal(slices.Sorted(maps.Keys(c.Before)), slices.Sorted(maps.Keys(c.After))) {
+		t.Errorf("%s record: before %v and after %v name different keys", c.Op, c.Before, c.After)
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+func TestHistoryRecordsOfLinkUnlinkDeleteRestoreHaveTheShapeOfAWrite(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := WithActor(context.Background(), "cli")
+	task, err := s.Create(ctx, "task", map[string]any{"title": "shaped"}, nil)
+	ok(t, err)
+	proj, err := s.Create(ctx, "project", map[string]any{"name": "P"}, nil)
+	ok(t, err)
+	other, err := s.Create(ctx, "project", map[string]any{"name": "Q"}, nil)
+	ok(t, err)
+
+	// A write that changes a value and links a relation: the reference shape.
+	_, err = s.Update(ctx, task.ID, map[string]any{"priority": 2, "project": proj.ID})
+	ok(t, err)
+	_, err = s.Link(ctx, task.ID, "see_also", other.ID)
+	ok(t, err)
+	ok(t, s.Unlink(ctx, task.ID, "see_also", other.ID))
+	_, err = s.Delete(ctx, task.ID)
+	ok(t, err)
+	_, err = s.Restore(ctx, task.ID)
+	ok(t, err)
+
+	h, err := s.History(ctx, task.ID)
+	ok(t, err)
+	var ops []string
+	for _, c := range h {
+		ops = append(ops, c.Op)
+	}
+	if want := []string{"create", "update", "link", "unlink", "delete", "restore"}; !slices.Equal(ops, want) {
+		t.Fatalf("ops %v, want %v", ops, want)
+	}
+	write := h[1]
+	want := recordShape(t, write)
+	for _, c := range h[2:] {
+		if got := recordShape(t, c); !slices.Equal(got, want) {
+			t.Errorf("%s record has members %v, a write's has %v", c.Op, got, want)
+		}
+		if c.NodeID != task.ID || c.Actor != "cli" || c.Seq <= write.Seq || c.At.IsZero() {
+			t.Errorf("%s record %+v: wrong node, actor, seq or time", c.Op, c)
+		}
+	}
+	// Relations read the same whether a write or a link made them.
+	if !reflect.DeepEqual(write.Before["project"], nil) || !reflect.DeepEqual(write.After["project"], []any{proj.ID}) {
+		t.Errorf("write's relation change %v → %v", write.Before["project"], write.After["project"])
+	}
+	link, unlink, del, restore := h[2], h[3], h[4], h[5]
+	if len(link.After) != 1 || link.Before["see_also"] != nil || !reflect.DeepEqual(link.After["see_also"], []any{other.ID}) {
+		t.Errorf("link record %v → %v, want see_also null → [%s]", link.Before, link.After, other.ID)
+	}
+	if len(unlink.After) != 1 || !reflect.DeepEqual(unlink.Before["see_also"], []any{other.ID}) || unlink.After["see_also"] != nil {
+		t.Errorf("unlink record %v → %v, want see_also [%s] → null", unlink.Before, unlink.After, other.ID)
+	}
+	stamp, _ := del.After["deleted_at"].(string)
+	if len(del.After) != 1 || del.Before["deleted_at"] != nil || stamp == "" {
+		t.Errorf("delete record %v → %v, want deleted_at null → a stamp", del.Before, del.After)
+	}
+	if len(restore.After) != 1 || restore.Before["deleted_at"] != stamp || restore.After["deleted_at"] != nil {
+		t.Errorf("restore record %v → %v, want deleted_at %s → null", restore.Before, restore.After, stamp)
+	}
+	// The create record still shows what the node was created with.
+	if h[0].After["title"] != "shaped" || h[0].After["priority"] != nil {
+		t.Errorf("create record after %v", h[0].After)
 	}
 }

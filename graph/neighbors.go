@@ -33,8 +33,8 @@ func (s *Store) Neighbors(ctx context.Context, id, label, direction string, dept
 	case depth == 0:
 		depth = 1
 	}
-	if !validID(id) {
-		return nil, notFound("node", id)
+	if err := checkID("node", id); err != nil {
+		return nil, err
 	}
 	rq := s.reader(ctx)
 	start, err := s.loadNodes(rq, []string{id}, false)

@@ -5,7 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentos/agentos/shapes"
@@ -192,13 +193,8 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 }
 
 func compileWhere(reg *shapes.Registry, sh *shapes.Shape, shape string, where map[string]any) ([]whereCond, error) {
-	keys := make([]string, 0, len(where))
-	for k := range where {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	conds := make([]whereCond, 0, len(keys))
-	for _, k := range keys {
+	conds := make([]whereCond, 0, len(where))
+	for _, k := range slices.Sorted(maps.Keys(where)) {
 		v := where[k]
 		if v == nil {
 			conds = append(conds, whereCond{key: k, null: true, rel: sh != nil && sh.Relations[k].Shape != ""})
@@ -271,11 +267,42 @@ func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, er
 	if err != nil {
 		return "", nil, ord, err
 	}
-	var b strings.Builder
-	var args []any
-	// Drive from the condition likely to match fewest rows: a text value
-	// (titles, emails, urls), then a relation target, then numbers and
-	// booleans (few distinct values, many rows each).
+	var after *cursor
+	if q.Cursor != "" {
+		if after, err = decodeCursor(q.Cursor, ord.text); err != nil {
+			return "", nil, ord, err
+		}
+	}
+	p := &sqlQuery{conds: conds, driver: pickDriver(conds), ord: ord}
+	p.selectFrom(q.Shape, q.IncludeDeleted)
+	p.filters()
+	if after != nil {
+		p.after(after)
+	}
+	p.orderBy(limit)
+	return p.b.String(), p.args, ord, nil
+}
+
+// sqlQuery is a SELECT being written: its text, its arguments, and what
+// the later clauses need to know of the earlier ones.
+type sqlQuery struct {
+	b      strings.Builder
+	args   []any
+	conds  []whereCond
+	driver int    // the condition whose index drives the scan; -1: none (node_shapes)
+	idCol  string // the row key column of the driving table
+	ord    order
+}
+
+func (p *sqlQuery) add(text string, args ...any) {
+	p.b.WriteString(text)
+	p.args = append(p.args, args...)
+}
+
+// pickDriver returns the condition likely to match fewest rows: a text
+// value (titles, emails, urls), then a relation target, then numbers and
+// booleans (few distinct values, many rows each); -1 when none can drive.
+func pickDriver(conds []whereCond) int {
 	driver, best := -1, 0
 	for i, c := range conds {
 		rank := 0
@@ -294,115 +321,110 @@ func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, er
 			driver, best = i, rank
 		}
 	}
-	var from, idCol string
+	return driver
+}
+
+// selectFrom writes SELECT … FROM … WHERE with the driving condition, the
+// shape and the deletion filter. CROSS JOIN fixes the join order: the
+// driving index first, then point lookups, whatever the planner would guess
+// without statistics.
+func (p *sqlQuery) selectFrom(shape string, includeDeleted bool) {
+	var from, cond string
+	var condArgs []any
 	switch {
-	case driver >= 0 && !conds[driver].rel:
-		// CROSS JOIN fixes the join order: the driving index first, then
-		// point lookups, whatever the planner would guess without statistics.
-		from, idCol = "vals d CROSS JOIN nodes n ON n.seq = d.owner", "d.owner"
-	case driver >= 0:
-		from, idCol = "edges d CROSS JOIN nodes n ON n.id = d.from_id", "n.seq"
+	case p.driver < 0:
+		from, p.idCol = "node_shapes d CROSS JOIN nodes n ON n.seq = d.node", "d.node"
+		cond, condArgs = "d.shape = ?", []any{shape}
+	case p.conds[p.driver].rel:
+		d := p.conds[p.driver]
+		from, p.idCol = "edges d CROSS JOIN nodes n ON n.id = d.from_id", "n.seq"
+		cond, condArgs = "d.to_id = ? AND d.label = ? AND d.deleted_at IS NULL", []any{d.value, d.key}
 	default:
-		from, idCol = "node_shapes d CROSS JOIN nodes n ON n.seq = d.node", "d.node"
+		d := p.conds[p.driver]
+		from, p.idCol = "vals d CROSS JOIN nodes n ON n.seq = d.owner", "d.owner"
+		cond, condArgs = "d.key = ? AND d.value = ? AND d.owner > 0", []any{d.key, d.value}
 	}
-	orderVal := "NULL"
-	switch ord.kind {
+	switch p.ord.kind {
 	case orderUpdated:
-		orderVal = "n.updated_at"
+		p.add("SELECT " + p.idCol + ", n.updated_at")
 	case orderField:
-		orderVal = "json_extract(n.fields, ?)"
-		args = append(args, docPath(ord.field))
-	}
-	b.WriteString("SELECT " + idCol + ", " + orderVal + " FROM " + from + " WHERE ")
-	switch {
-	case driver >= 0 && !conds[driver].rel:
-		b.WriteString("d.key = ? AND d.value = ? AND d.owner > 0")
-		args = append(args, conds[driver].key, conds[driver].value)
-	case driver >= 0:
-		b.WriteString("d.to_id = ? AND d.label = ? AND d.deleted_at IS NULL")
-		args = append(args, conds[driver].value, conds[driver].key)
+		p.add("SELECT "+p.idCol+", json_extract(n.fields, ?)", docPath(p.ord.field))
 	default:
-		b.WriteString("d.shape = ?")
-		args = append(args, q.Shape)
+		p.add("SELECT " + p.idCol + ", NULL")
 	}
-	if driver >= 0 {
-		b.WriteString(" AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = " + idCol + ")")
-		args = append(args, q.Shape)
+	p.add(" FROM "+from+" WHERE "+cond, condArgs...)
+	if p.driver >= 0 {
+		p.add(" AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = "+p.idCol+")", shape)
 	}
-	if !q.IncludeDeleted {
-		b.WriteString(" AND n.deleted_at IS NULL")
+	if !includeDeleted {
+		p.add(" AND n.deleted_at IS NULL")
 	}
-	for i, c := range conds {
-		if i == driver {
+}
+
+// filters writes every condition but the driving one as a point lookup.
+func (p *sqlQuery) filters() {
+	for i, c := range p.conds {
+		if i == p.driver {
 			continue
 		}
 		switch {
 		case c.null && c.rel:
-			b.WriteString(" AND NOT EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.deleted_at IS NULL)")
-			args = append(args, c.key)
+			p.add(" AND NOT EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.deleted_at IS NULL)", c.key)
 		case c.null:
 			// Absence is read from the node's own document: the vals key
 			// (key, value, owner) cannot answer "owner has no value for key".
-			b.WriteString(" AND json_type(n.fields, ?) IS NULL")
-			args = append(args, docPath(c.key))
+			p.add(" AND json_type(n.fields, ?) IS NULL", docPath(c.key))
 		case c.rel:
-			b.WriteString(" AND EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.to_id = ? AND x.deleted_at IS NULL)")
-			args = append(args, c.key, c.value)
+			p.add(" AND EXISTS (SELECT 1 FROM edges x WHERE x.from_id = n.id AND x.label = ? AND x.to_id = ? AND x.deleted_at IS NULL)", c.key, c.value)
 		default:
-			b.WriteString(" AND EXISTS (SELECT 1 FROM vals x WHERE x.key = ? AND x.value = ? AND x.owner = " + idCol + ")")
-			args = append(args, c.key, c.value)
+			p.add(" AND EXISTS (SELECT 1 FROM vals x WHERE x.key = ? AND x.value = ? AND x.owner = "+p.idCol+")", c.key, c.value)
 		}
 	}
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, ord.text)
-		if err != nil {
-			return "", nil, ord, err
-		}
-		cmp := ">"
-		if ord.desc {
-			cmp = "<"
-		}
-		switch ord.kind {
-		case orderID:
-			b.WriteString(" AND " + idCol + " " + cmp + " ?")
-			args = append(args, c.Seq)
-		case orderUpdated:
-			b.WriteString(" AND (n.updated_at " + cmp + " ? OR (n.updated_at = ? AND " + idCol + " " + cmp + " ?))")
-			args = append(args, c.I, c.I, c.Seq)
-		case orderField:
-			// NULLs sort first ascending and last descending (SQLite's rule).
-			ov := "json_extract(n.fields, ?)"
-			cv := c.value()
-			path := docPath(ord.field)
-			switch {
-			case cv == nil && !ord.desc:
-				b.WriteString(" AND ((" + ov + " IS NULL AND " + idCol + " > ?) OR " + ov + " IS NOT NULL)")
-				args = append(args, path, c.Seq, path)
-			case cv == nil && ord.desc:
-				b.WriteString(" AND " + ov + " IS NULL AND " + idCol + " < ?")
-				args = append(args, path, c.Seq)
-			case !ord.desc:
-				b.WriteString(" AND (" + ov + " > ? OR (" + ov + " = ? AND " + idCol + " > ?))")
-				args = append(args, path, cv, path, cv, c.Seq)
-			default:
-				b.WriteString(" AND (" + ov + " < ? OR " + ov + " IS NULL OR (" + ov + " = ? AND " + idCol + " < ?))")
-				args = append(args, path, cv, path, path, cv, c.Seq)
-			}
+}
+
+// after writes the keyset condition that starts the page after c.
+func (p *sqlQuery) after(c *cursor) {
+	id := p.idCol
+	cmp := ">"
+	if p.ord.desc {
+		cmp = "<"
+	}
+	switch p.ord.kind {
+	case orderID:
+		p.add(" AND "+id+" "+cmp+" ?", c.Seq)
+	case orderUpdated:
+		p.add(" AND (n.updated_at "+cmp+" ? OR (n.updated_at = ? AND "+id+" "+cmp+" ?))", c.I, c.I, c.Seq)
+	case orderField:
+		// NULLs sort first ascending and last descending (SQLite's rule).
+		const ov = "json_extract(n.fields, ?)"
+		cv, path := c.value(), docPath(p.ord.field)
+		switch {
+		case cv == nil && !p.ord.desc:
+			p.add(" AND (("+ov+" IS NULL AND "+id+" > ?) OR "+ov+" IS NOT NULL)", path, c.Seq, path)
+		case cv == nil:
+			p.add(" AND "+ov+" IS NULL AND "+id+" < ?", path, c.Seq)
+		case !p.ord.desc:
+			p.add(" AND ("+ov+" > ? OR ("+ov+" = ? AND "+id+" > ?))", path, cv, path, cv, c.Seq)
+		default:
+			p.add(" AND ("+ov+" < ? OR "+ov+" IS NULL OR ("+ov+" = ? AND "+id+" < ?))", path, cv, path, path, cv, c.Seq)
 		}
 	}
+}
+
+// orderBy writes ORDER BY, ties broken by creation, and LIMIT: one row more
+// than the page, which tells whether another page follows.
+func (p *sqlQuery) orderBy(limit int) {
 	dir := ""
-	if ord.desc {
+	if p.ord.desc {
 		dir = " DESC"
 	}
-	switch ord.kind {
+	switch p.ord.kind {
 	case orderID:
-		b.WriteString(" ORDER BY " + idCol + dir)
+		p.add(" ORDER BY " + p.idCol + dir)
 	case orderUpdated:
-		b.WriteString(" ORDER BY n.updated_at" + dir + ", " + idCol + dir)
+		p.add(" ORDER BY n.updated_at" + dir + ", " + p.idCol + dir)
 	case orderField:
-		b.WriteString(" ORDER BY 2" + dir + ", " + idCol + dir)
+		p.add(" ORDER BY 2" + dir + ", " + p.idCol + dir)
 	}
-	b.WriteString(" LIMIT ?")
-	args = append(args, int64(limit+1))
-	return b.String(), args, ord, nil
+	p.add(" LIMIT ?", int64(limit+1))
 }

@@ -3,7 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,8 +37,8 @@ func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // edge whose other end is deleted is hidden). A soft-deleted node is
 // returned with DeletedAt set and no edges.
 func (s *Store) Get(ctx context.Context, id string) (*Node, error) {
-	if !validID(id) {
-		return nil, notFound("node", id)
+	if err := checkID("node", id); err != nil {
+		return nil, err
 	}
 	nodes, err := s.loadNodes(s.reader(pointCtx(ctx)), []string{id}, true)
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) loadRows(q querier, col string, keys []any, withEdges bool) ([]*
 		}
 		delete(byKey, k) // a repeated key is returned once
 		if len(l.node.Edges) > 1 {
-			sort.Slice(l.node.Edges, func(i, j int) bool { return l.node.Edges[i].ID < l.node.Edges[j].ID })
+			slices.SortFunc(l.node.Edges, func(a, b Edge) int { return strings.Compare(a.ID, b.ID) })
 		}
 		nodes = append(nodes, l.node)
 		seqs = append(seqs, l.seq)

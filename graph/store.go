@@ -100,11 +100,9 @@ func Open(ctx context.Context, path string, reg *shapes.Registry, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("graph: open %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+	if err := prepareFiles(abs); err != nil {
 		return nil, fmt.Errorf("graph: open %s: %w", abs, err)
 	}
-	_, statErr := os.Stat(abs)
-	fresh := errors.Is(statErr, os.ErrNotExist)
 
 	s := &Store{path: abs, onChange: opts.OnChange, rstmts: map[string]*sql.Stmt{}, wstmts: map[string]driver.Stmt{}}
 	s.reg.Store(reg)
@@ -121,9 +119,11 @@ func Open(ctx context.Context, path string, reg *shapes.Registry, opts Options) 
 		s.wdb.Close()
 		return nil, fmt.Errorf("graph: open %s: %w", abs, mapErr(err))
 	}
-	if fresh {
-		// The file holds the credential vault too: owner-only.
-		_ = os.Chmod(abs, 0o600)
+	// The writer has made the -wal and -shm files by now; SQLite gives them
+	// the database's mode, but check rather than trust it.
+	if err := tightenFiles(abs); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("graph: open %s: %w", abs, err)
 	}
 	s.wconn, err = s.wdb.Conn(ctx)
 	if err != nil {
@@ -140,6 +140,55 @@ func Open(ctx context.Context, path string, reg *shapes.Registry, opts Options) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepareFiles makes the database's folder (owner-only when graph creates
+// it) and the database file, created 0600 before SQLite opens it so that
+// the -wal and -shm files SQLite makes inherit that mode (it copies the
+// database's mode onto them, whatever the umask). A database that exists
+// already, say restored from a backup with looser modes, is tightened.
+// The file holds the credential vault too: no one else may read it.
+func prepareFiles(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		// MkdirAll's mode passes through the umask; say it exactly.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return err
+		}
+	case !errors.Is(err, os.ErrExist):
+		return err
+	}
+	return tightenFiles(path)
+}
+
+// tightenFiles takes group and other permissions off the database, its
+// -wal and its -shm (those that exist).
+func tightenFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&0o700); err != nil {
+				return fmt.Errorf("make %s owner-only: %w", filepath.Base(p), err)
+			}
+		}
+	}
+	return nil
 }
 
 // OpenReadOnly opens an existing database for reading only (mode=ro): every

@@ -4,8 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -154,13 +155,8 @@ func searchable(sh *shapes.Shape, key string) (declared, ok bool) {
 // ftsText is the body indexed for a node: the text of every searchable value,
 // keys in sorted order so the same node always indexes the same way.
 func ftsText(sh *shapes.Shape, vals map[string]fieldVal) string {
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		declared, ok := searchable(sh, k)
 		if declared && !ok {
 			continue
@@ -181,5 +177,3 @@ func ftsText(sh *shapes.Shape, vals map[string]fieldVal) string {
 	}
 	return b.String()
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

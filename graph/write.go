@@ -3,7 +3,8 @@ package graph
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -88,6 +89,9 @@ func (s *Store) Create(ctx context.Context, shape string, fields map[string]any,
 // item is stored or none is. Items with the same identity, in the batch or
 // in the store, merge into one node.
 func (s *Store) Write(ctx context.Context, shape string, items []map[string]any) (*WriteResult, error) {
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
 	out := &WriteResult{IDs: []string{}}
 	if len(items) == 0 {
 		if _, ok := s.reg.Load().Get(shape); !ok {
@@ -119,6 +123,15 @@ func (s *Store) Write(ctx context.Context, shape string, items []map[string]any)
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkItems refuses a batch holding a null item (JSON null decodes to a
+// nil map), which would otherwise become an empty node.
+func checkItems(items []map[string]any) error {
+	if i := slices.IndexFunc(items, func(it map[string]any) bool { return it == nil }); i >= 0 {
+		return fmt.Errorf("%w: items[%d] is null; each item is an object of fields (nothing of the batch was written)", ErrInvalid, i)
+	}
+	return nil
 }
 
 // Update merges fields into an existing live node (coerced against its
@@ -194,6 +207,9 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 	res := make([]itemResult, len(items))
 	cs := make([]*shapes.Coerced, len(items))
 	for i, it := range items {
+		if it == nil {
+			return nil, at(where(i), fmt.Errorf("%w: null is not an object of fields", ErrInvalid))
+		}
 		c, err := w.reg.Coerce(shapeName, it)
 		if err != nil {
 			return nil, at(where(i), shapeErr(err))
@@ -280,7 +296,7 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 	if len(keySet) == 0 {
 		return nil, nil
 	}
-	keys := sortedKeys(keySet)
+	keys := slices.Sorted(maps.Keys(keySet))
 	rels := make([]map[string][]string, len(cs))
 	var idRefs []relRef
 	for _, key := range keys {
@@ -388,7 +404,7 @@ func (w *wtx) checkTargets(sh *shapes.Shape, rels []map[string][]string, refs []
 			return at(where(r.item), fmt.Errorf("%w: %s: node %q is deleted; restore it first or link another node", ErrNotFound, r.key, id))
 		}
 		want := sh.Relations[r.key].Shape
-		if !containsString(strings.Fields(inf.shapes), want) {
+		if !slices.Contains(strings.Fields(inf.shapes), want) {
 			res[r.item].warnings = append(res[r.item].warnings,
 				fmt.Sprintf("%s: node %s is a %s, not a %s; linked anyway", r.key, id, firstWord(inf.shapes), want))
 		}
@@ -409,7 +425,7 @@ func dedupe(list []string) []string {
 	}
 	out := make([]string, 0, len(list))
 	for _, x := range list {
-		if !containsString(out, x) {
+		if !slices.Contains(out, x) {
 			out = append(out, x)
 		}
 	}
@@ -420,10 +436,5 @@ func relationNames(sh *shapes.Shape) string {
 	if len(sh.Relations) == 0 {
 		return "none"
 	}
-	names := make([]string, 0, len(sh.Relations))
-	for k := range sh.Relations {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(sh.Relations)), ", ")
 }

@@ -2,7 +2,8 @@ package shapes
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -35,13 +36,7 @@ func (r *Registry) Coerce(shape string, fields map[string]any) (*Coerced, error)
 	}
 	c := &coercion{shape: s}
 	out := &Coerced{Scalars: make(map[string]Value, len(fields)), Arrays: map[string][]Value{}, Relations: map[string][]any{}}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(fields)) {
 		if strings.TrimSpace(key) == "" {
 			c.reject("%s: a field name cannot be empty", s.Name)
 			continue

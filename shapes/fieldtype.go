@@ -1,7 +1,8 @@
 package shapes
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -141,13 +142,7 @@ func (p *shapeParser) relation(k, v *yaml.Node) (Relation, bool) {
 
 // shapeKeyNames lists a shape's fields and relations, sorted, for hints.
 func shapeKeyNames(s *Shape) []string {
-	names := make([]string, 0, len(s.Fields)+len(s.Relations))
-	for n := range s.Fields {
-		names = append(names, n)
-	}
-	for n := range s.Relations {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.AppendSeq(slices.Collect(maps.Keys(s.Fields)), maps.Keys(s.Relations))
+	slices.Sort(names)
 	return names
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -116,7 +116,7 @@ func shapeFiles(dir string) ([]string, error) {
 		}
 		files = append(files, full)
 	}
-	sort.Strings(files)
+	slices.Sort(files)
 	return files, nil
 }
 

@@ -1,11 +1,12 @@
 package shapes
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -30,7 +31,7 @@ func newRegistry(defined map[string]*parsedShape) (*Registry, []error) {
 		r.shapes[name] = ps.shape
 		r.names = append(r.names, name)
 	}
-	sort.Strings(r.names)
+	slices.Sort(r.names)
 
 	var errs []error
 	for _, name := range r.names {
@@ -51,8 +52,8 @@ func newRegistry(defined map[string]*parsedShape) (*Registry, []error) {
 
 func (r *Registry) checkRefs(ps *parsedShape) []error {
 	s := ps.shape
-	refs := append([]ref(nil), ps.refs...)
-	sort.SliceStable(refs, func(i, j int) bool { return refs[i].line < refs[j].line })
+	refs := slices.Clone(ps.refs)
+	slices.SortStableFunc(refs, func(a, b ref) int { return cmp.Compare(a.line, b.line) })
 	var errs []error
 	warn := func(line int, format string, args ...any) {
 		errs = append(errs, &LoadError{File: s.Source, Line: line, Err: fmt.Errorf(format, args...)})
@@ -100,7 +101,7 @@ func (r *Registry) closure(name string) []string {
 			stack = append(stack, parent)
 		}
 	}
-	sort.Strings(rest)
+	slices.Sort(rest)
 	return append([]string{name}, rest...)
 }
 

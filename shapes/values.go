@@ -3,6 +3,7 @@ package shapes
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -206,9 +207,31 @@ func textOf(v any) (string, bool) {
 	return "", false
 }
 
-// jsonOf encodes any value as compact JSON. HTML escaping is off because
-// the text is stored, not embedded in a page.
+// MaxJSONDepth bounds how deeply objects and arrays may nest in one value
+// (a json field, or a list or object kept as JSON). The graph stores a
+// node's fields as one JSON document, a value two or three levels inside
+// it, and SQLite's JSON functions refuse a document nested 1000 deep: one
+// such value would break every ordered read of its shapes. No real
+// document needs more than a few levels; 64 leaves room to spare.
+const MaxJSONDepth = 64
+
+// jsonOf encodes any value as compact JSON, refusing what could be encoded
+// but not stored and read back: nesting deeper than MaxJSONDepth, or a
+// number outside float64 (1e400 is valid JSON that no reader can decode).
 func jsonOf(v any) (json.RawMessage, error) {
+	raw, err := encodeJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJSON(raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// encodeJSON encodes any value as compact JSON. HTML escaping is off
+// because the text is stored, not embedded in a page.
+func encodeJSON(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		v = decodeJSON(raw)
 	}
@@ -219,6 +242,37 @@ func jsonOf(v any) (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}
+
+// checkJSON scans JSON that encoding/json wrote (so well-formed) for
+// nesting deeper than MaxJSONDepth and numbers outside float64.
+func checkJSON(raw []byte) error {
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case c == '{' || c == '[':
+			if depth++; depth > MaxJSONDepth {
+				return fmt.Errorf("objects and lists nested more than %d levels deep (the most a value may have)", MaxJSONDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == '-' || c >= '0' && c <= '9':
+			start := i
+			for i+1 < len(raw) && strings.IndexByte("0123456789+-.eE", raw[i+1]) >= 0 {
+				i++
+			}
+			if _, err := strconv.ParseFloat(string(raw[start:i+1]), 64); err != nil {
+				return fmt.Errorf("the number %.40s is out of range (numbers must fit a 64-bit float)", raw[start:i+1])
+			}
+		}
+	}
+	return nil
 }
 
 // describe renders a value for a message: strings quoted, anything else as
@@ -232,7 +286,7 @@ func describe(v any) string {
 		return strconv.Quote(s)
 	}
 	var s string
-	if raw, err := jsonOf(v); err == nil {
+	if raw, err := encodeJSON(v); err == nil {
 		s = string(raw)
 	} else {
 		s = strings.TrimSpace(reflect.TypeOf(v).String() + " value")
