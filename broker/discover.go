@@ -38,9 +38,15 @@ type Discoverer struct {
 }
 
 type fileResult struct {
-	Tools []Tool `json:"tools"`
-	Error string `json:"error"`
+	Tools    []Tool   `json:"tools"`
+	Warnings []string `json:"warnings"` // about the file, not one tool
+	Error    string   `json:"error"`
 }
+
+// ErrDiscovery means the tool parser itself failed (it could not run, or
+// did not print its report), not the skill it was parsing: the skill may be
+// fine, and a later discovery can succeed.
+var ErrDiscovery = errors.New("tool discovery failed")
 
 // NewDiscoverer returns a discoverer that runs python (an absolute path) on
 // the SDK in sdkDir.
@@ -89,21 +95,21 @@ func (d *Discoverer) load(ctx context.Context, dir, source string) *Skill {
 	s := &Skill{ID: filepath.Base(dir), Dir: dir, Source: source, Permissions: Permissions{}, Tools: []Tool{}}
 	md, err := os.ReadFile(filepath.Join(dir, "SKILL.md"))
 	if err != nil {
-		s.Invalid = "no SKILL.md in " + dir
+		s.setInvalid(fmt.Errorf("no SKILL.md in %s", dir))
 		return s
 	}
 	if err := parseSkillMD(s, md); err != nil {
-		s.Invalid = err.Error()
+		s.setInvalid(err)
 		return s
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.py"))
 	if err != nil {
-		s.Invalid = err.Error()
+		s.setInvalid(err)
 		return s
 	}
 	results, err := d.parseFiles(ctx, files)
 	if err != nil {
-		s.Invalid = err.Error()
+		s.setInvalid(err)
 		return s
 	}
 	seen := map[string]string{}
@@ -111,7 +117,7 @@ func (d *Discoverer) load(ctx context.Context, dir, source string) *Skill {
 		stem := strings.TrimSuffix(filepath.Base(f), ".py")
 		r := results[f]
 		if r.Error != "" {
-			s.Invalid = fmt.Sprintf("%s: %s", filepath.Base(f), r.Error)
+			s.setInvalid(fmt.Errorf("%s: %s", filepath.Base(f), r.Error))
 			return s
 		}
 		if !moduleName.MatchString(stem) {
@@ -119,6 +125,9 @@ func (d *Discoverer) load(ctx context.Context, dir, source string) *Skill {
 				s.Warnings = append(s.Warnings, fmt.Sprintf("%s: not an importable module name; its tools are skipped", filepath.Base(f)))
 			}
 			continue
+		}
+		for _, w := range r.Warnings {
+			s.Warnings = append(s.Warnings, filepath.Base(f)+": "+w)
 		}
 		for _, t := range r.Tools {
 			if other, dup := seen[t.Name]; dup {
@@ -173,7 +182,7 @@ func (d *Discoverer) parseFiles(ctx context.Context, files []string) (map[string
 	for _, f := range todo {
 		r, ok := parsed[f]
 		if !ok {
-			return nil, fmt.Errorf("discovery said nothing about %s", filepath.Base(f))
+			return nil, fmt.Errorf("%w: the parser said nothing about %s", ErrDiscovery, filepath.Base(f))
 		}
 		d.cache[keys[f]] = r
 		out[f] = r
@@ -203,13 +212,13 @@ func (d *Discoverer) runParser(ctx context.Context, files []string) (map[string]
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("tool discovery failed (%v): %s", err, lastLine(stderr.String()))
+		return nil, fmt.Errorf("%w (%v): %s", ErrDiscovery, err, lastLine(stderr.String()))
 	}
 	var res struct {
 		Files map[string]fileResult `json:"files"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return nil, fmt.Errorf("tool discovery printed something that is not its JSON report: %v", err)
+		return nil, fmt.Errorf("%w: the parser printed something that is not its JSON report: %v", ErrDiscovery, err)
 	}
 	return res.Files, nil
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,92 @@ func TestLaterRootOverridesAndCacheFollowsContent(t *testing.T) {
 	s = d.Discover(context.Background(), roots)[0]
 	if s.Tool("renamed") == nil {
 		t.Fatalf("edit not picked up: %+v", s.Tools)
+	}
+}
+
+// A skill that is wrong says so in Invalid and InvalidErr; only a parser
+// that could not do its job is ErrDiscovery, the sign to try again.
+func TestDiscoveryFailureIsToldFromAnInvalidSkill(t *testing.T) {
+	python, err := FindPython(context.Background(), "")
+	if err != nil {
+		t.Skip("no python3:", err)
+	}
+	md := "---\nname: demo\ndescription: d\n---\n"
+	tools := map[string]string{"tools.py": "from agentos import tool\n\n@tool\ndef ok() -> int:\n    return 1\n"}
+
+	// A parser that fails, and one that prints something else than its report.
+	broken := t.TempDir()
+	os.WriteFile(filepath.Join(broken, "agentos_discover.py"), []byte("import sys\nsys.exit('cannot start')\n"), 0o644)
+	chatty := t.TempDir()
+	os.WriteFile(filepath.Join(chatty, "agentos_discover.py"), []byte("print('hello')\n"), 0o644)
+	for name, sdkDir := range map[string]string{"exits": broken, "not json": chatty, "missing": t.TempDir()} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			writeSkill(t, root, "demo", md, tools)
+			s := NewDiscoverer(python, sdkDir).Discover(context.Background(), []Root{{Dir: root, Source: "user"}})[0]
+			if !errors.Is(s.InvalidErr, ErrDiscovery) || s.Invalid != s.InvalidErr.Error() {
+				t.Fatalf("invalid %q, err %v: want ErrDiscovery", s.Invalid, s.InvalidErr)
+			}
+		})
+	}
+
+	// The skill's own faults are not.
+	d := testDiscoverer(t)
+	root := t.TempDir()
+	writeSkill(t, root, "syntax", "---\nname: syntax\ndescription: d\n---\n", map[string]string{"tools.py": "def (:\n"})
+	writeSkill(t, root, "badmd", "---\nname: other\ndescription: d\n---\n", nil)
+	os.MkdirAll(filepath.Join(root, "nomd"), 0o755)
+	for _, s := range d.Discover(context.Background(), []Root{{Dir: root, Source: "user"}}) {
+		if s.InvalidErr == nil || s.Invalid != s.InvalidErr.Error() || errors.Is(s.InvalidErr, ErrDiscovery) {
+			t.Errorf("%s: invalid %q, err %v: want the skill's own error", s.ID, s.Invalid, s.InvalidErr)
+		}
+	}
+}
+
+// What the parser warns about a file (not about one tool) reaches the
+// skill's warnings, named by file, and survives the cache.
+func TestDiscoverKeepsTheParsersFileWarnings(t *testing.T) {
+	d := testDiscoverer(t)
+	root := t.TempDir()
+	src := `from agentos import tool
+
+class Box:
+    @tool
+    def inside(self) -> int:
+        return 1
+
+@tool
+def _private() -> int:
+    return 1
+
+@tool
+def twice(x: int) -> int:
+    """Once."""
+    return x
+
+@tool
+def twice(x: int) -> int:
+    """Twice."""
+    return x
+`
+	writeSkill(t, root, "demo", "---\nname: demo\ndescription: d\n---\n", map[string]string{"tools.py": src})
+	for round := range 2 { // the second discovery comes from the cache
+		s := d.Discover(context.Background(), []Root{{Dir: root, Source: "user"}})[0]
+		if s.Invalid != "" {
+			t.Fatal(s.Invalid)
+		}
+		got := strings.Join(s.Warnings, "\n")
+		for _, want := range []string{
+			"tools.py: line 5: Box.inside is not a tool",
+			"tools.py: line 9: _private is not a tool",
+			"tools.py: line 18: twice is defined again",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("round %d: warnings %q lack %q", round, s.Warnings, want)
+			}
+		}
+		if b, _ := json.Marshal(s); !strings.Contains(string(b), `"warnings":["tools.py: line`) || strings.Contains(string(b), "InvalidErr") {
+			t.Errorf("round %d: the skill as listed: %s", round, b)
+		}
 	}
 }

@@ -1,12 +1,14 @@
 package broker
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+
+	"github.com/agentos/agentos/internal/jsonl"
 )
 
 // Message types of the worker protocol (docs/worker-protocol.md).
@@ -123,41 +125,38 @@ var errOutputLimit = errors.New("stdout output limit exceeded")
 // a budget, so neither one endless line nor an endless stream of lines can make the
 // engine buffer more than the budget.
 type lineReader struct {
-	br        *bufio.Reader
-	remaining int64
-	buf       []byte
+	jr *jsonl.Reader
 }
 
 func newLineReader(r io.Reader, budget int64) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), remaining: budget}
+	budget = max(budget, 1)
+	return &lineReader{jr: jsonl.NewReader(&budgetReader{r: r, remaining: budget}, int(min(budget, math.MaxInt)))}
 }
 
 // next returns the next line without its newline, valid until the following call.
 // A last line without a newline is returned as a line; io.EOF follows it.
 func (lr *lineReader) next() ([]byte, error) {
-	lr.buf = lr.buf[:0]
-	for {
-		frag, err := lr.br.ReadSlice('\n')
-		if int64(len(lr.buf)+len(frag)) > lr.remaining {
-			return nil, errOutputLimit
-		}
-		switch {
-		case err == nil:
-			lr.remaining -= int64(len(lr.buf) + len(frag))
-			if len(lr.buf) == 0 {
-				return frag[:len(frag)-1], nil
-			}
-			lr.buf = append(lr.buf, frag...)
-			return lr.buf[:len(lr.buf)-1], nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			lr.buf = append(lr.buf, frag...)
-		default:
-			lr.buf = append(lr.buf, frag...)
-			if len(lr.buf) > 0 && errors.Is(err, io.EOF) {
-				lr.remaining -= int64(len(lr.buf))
-				return lr.buf, nil
-			}
-			return nil, err
-		}
+	return lr.jr.ReadLine()
+}
+
+// budgetReader passes on at most remaining bytes of r; a byte beyond them is
+// errOutputLimit. Lines that end within the budget are still read before it.
+type budgetReader struct {
+	r         io.Reader
+	remaining int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
 	}
+	// One byte more than the budget allows tells more output from the end of it.
+	n, err := b.r.Read(p[:min(int64(len(p)), b.remaining+1)])
+	if int64(n) > b.remaining {
+		n = int(b.remaining)
+		b.remaining = 0
+		return n, errOutputLimit
+	}
+	b.remaining -= int64(n)
+	return n, err
 }

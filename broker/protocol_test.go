@@ -70,6 +70,7 @@ func TestLineReaderSplitsLinesAndEnforcesTheBudget(t *testing.T) {
 	}{
 		{"lines", "a\nbb\n", 100, []string{"a", "bb"}, io.EOF},
 		{"last line without newline", "a\nbb", 100, []string{"a", "bb"}, io.EOF},
+		{"crlf lines", "a\r\nbb\r\n", 100, []string{"a", "bb"}, io.EOF},
 		{"line longer than the buffer", long + "\nx\n", 1 << 20, []string{long, "x"}, io.EOF},
 		{"exactly the budget", "abc\n", 4, []string{"abc"}, io.EOF},
 		{"one byte over the budget", "abc\nd\n", 5, []string{"abc"}, errOutputLimit},

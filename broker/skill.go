@@ -17,9 +17,20 @@ type Skill struct {
 	Guide         string            `json:"guide,omitempty"` // the SKILL.md body, for agents
 	Tools         []Tool            `json:"tools"`
 	// Invalid says why the skill cannot be used; such a skill is listed,
-	// never run.
-	Invalid  string   `json:"invalid,omitempty"`
+	// never run. InvalidErr is the same as an error, for decisions:
+	// errors.Is(s.InvalidErr, ErrDiscovery) means the tool parser failed,
+	// not the skill, and discovery should be tried again.
+	Invalid    string `json:"invalid,omitempty"`
+	InvalidErr error  `json:"-"`
+	// Warnings are about the skill as a whole or one of its files (a
+	// decorated method, a private function, a duplicate); those about one
+	// tool are on the tool.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// setInvalid marks the skill unusable for err.
+func (s *Skill) setInvalid(err error) {
+	s.Invalid, s.InvalidErr = err.Error(), err
 }
 
 // Tool is one function a skill offers, as found by parsing (never importing)

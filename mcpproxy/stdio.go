@@ -1,7 +1,6 @@
 package mcpproxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentos/agentos/internal/jsonl"
 )
 
 // The stdio transport is ours; the protocol is mcp-go's. Every message goes
@@ -29,11 +30,9 @@ import (
 const (
 	// maxStdioLine bounds one message from the client (its line terminator
 	// aside): a longer line gets a parse error and is skipped, and the
-	// session goes on.
+	// session goes on. The buffer a long line needed is not kept after it
+	// (internal/jsonl).
 	maxStdioLine = 16 << 20
-	// keepStdioBuffer is the most the buffer gathered for one long line
-	// keeps for the next; a larger one is dropped, not held for the session.
-	keepStdioBuffer = 1 << 20
 	// stdioBusy is the JSON-RPC error code of a request refused because
 	// the backlog is full (-32000 to -32019: implementation-defined).
 	stdioBusy = -32000
@@ -106,8 +105,7 @@ func (s *stdioSession) SetProtocolVersion(v string) { s.version.Store(v) }
 
 // lineWriter writes one JSON message a line, whole, from any goroutine.
 type lineWriter struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	w *jsonl.Writer
 }
 
 func (lw *lineWriter) send(msg any) error {
@@ -115,11 +113,7 @@ func (lw *lineWriter) send(msg any) error {
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	lw.w.Write(data)
-	lw.w.WriteByte('\n')
-	return lw.w.Flush()
+	return lw.w.WriteLine(data)
 }
 
 // serveStdio runs the MCP session of in/out until in ends or ctx is done.
@@ -139,7 +133,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	w := &lineWriter{w: bufio.NewWriterSize(out, 64<<10)}
+	w := &lineWriter{w: jsonl.NewWriter(out, 0)}
 	go func() {
 		for {
 			select {
@@ -222,7 +216,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		waitingMu.Unlock()
 	}
 
-	lr := &lineReader{r: bufio.NewReaderSize(in, 64<<10)}
+	lr := newLineReader(in)
 	err := lr.run(ctx, func(line []byte) {
 		var env struct {
 			ID     json.RawMessage `json:"id"`
@@ -329,9 +323,11 @@ func (p *Proxy) handle(ctx context.Context, w *lineWriter, id any, msg json.RawM
 
 // lineReader reads the client's messages, one a line.
 type lineReader struct {
-	r        *bufio.Reader
-	long     []byte // a line longer than r's buffer, gathered
-	skipping int    // bytes of a line over maxStdioLine dropped so far
+	jr *jsonl.Reader
+}
+
+func newLineReader(in io.Reader) *lineReader {
+	return &lineReader{jr: jsonl.NewReader(in, maxStdioLine)}
 }
 
 // run calls fn for each non-empty line (without its line terminator, "\n"
@@ -340,46 +336,22 @@ type lineReader struct {
 // to tooLong instead. The line is only valid during fn.
 func (lr *lineReader) run(ctx context.Context, fn func([]byte), tooLong func(n int)) error {
 	for {
-		chunk, err := lr.r.ReadSlice('\n')
+		line, err := lr.jr.ReadLine()
 		if ctx.Err() != nil {
 			return nil // the read may have been interrupted for it
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// One byte over the limit may be the '\r' of a "\r\n".
-			if lr.skipping == 0 && len(lr.long)+len(chunk) <= maxStdioLine+1 {
-				lr.long = append(lr.long, chunk...)
-			} else {
-				lr.skipping += len(lr.long) + len(chunk)
-				lr.long = nil
-			}
-			continue
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		line := chunk
-		if len(lr.long) > 0 {
-			line = append(lr.long, chunk...)
-		}
-		msg := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		var tl *jsonl.TooLongError
 		switch {
-		case lr.skipping > 0:
-			tooLong(lr.skipping + len(msg))
-			lr.skipping = 0
-		case len(msg) > maxStdioLine:
-			tooLong(len(msg))
+		case errors.As(err, &tl):
+			tooLong(tl.Len)
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
 		default:
-			if trimmed := bytes.TrimSpace(msg); len(trimmed) > 0 {
+			if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
 				fn(trimmed)
 			}
-		}
-		if cap(lr.long) > keepStdioBuffer {
-			lr.long = nil // one large message must not keep 16 MiB for the session
-		} else {
-			lr.long = lr.long[:0]
-		}
-		if err != nil { // io.EOF: the last line had no newline
-			return nil
 		}
 	}
 }
