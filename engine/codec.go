@@ -122,7 +122,7 @@ var leadingIDPattern = regexp.MustCompile(`^\s*\{[^{\[]*?"id"\s*:\s*("(?:[^"\\]|
 
 // leadingID returns the id of a request from its first bytes, or nil.
 func leadingID(head []byte) json.RawMessage {
-	if m := leadingIDPattern.FindSubmatch(head); m != nil {
+	if m := leadingIDPattern.FindSubmatch(head); m != nil && json.Valid(m[1]) {
 		return json.RawMessage(append([]byte(nil), m[1]...))
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // FuzzParseRequest: whatever a client sends on a line, parseRequest does
@@ -50,17 +52,17 @@ func FuzzParseRequest(f *testing.F) {
 		if !errors.As(err, &bad) {
 			t.Fatalf("%q: error %T %v, want *errBadRequest", line, err, err)
 		}
-		if bad.code != CodeParseError && bad.code != CodeInvalidRequest || bad.msg == "" {
+		if bad.code != wire.CodeParseError && bad.code != wire.CodeInvalidRequest || bad.msg == "" {
 			t.Fatalf("%q: code %d message %q", line, bad.code, bad.msg)
 		}
 		if bad.id != nil && (validID(bad.id) == nil || !json.Valid(bad.id)) {
 			t.Fatalf("%q: error carries id %q, which cannot be echoed", line, bad.id)
 		}
 		isBatch := len(trimmed) > 0 && trimmed[0] == '['
-		if !isBatch && !json.Valid(trimmed) && bad.code != CodeParseError {
+		if !isBatch && !json.Valid(trimmed) && bad.code != wire.CodeParseError {
 			t.Fatalf("%q: not JSON, code %d, want a parse error", line, bad.code)
 		}
-		if bad.code == CodeParseError && bad.id != nil {
+		if bad.code == wire.CodeParseError && bad.id != nil {
 			t.Fatalf("%q: a parse error with id %q", line, bad.id)
 		}
 	})
@@ -75,6 +77,8 @@ func FuzzLeadingID(f *testing.F) {
 		`{"params":{"id":5},"id":6`,
 		`  {"id" : -3`,
 		`{"id":"a\"b"`,
+		`{"id":"\q"`,
+		`{"id":0123`,
 		`[{"id":1`,
 		``,
 	} {
@@ -85,8 +89,8 @@ func FuzzLeadingID(f *testing.F) {
 		if id == nil {
 			return
 		}
-		if validID(id) == nil {
-			t.Fatalf("%q: id %q", head, id)
+		if validID(id) == nil || !json.Valid(id) {
+			t.Fatalf("%q: id %q cannot be echoed in a response", head, id)
 		}
 		// The head's buffer is reused for the next line: the id is a copy.
 		want := bytes.Clone(id)

@@ -110,7 +110,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	for _, s := range skills {
 		if s.Invalid != "" {
 			rt.log.Warn("skill skipped", "skill", s.ID, "dir", s.Dir, "reason", s.Invalid)
-			if strings.HasPrefix(s.Invalid, "tool discovery failed") {
+			if errors.Is(s.InvalidErr, broker.ErrDiscovery) {
 				fp = "" // the parser itself failed, not the skill: try again next tick
 			}
 		}
