@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
@@ -51,16 +50,5 @@ func AsError(err error) *wire.Error {
 		return e
 	}
 	kind := KindOf(err)
-	return &wire.Error{Code: kind.Code(), Kind: kind, Message: trimSentinel(err.Error())}
-}
-
-// trimSentinel drops a leading "not found: " and the like: error.data.kind
-// says that already, and the message should start with what went wrong.
-func trimSentinel(msg string) string {
-	for _, s := range []error{graph.ErrNotFound, graph.ErrInvalid, graph.ErrConflict} {
-		if rest, ok := strings.CutPrefix(msg, s.Error()+": "); ok {
-			return rest
-		}
-	}
-	return msg
+	return &wire.Error{Code: kind.Code(), Kind: kind, Message: err.Error()}
 }

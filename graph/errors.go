@@ -25,6 +25,24 @@ var (
 	ErrReadOnly = errors.New("graph store is read-only")
 )
 
+// Error is how the package reports a request it refuses: Kind is the
+// sentinel callers branch on (errors.Is), Msg says what was wrong. Its text
+// is Msg alone: the kind travels as a kind (the engine's error.data.kind),
+// not as a prefix someone would have to cut off.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, e.Kind) true.
+func (e *Error) Is(target error) bool { return target == e.Kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
 // mapErr is the one place SQLite's error codes become the package's sentinels,
 // so callers never have to know about driver error types. Errors that are
 // already ours (or from shapes) pass through untouched.
@@ -33,7 +51,7 @@ func mapErr(err error) error {
 		return nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
+		return errorf(ErrNotFound, "%v", err)
 	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
@@ -41,19 +59,19 @@ func mapErr(err error) error {
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("%w: %v", ErrConflict, err)
+		return errorf(ErrConflict, "%v", err)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("%w: a referenced node does not exist: %v", ErrNotFound, err)
+		return errorf(ErrNotFound, "a referenced node does not exist: %v", err)
 	case sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_CHECK:
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return errorf(ErrInvalid, "%v", err)
 	case sqlite3.SQLITE_INTERRUPT:
 		return fmt.Errorf("%w: %v", context.Canceled, err)
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_READONLY:
-		return fmt.Errorf("%w: %v", ErrReadOnly, err)
+		return errorf(ErrReadOnly, "%v", err)
 	case sqlite3.SQLITE_CONSTRAINT:
-		return fmt.Errorf("%w: %v", ErrConflict, err)
+		return errorf(ErrConflict, "%v", err)
 	}
 	return err
 }
@@ -88,7 +106,7 @@ func notFound(what, id string) error {
 		what += " node"
 	}
 	if len(id) > 64 {
-		return fmt.Errorf("%w: %s %q… (%d bytes) does not exist", ErrNotFound, what, id[:32], len(id))
+		return errorf(ErrNotFound, "%s %q… (%d bytes) does not exist", what, id[:32], len(id))
 	}
-	return fmt.Errorf("%w: %s %q does not exist", ErrNotFound, what, id)
+	return errorf(ErrNotFound, "%s %q does not exist", what, id)
 }

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"crypto/rand"
-	"fmt"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -98,7 +97,7 @@ func validID(s string) bool {
 // id names no node, so it is not found, quoted and cut short.
 func checkID(role, id string) error {
 	if !utf8.ValidString(id) {
-		return fmt.Errorf("%w: %s id is not valid UTF-8; node ids are 26 characters like 01ARZ3NDEKTSV4RRFFQ69G5FAV", ErrInvalid, role)
+		return errorf(ErrInvalid, "%s id is not valid UTF-8; node ids are 26 characters like 01ARZ3NDEKTSV4RRFFQ69G5FAV", role)
 	}
 	if !validID(id) {
 		return notFound(role, id)

@@ -56,7 +56,7 @@ func (p *provenance) placed(i int, id string) {
 // not as a field of the node.
 func (s *Store) Import(ctx context.Context, source, shape string, items []map[string]any) (*WriteResult, error) {
 	if strings.TrimSpace(source) == "" {
-		return nil, fmt.Errorf("%w: an import needs its source", ErrInvalid)
+		return nil, errorf(ErrInvalid, "an import needs its source")
 	}
 	if err := checkItems(items); err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (s *Store) Import(ctx context.Context, source, shape string, items []map[st
 	for i, it := range items {
 		rid, err := remoteID(it["id"])
 		if err != nil {
-			return nil, fmt.Errorf("%w: items[%d].id: %v", ErrInvalid, i, err)
+			return nil, errorf(ErrInvalid, "items[%d].id: %v", i, err)
 		}
 		prov.remote[i] = rid
 		clean[i] = make(map[string]any, len(it))

@@ -31,8 +31,7 @@ func (s *Store) Delete(ctx context.Context, id string) (*Node, error) {
 			return err
 		}
 		if st.deleted {
-			return fmt.Errorf("%w: node %s is already deleted at %s; data.restore brings it back",
-				ErrConflict, id, msTime(st.deletedAt).Format(time.RFC3339))
+			return errorf(ErrConflict, "node %s is already deleted at %s; data.restore brings it back", id, msTime(st.deletedAt).Format(time.RFC3339))
 		}
 		st.setDeleted(w.now)
 		if err := w.flush([]*nodeState{st}); err != nil {
@@ -61,12 +60,12 @@ func (s *Store) Restore(ctx context.Context, id string) (*Node, error) {
 			return err
 		}
 		if !st.deleted {
-			return fmt.Errorf("%w: node %s is not deleted; nothing to restore", ErrConflict, id)
+			return errorf(ErrConflict, "node %s is not deleted; nothing to restore", id)
 		}
 		if twin, err := w.identityTwin(st); err != nil {
 			return err
 		} else if twin != "" {
-			return fmt.Errorf("%w: node %s has the same identity as the live node %s (written after the delete); delete that one first, or update it instead of restoring", ErrConflict, id, twin)
+			return errorf(ErrConflict, "node %s has the same identity as the live node %s (written after the delete); delete that one first, or update it instead of restoring", id, twin)
 		}
 		st.setDeleted(0)
 		if err := w.flush([]*nodeState{st}); err != nil {
@@ -123,13 +122,13 @@ func (w *wtx) identityTwin(st *nodeState) (string, error) {
 func checkLabel(label string) error {
 	switch {
 	case !utf8.ValidString(label):
-		return fmt.Errorf("%w: edge label is not valid UTF-8", ErrInvalid)
+		return errorf(ErrInvalid, "edge label is not valid UTF-8")
 	case strings.TrimSpace(label) == "":
-		return fmt.Errorf("%w: an edge needs a label", ErrInvalid)
+		return errorf(ErrInvalid, "an edge needs a label")
 	case len(label) > 200:
-		return fmt.Errorf("%w: edge label longer than 200 bytes", ErrInvalid)
+		return errorf(ErrInvalid, "edge label longer than 200 bytes")
 	case label != strings.TrimSpace(label):
-		return fmt.Errorf("%w: edge label %q has leading or trailing space", ErrInvalid, label)
+		return errorf(ErrInvalid, "edge label %q has leading or trailing space", label)
 	}
 	return nil
 }
@@ -152,7 +151,7 @@ func (w *wtx) liveState(id, role string) (*nodeState, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", role, err)
 	case st.deleted:
-		return nil, fmt.Errorf("%w: %s node %q is deleted", ErrNotFound, role, id)
+		return nil, errorf(ErrNotFound, "%s node %q is deleted", role, id)
 	}
 	return st, nil
 }
@@ -168,9 +167,9 @@ func (w *wtx) checkLive(id, role string) error {
 	}
 	switch {
 	case !found:
-		return fmt.Errorf("%w: %s node %q does not exist", ErrNotFound, role, id)
+		return errorf(ErrNotFound, "%s node %q does not exist", role, id)
 	case deleted:
-		return fmt.Errorf("%w: %s node %q is deleted", ErrNotFound, role, id)
+		return errorf(ErrNotFound, "%s node %q is deleted", role, id)
 	}
 	return nil
 }
@@ -215,7 +214,7 @@ func (s *Store) Unlink(ctx context.Context, from, label, to string) error {
 		return err
 	}
 	return s.write(ctx, "unlink", func(w *wtx) error {
-		noEdge := fmt.Errorf("%w: no edge %s -%q-> %s", ErrNotFound, from, label, to)
+		noEdge := errorf(ErrNotFound, "no edge %s -%q-> %s", from, label, to)
 		st, err := w.loadState(from)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {

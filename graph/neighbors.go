@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 )
 
 // Neighborhood is the subgraph around a node: its nodes (the start first,
@@ -25,11 +24,11 @@ func (s *Store) Neighbors(ctx context.Context, id, label, direction string, dept
 		direction = "both"
 	case "out", "in", "both":
 	default:
-		return nil, fmt.Errorf("%w: direction %q: use out, in or both", ErrInvalid, direction)
+		return nil, errorf(ErrInvalid, "direction %q: use out, in or both", direction)
 	}
 	switch {
 	case depth < 0 || depth > maxDepth:
-		return nil, fmt.Errorf("%w: depth %d: use 1 to %d", ErrInvalid, depth, maxDepth)
+		return nil, errorf(ErrInvalid, "depth %d: use 1 to %d", depth, maxDepth)
 	case depth == 0:
 		depth = 1
 	}

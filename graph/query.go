@@ -65,7 +65,7 @@ func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-var errCursor = fmt.Errorf("%w: cursor is not valid for this query; repeat the query without a cursor to start over", ErrInvalid)
+var errCursor = errorf(ErrInvalid, "cursor is not valid for this query; repeat the query without a cursor to start over")
 
 func decodeCursor(s, order string) (*cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -119,12 +119,12 @@ type whereCond struct {
 // page costs the same at any depth and stays stable under concurrent inserts.
 func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	if strings.TrimSpace(q.Shape) == "" {
-		return nil, fmt.Errorf("%w: query needs a shape", ErrInvalid)
+		return nil, errorf(ErrInvalid, "query needs a shape")
 	}
 	limit := q.Limit
 	switch {
 	case limit < 0:
-		return nil, fmt.Errorf("%w: limit must be positive", ErrInvalid)
+		return nil, errorf(ErrInvalid, "limit must be positive")
 	case limit == 0:
 		limit = defaultLimit
 	case limit > maxLimit:
@@ -236,13 +236,13 @@ func parseOrder(s string) (order, error) {
 	case "", "created_at", "id":
 		o.kind = orderID
 		if s == "-" {
-			return o, fmt.Errorf("%w: order %q names no field", ErrInvalid, s)
+			return o, errorf(ErrInvalid, "order %q names no field", s)
 		}
 	case "updated_at":
 		o.kind = orderUpdated
 	default:
 		if strings.TrimSpace(name) != name || strings.HasPrefix(name, "-") {
-			return o, fmt.Errorf("%w: order %q: use a field name, optionally prefixed with '-'", ErrInvalid, s)
+			return o, errorf(ErrInvalid, "order %q: use a field name, optionally prefixed with '-'", s)
 		}
 		o.kind, o.field = orderField, name
 	}

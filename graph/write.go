@@ -56,10 +56,10 @@ func (s *Store) Create(ctx context.Context, shape string, fields map[string]any,
 		}
 		for k, v := range relations {
 			if _, isRel := sh.Relations[k]; !isRel {
-				return nil, fmt.Errorf("%w: %s is not a relation of %s (its relations are %s)", ErrInvalid, k, shape, relationNames(sh))
+				return nil, errorf(ErrInvalid, "%s is not a relation of %s (its relations are %s)", k, shape, relationNames(sh))
 			}
 			if _, dup := fields[k]; dup {
-				return nil, fmt.Errorf("%w: %s given both in fields and in relations; give it once", ErrInvalid, k)
+				return nil, errorf(ErrInvalid, "%s given both in fields and in relations; give it once", k)
 			}
 			item[k] = v
 		}
@@ -129,7 +129,7 @@ func (s *Store) Write(ctx context.Context, shape string, items []map[string]any)
 // nil map), which would otherwise become an empty node.
 func checkItems(items []map[string]any) error {
 	if i := slices.IndexFunc(items, func(it map[string]any) bool { return it == nil }); i >= 0 {
-		return fmt.Errorf("%w: items[%d] is null; each item is an object of fields (nothing of the batch was written)", ErrInvalid, i)
+		return errorf(ErrInvalid, "items[%d] is null; each item is an object of fields (nothing of the batch was written)", i)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func (s *Store) Update(ctx context.Context, id string, fields map[string]any) (*
 			return err
 		}
 		if st.deleted {
-			return fmt.Errorf("%w: node %s is deleted; restore it (data.restore) before updating it", ErrConflict, id)
+			return errorf(ErrConflict, "node %s is deleted; restore it (data.restore) before updating it", id)
 		}
 		primary := st.shapes[0]
 		sh, ok := w.reg.Get(primary)
@@ -194,7 +194,7 @@ func (w *wtx) upsert(shapeName string, items []map[string]any, where func(int) s
 // node, prov may name the node it was imported into before.
 func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(int) string, depth int, prov *provenance) ([]itemResult, error) {
 	if depth > maxNesting {
-		return nil, fmt.Errorf("%w: relation objects nested more than %d deep", ErrInvalid, maxNesting)
+		return nil, errorf(ErrInvalid, "relation objects nested more than %d deep", maxNesting)
 	}
 	if err := w.outer.Err(); err != nil {
 		return nil, err
@@ -208,7 +208,7 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 	cs := make([]*shapes.Coerced, len(items))
 	for i, it := range items {
 		if it == nil {
-			return nil, at(where(i), fmt.Errorf("%w: null is not an object of fields", ErrInvalid))
+			return nil, at(where(i), errorf(ErrInvalid, "null is not an object of fields"))
 		}
 		c, err := w.reg.Coerce(shapeName, it)
 		if err != nil {
@@ -302,7 +302,7 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 	for _, key := range keys {
 		rel, ok := sh.Relations[key]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s is not a relation of %s", ErrInvalid, key, sh.Name)
+			return nil, errorf(ErrInvalid, "%s is not a relation of %s", key, sh.Name)
 		}
 		var kids []map[string]any
 		var kidRefs []relRef
@@ -325,7 +325,7 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 					kids = append(kids, x)
 					kidRefs = append(kidRefs, relRef{i, key, pos})
 				default:
-					return nil, at(where(i), fmt.Errorf("%w: %s: %T is not a node id or object", ErrInvalid, key, v))
+					return nil, at(where(i), errorf(ErrInvalid, "%s: %T is not a node id or object", key, v))
 				}
 			}
 		}
@@ -399,9 +399,9 @@ func (w *wtx) checkTargets(sh *shapes.Shape, rels []map[string][]string, refs []
 		inf, ok := found[id]
 		switch {
 		case !ok:
-			return at(where(r.item), fmt.Errorf("%w: %s: node %q does not exist; give an existing node id or an object to create one", ErrNotFound, r.key, id))
+			return at(where(r.item), errorf(ErrNotFound, "%s: node %q does not exist; give an existing node id or an object to create one", r.key, id))
 		case inf.deleted:
-			return at(where(r.item), fmt.Errorf("%w: %s: node %q is deleted; restore it first or link another node", ErrNotFound, r.key, id))
+			return at(where(r.item), errorf(ErrNotFound, "%s: node %q is deleted; restore it first or link another node", r.key, id))
 		}
 		want := sh.Relations[r.key].Shape
 		if !slices.Contains(strings.Fields(inf.shapes), want) {
