@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agentos/agentos/engine/wire"
 )
@@ -18,6 +19,12 @@ func decodeParams(method string, raw json.RawMessage, dst any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		raw = []byte("{}")
+	}
+	if !utf8.Valid(raw) {
+		// encoding/json would turn the bad bytes into U+FFFD: an id would
+		// then miss with a message echoing garbage, and text would be
+		// stored altered. JSON text is UTF-8 (RFC 8259); say so instead.
+		return wire.Errorf(wire.KindInvalid, "%s: params are not valid UTF-8; JSON text must be UTF-8 (was a file in another encoding sent as is?)", method)
 	}
 	if raw[0] != '{' {
 		return wire.Errorf(wire.KindInvalid, "%s: params must be a JSON object, e.g. {\"id\": \"...\"}", method)
