@@ -22,6 +22,11 @@ import (
 
 // testServer runs a Server over a real store and a real socket in-process.
 func testServer(t testing.TB) (*Server, *wire.Client) {
+	return testServerOpts(t, ServerOptions{})
+}
+
+// testServerOpts is testServer with options (Socket is filled in).
+func testServerOpts(t testing.TB, opts ServerOptions) (*Server, *wire.Client) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ags")
 	if err != nil {
@@ -42,7 +47,8 @@ func testServer(t testing.TB) (*Server, *wire.Client) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: bus, log: log}, ServerOptions{Socket: sock})
+	opts.Socket = sock
+	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: bus, log: log}, opts)
 	go srv.Serve(ctx, ln)
 	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
 	c, err := wire.Dial(ctx, sock, wire.ClientOptions{Name: "test"})
@@ -291,25 +297,9 @@ func TestLargeIntegersKeepEveryDigit(t *testing.T) {
 // timeout passes, so its partial line stops holding memory; other
 // connections are served throughout.
 func TestHalfSentLineIsDroppedAfterTheLineTimeout(t *testing.T) {
-	dir := t.TempDir()
-	reg, _ := shapes.Load()
 	ctx := context.Background()
-	store, err := graph.Open(ctx, filepath.Join(dir, "g.db"), reg, graph.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	sock := filepath.Join(dir, "s")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := newServer(serverDeps{store: store, shapes: newShapeSet(reg, store, "", log), bus: NewBus(64), log: log},
-		ServerOptions{Socket: sock, LineTimeout: 200 * time.Millisecond})
-	go srv.Serve(ctx, ln)
-	t.Cleanup(func() { ln.Close(); srv.Shutdown(ctx) })
-
+	srv, idle := testServerOpts(t, ServerOptions{LineTimeout: 200 * time.Millisecond})
+	sock := srv.opts.Socket
 	stalled, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -321,13 +311,7 @@ func TestHalfSentLineIsDroppedAfterTheLineTimeout(t *testing.T) {
 	if _, err := stalled.Write(half); err != nil {
 		t.Fatal(err)
 	}
-	// An idle connection (no partial line) is not dropped.
-	idle, err := wire.Dial(ctx, sock, wire.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-
+	// idle, connected before, has no partial line: it is not dropped.
 	stalled.SetReadDeadline(time.Now().Add(20 * time.Second))
 	n, err := stalled.Read(make([]byte, 1))
 	if !errors.Is(err, io.EOF) {

@@ -1,12 +1,10 @@
 package wire
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,39 +39,16 @@ func TestSuccessReplyReadsWhatTheServerWrites(t *testing.T) {
 // A reply over the client's limit fails its own call only: the line is
 // dropped and the connection carries on with the next reply.
 func TestOversizeReplyFailsItsCallOnly(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
+	sock := fakeEngine(t, func(nc net.Conn, req fakeRequest) {
+		result := `{"pong":true}`
+		if req.Method == "big" {
+			result = `{"blob":"` + strings.Repeat("x", 1<<20) + `"}`
 		}
-		defer nc.Close()
-		r := bufio.NewReader(nc)
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			var req struct {
-				ID     int    `json:"id"`
-				Method string `json:"method"`
-			}
-			json.Unmarshal(line, &req)
-			result := `{"pong":true}`
-			if req.Method == "big" {
-				result = `{"blob":"` + strings.Repeat("x", 1<<20) + `"}`
-			}
-			fmt.Fprintf(nc, `{"jsonrpc":"2.0","id":%d,"result":%s}`+"\n", req.ID, result)
-		}
-	}()
+		fmt.Fprintf(nc, `{"jsonrpc":"2.0","id":%d,"result":%s}`+"\n", req.ID, result)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, filepath.Join(dir, "s"), ClientOptions{MaxLine: 64 << 10})
+	c, err := Dial(ctx, sock, ClientOptions{MaxLine: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
