@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -101,7 +103,8 @@ func ftsQuery(text string) (string, []string, error) {
 // the matches that pass, and keeps the best LIMIT of them in a bounded
 // sorter, so no node row is read and nothing is sorted beyond k. Because
 // the filters run before the LIMIT, hidden matches never leave fewer than
-// k hits while more exist. Equal scores go newest first.
+// k hits while more exist. Equal scores are put newest first afterwards,
+// among the k: a second sort key in the statement made it ~30% slower.
 //
 // Deleting a node removes it from the index, so the dead-node probe is a
 // second guard (for a row the index kept). It names the partial index
@@ -112,7 +115,7 @@ const (
 	searchSQL = `SELECT fts.rowid, bm25(fts) AS score FROM fts WHERE fts MATCH ?
 		AND NOT EXISTS (SELECT 1 FROM nodes d INDEXED BY nodes_dead WHERE d.seq = fts.rowid AND d.deleted_at IS NOT NULL)`
 	searchShapeSQL = ` AND EXISTS (SELECT 1 FROM node_shapes s WHERE s.shape = ? AND s.node = fts.rowid)`
-	searchOrderSQL = ` ORDER BY score, fts.rowid DESC LIMIT ?`
+	searchOrderSQL = ` ORDER BY score LIMIT ?`
 )
 
 // Search finds live nodes whose searchable text matches every word of
@@ -141,17 +144,28 @@ func (s *Store) Search(ctx context.Context, query, shape string, limit int) ([]H
 		args = []any{expr, shape, int64(limit)}
 	}
 	rq := s.reader(ctx)
-	var seqs []int64
-	ranks := map[int64]float64{}
+	type scored struct {
+		seq  int64
+		rank float64
+	}
+	var top []scored
 	if err := rq.query(q, args, 2, func(r []any) error {
-		seq := r[0].(int64)
-		seqs = append(seqs, seq)
-		if f, ok := r[1].(float64); ok {
-			ranks[seq] = -f
-		}
+		f, _ := r[1].(float64)
+		top = append(top, scored{r[0].(int64), -f})
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	slices.SortStableFunc(top, func(a, b scored) int {
+		if c := cmp.Compare(b.rank, a.rank); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	seqs := make([]int64, len(top))
+	ranks := make(map[int64]float64, len(top))
+	for i, h := range top {
+		seqs[i], ranks[h.seq] = h.seq, h.rank
 	}
 	nodes, nodeSeqs, err := s.loadNodesBySeq(rq, seqs, false)
 	if err != nil {
