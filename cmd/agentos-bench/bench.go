@@ -225,6 +225,10 @@ func (b *bench) pointRead(ctx context.Context) error {
 	return nil
 }
 
+// bigTitle is the title of the big graph's task i; it holds one of
+// searchWords, for the search path.
+func bigTitle(i int) string { return "task " + strconv.Itoa(i) + " " + searchWords[i%len(searchWords)] }
+
 func (b *bench) whereRead(ctx context.Context, n int) error {
 	fmt.Fprintf(os.Stderr, "building a %d-node graph for data.read {shape, where}...\n", n)
 	t0 := time.Now()
@@ -233,7 +237,7 @@ func (b *bench) whereRead(ctx context.Context, n int) error {
 		end := min(start+1000, n)
 		items := make([]map[string]any, 0, end-start)
 		for i := start; i < end; i++ {
-			items = append(items, map[string]any{"title": "task " + strconv.Itoa(i), "priority": i % 5, "done": i%2 == 0})
+			items = append(items, map[string]any{"title": bigTitle(i), "priority": i % 5, "done": i%2 == 0})
 		}
 		if err := b.client.Call(ctx, "data.write", map[string]any{"shape": "task", "items": items}, nil); err != nil {
 			return fmt.Errorf("data.write: %w", err)
@@ -249,7 +253,7 @@ func (b *bench) whereRead(ctx context.Context, n int) error {
 	defer raw.close()
 	rows := make([]rawRow, n)
 	for i := range rows {
-		rows[i] = rawRow{name: "task " + strconv.Itoa(i), content: strconv.Itoa(i % 5)}
+		rows[i] = rawRow{name: bigTitle(i), content: strconv.Itoa(i % 5)}
 	}
 	if _, err := raw.insert(rows, 1000); err != nil {
 		return err
@@ -259,7 +263,7 @@ func (b *bench) whereRead(ctx context.Context, n int) error {
 	}
 	names := make([]string, b.pings/4)
 	for i := range names {
-		names[i] = "task " + strconv.Itoa(rand.IntN(have))
+		names[i] = bigTitle(rand.IntN(have))
 	}
 	floorLat, err := raw.nameReads(names)
 	if err != nil {

@@ -34,7 +34,7 @@ func TestBenchReportsEveryPathAgainstItsFloor(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-items", "3000", "-big", "4000", "-pings", "400", "-invokes", "5", "-json")
+	cmd := exec.Command(bin, "-items", "3000", "-big", "4000", "-pings", "400", "-invokes", "5", "-searches", "2", "-search-clients", "3", "-json")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -44,7 +44,7 @@ func TestBenchReportsEveryPathAgainstItsFloor(t *testing.T) {
 	if err := json.Unmarshal(out, &rows); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out)
 	}
-	want := []string{"system.ping", "data.write ingest", "data.read {id}", "MCP tools/call read {id} via the proxy (", "MCP tools/call read {id} via the proxy, lean client", "floor: data.read {id} through a raw line relay", "GET /api/nodes?shape=", "GET /api/nodes/{id}", "GET /api/shapes", "data.read {shape, where}", "no-op skill call", "20 concurrent", "idle engine RSS"}
+	want := []string{"system.ping", "data.write ingest", "data.read {id}", "MCP tools/call read {id} via the proxy (", "MCP tools/call read {id} via the proxy, lean client", "floor: data.read {id} through a raw line relay", "GET /api/nodes?shape=", "GET /api/nodes/{id}", "GET /api/shapes", "data.read {shape, where}", "data.search a word in 25%", "no-op skill call", "20 concurrent", "idle engine RSS"}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %s", len(rows), len(want), out)
 	}

@@ -32,7 +32,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("agentos-bench", flag.ContinueOnError)
 	items := fs.Int("items", 100_000, "items to ingest for the data.write path")
-	big := fs.Int("big", 1_000_000, "nodes in the graph for the data.read {shape, where} path (0 skips it)")
+	big := fs.Int("big", 1_000_000, "nodes in the graph for the data.read {shape, where} and data.search paths (0 skips both)")
+	searches := fs.Int("searches", 5, "searches (and raw FTS5 floors) on the big graph")
+	searchClients := fs.Int("search-clients", 0, "also run this many concurrent clients searching the big graph (0: no)")
 	pings := fs.Int("pings", 20_000, "round trips for the ping and point-read paths")
 	invokes := fs.Int("invokes", 200, "no-op skill calls for the invoke path (0 skips it)")
 	jsonOut := fs.Bool("json", false, "print results as JSON")
@@ -52,7 +54,9 @@ func run(ctx context.Context, args []string) error {
 		b.bridgeReads,
 	}
 	if *big > 0 {
-		steps = append(steps, func(ctx context.Context) error { return b.whereRead(ctx, *big) })
+		steps = append(steps,
+			func(ctx context.Context) error { return b.whereRead(ctx, *big) },
+			func(ctx context.Context) error { return b.searchRead(ctx, *big, *searches, *searchClients) })
 	}
 	if *invokes > 0 {
 		steps = append(steps, func(ctx context.Context) error { return b.invoke(ctx, *invokes) })
