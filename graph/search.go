@@ -3,7 +3,6 @@ package graph
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -43,8 +42,8 @@ func isWordRune(r rune) bool {
 func isQuerySpace(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // errTooManyTerms is the error for a query over MaxSearchTerms.
-var errTooManyTerms = fmt.Errorf("%w: the search query has more than %d words; every word must match, so keep the few that matter most",
-	ErrInvalid, MaxSearchTerms)
+var errTooManyTerms = errorf(ErrInvalid, "the search query has more than %d words; every word must match, so keep the few that matter most",
+	MaxSearchTerms)
 
 // ftsQuery turns free text into a safe FTS5 expression: every word becomes
 // a quoted prefix term ("word"*), all of them required. Operators, quotes
@@ -124,7 +123,7 @@ const (
 func (s *Store) Search(ctx context.Context, query, shape string, limit int) ([]Hit, error) {
 	switch {
 	case limit < 0:
-		return nil, fmt.Errorf("%w: limit must be positive", ErrInvalid)
+		return nil, errorf(ErrInvalid, "limit must be positive")
 	case limit == 0:
 		limit = defaultSearchLimit
 	case limit > MaxSearchLimit:

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agentos/agentos/engine"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // searchWords are spread over the big graph's task titles, one per task in
@@ -24,7 +24,7 @@ var searchWords = []string{"kestrel", "osprey", "heron", "plover"}
 // clients, two searches each, for the note.
 func (b *bench) searchRead(ctx context.Context, n, rounds, clients int) error {
 	word := searchWords[0]
-	db, err := sql.Open("sqlite", "file:"+engine.PathsFor(b.home).DB+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+wire.PathsFor(b.home).DB+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return fmt.Errorf("open the engine's db read-only: %w", err)
 	}
@@ -54,7 +54,7 @@ func (b *bench) searchRead(ctx context.Context, n, rounds, clients int) error {
 		}
 		return rows.Err()
 	}
-	search := func(c *engine.Client, shape string) (time.Duration, error) {
+	search := func(c *wire.Client, shape string) (time.Duration, error) {
 		var res struct {
 			Hits []struct{} `json:"hits"`
 		}
@@ -100,7 +100,7 @@ func (b *bench) searchRead(ctx context.Context, n, rounds, clients int) error {
 	note := fmt.Sprintf("%d matches (the graph also holds the ingest notes); with shape: task %s; floor: raw FTS5 on the engine's db file, same run, interleaved; median of %d",
 		matches, ms(percentile(shaped, .5)), rounds)
 	if clients > 0 {
-		p50, p99, err := b.concurrentSearches(ctx, clients, func(c *engine.Client) (time.Duration, error) { return search(c, "") })
+		p50, p99, err := b.concurrentSearches(ctx, clients, func(c *wire.Client) (time.Duration, error) { return search(c, "") })
 		if err != nil {
 			return err
 		}
@@ -122,10 +122,10 @@ func (b *bench) searchRead(ctx context.Context, n, rounds, clients int) error {
 }
 
 // concurrentSearches runs clients connections at once, two searches each.
-func (b *bench) concurrentSearches(ctx context.Context, clients int, search func(*engine.Client) (time.Duration, error)) (p50, p99 time.Duration, err error) {
-	conns := make([]*engine.Client, clients)
+func (b *bench) concurrentSearches(ctx context.Context, clients int, search func(*wire.Client) (time.Duration, error)) (p50, p99 time.Duration, err error) {
+	conns := make([]*wire.Client, clients)
 	for i := range conns {
-		if conns[i], err = engine.DialHome(ctx, b.home, engine.ClientOptions{Name: "bench-search"}); err != nil {
+		if conns[i], err = wire.DialHome(ctx, b.home, wire.ClientOptions{Name: "bench-search"}); err != nil {
 			return 0, 0, err
 		}
 		defer conns[i].Close()
