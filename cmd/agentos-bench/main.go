@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string) error {
 	searchClients := fs.Int("search-clients", 0, "also run this many concurrent clients searching the big graph (0: no)")
 	pings := fs.Int("pings", 20_000, "round trips for the ping and point-read paths")
 	invokes := fs.Int("invokes", 200, "no-op skill calls for the invoke path (0 skips it)")
+	partial := fs.Int("partial-lines", 0, "connections that each hold a 16 MiB partial request line, for the memory row (0 skips it; it waits out the 30 s line timeout)")
 	jsonOut := fs.Bool("json", false, "print results as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,6 +63,9 @@ func run(ctx context.Context, args []string) error {
 		steps = append(steps, func(ctx context.Context) error { return b.invoke(ctx, *invokes) })
 	}
 	steps = append(steps, b.idleMemory)
+	if *partial > 0 {
+		steps = append(steps, func(ctx context.Context) error { return b.partialLines(ctx, *partial) })
+	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
