@@ -151,7 +151,7 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	ln, err := loopback.Listen(context.Background(), addr, loopback.Options{Name: "bridge"})
 	if errors.Is(err, loopback.ErrNotLoopback) {
-		return nil, fmt.Errorf("bridge: %w: the bridge serves your whole graph unauthenticated; use 127.0.0.1 or localhost", err)
+		return nil, fmt.Errorf("bridge %w: the bridge serves your whole graph unauthenticated", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)

@@ -15,7 +15,7 @@ import (
 
 // ErrNotLoopback is returned by Listen for an address that is not, or does
 // not resolve to, a loopback one.
-var ErrNotLoopback = errors.New("not a loopback address")
+var ErrNotLoopback = errors.New("not loopback")
 
 // Options configure Listen and SameUser.
 type Options struct {
@@ -43,7 +43,7 @@ func Listen(ctx context.Context, addr string, opts Options) (*Listener, error) {
 		return nil, fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	if !IsLoopbackHost(host) {
-		return nil, fmt.Errorf("listen address %q: %w (use 127.0.0.1, [::1] or localhost)", addr, ErrNotLoopback)
+		return nil, fmt.Errorf("address %q is %w (use 127.0.0.1, [::1] or localhost)", addr, ErrNotLoopback)
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
@@ -52,7 +52,7 @@ func Listen(ctx context.Context, addr string, opts Options) (*Listener, error) {
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 		ln.Close()
-		return nil, fmt.Errorf("listen address %q resolved to %s: %w", addr, ln.Addr(), ErrNotLoopback)
+		return nil, fmt.Errorf("address %q resolved to %s, which is %w", addr, ln.Addr(), ErrNotLoopback)
 	}
 	return SameUser(ln, opts), nil
 }
