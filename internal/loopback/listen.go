@@ -28,7 +28,7 @@ type Options struct {
 	// connections wait in the kernel's backlog. Default 64.
 	MaxChecks int
 
-	// lookup replaces peerUID in tests (to run the /proc fallback).
+	// lookup replaces the kernel lookup in tests (to run the /proc fallback).
 	lookup func(local, remote *net.TCPAddr) (int, error)
 }
 
@@ -110,7 +110,7 @@ func SameUser(ln net.Listener, opts Options) *Listener {
 		failed: make(chan struct{}),
 	}
 	if l.lookup == nil {
-		l.lookup = peerUID
+		l.lookup = new(peerLookup).uid
 	}
 	if l.name == "" {
 		l.name = "listener"

@@ -2,6 +2,7 @@ package loopback
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -35,6 +36,10 @@ func child(mode, addr string) int {
 	switch mode {
 	case "request":
 		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if errors.Is(err, syscall.ECONNRESET) { // the reset came before connect returned
+			fmt.Printf("read 0 bytes (dial: %v)\n", err)
+			return 0
+		}
 		if err != nil {
 			fmt.Println("dial:", err)
 			return 2

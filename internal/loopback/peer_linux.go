@@ -31,21 +31,25 @@ const (
 	viaNothing
 )
 
-var (
-	probeOnce sync.Once
-	how       method
-	probeErr  error
-)
+// peerLookup finds the owner of the client end of server-side connections,
+// by the method its first lookup found to work.
+type peerLookup struct {
+	once sync.Once
+	how  method
+	err  error // why neither method works
+}
 
-func peerUID(local, remote *net.TCPAddr) (int, error) {
-	probeOnce.Do(func() { how, probeErr = probe(local, remote) })
-	switch how {
+// uid returns the uid owning the client end of the connection whose
+// server end is local -> remote.
+func (p *peerLookup) uid(local, remote *net.TCPAddr) (int, error) {
+	p.once.Do(func() { p.how, p.err = probe(local, remote) })
+	switch p.how {
 	case viaNetlink:
 		return diagUID(remote, local)
 	case viaProc:
 		return procUID(remote, local)
 	}
-	return 0, fmt.Errorf("%w: %v", errUnsupported, probeErr)
+	return 0, fmt.Errorf("%w: %v", errUnsupported, p.err)
 }
 
 // probe finds which lookup works, by looking up our own end (local ->

@@ -4,4 +4,6 @@ package loopback
 
 import "net"
 
-func peerUID(local, remote *net.TCPAddr) (int, error) { return 0, errUnsupported }
+type peerLookup struct{}
+
+func (*peerLookup) uid(local, remote *net.TCPAddr) (int, error) { return 0, errUnsupported }
