@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agentos/agentos/sdk"
 )
@@ -38,6 +40,12 @@ func (s *Server) ui() http.Handler {
 		}
 		w.Header().Set("Content-Security-Policy", uiCSP)
 		w.Header().Set("Cache-Control", "no-cache")
+		// FileServer answers 500 for a name io/fs calls invalid (bad UTF-8
+		// such as the overlong dots %c0%ae): it is the request that is bad.
+		if name := strings.TrimPrefix(path.Clean(r.URL.Path), "/"); !utf8.ValidString(r.URL.Path) || (name != "" && !fs.ValidPath(name)) {
+			writeError(w, http.StatusBadRequest, "invalid", "GET "+quote(r.URL.Path)+": not a valid path")
+			return
+		}
 		if strings.HasSuffix(r.URL.Path, "/README.md") {
 			http.NotFound(w, r)
 			return

@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/internal/loopback"
 	"github.com/agentos/agentos/shapes"
 )
 
@@ -45,7 +44,8 @@ type Server struct {
 	token   string
 	handler http.Handler
 	started time.Time
-	streams atomic.Int64 // open /observer/stream clients
+	streams atomic.Int64      // open /observer/stream clients
+	origins *loopback.Checker // the configured origins, for CORS
 }
 
 // New opens the graph of opts.Home read-only and prepares the handler. The
@@ -56,8 +56,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.AllowedHosts = normalize(opts.AllowedHosts, func(h string) string { return strings.ToLower(strings.TrimSuffix(h, ".")) })
-	opts.AllowedOrigins = normalize(opts.AllowedOrigins, normalOrigin)
+	opts.AllowedHosts = normalize(opts.AllowedHosts, loopback.NormalHost)
+	opts.AllowedOrigins = normalize(opts.AllowedOrigins, loopback.NormalOrigin)
 	paths := wire.PathsFor(opts.Home)
 	token, err := LoadOrCreateToken(TokenPath(opts.Home))
 	if err != nil {
@@ -78,6 +78,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		engine:  newEngineConn(paths.Socket, store.SetShapes),
 		token:   token,
 		started: time.Now(),
+		origins: loopback.NewChecker(loopback.GuardOptions{Origins: opts.AllowedOrigins}),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -107,7 +108,9 @@ const (
 var requestTimeout = 60 * time.Second
 
 // Serve answers on ln until ctx ends, then shuts down: open SSE streams are
-// closed and other requests get up to five seconds to finish.
+// closed and other requests get up to five seconds to finish. Only
+// connections made by this user's processes are served: ln goes through
+// loopback.SameUser (Listen's listener already has; it gets our log).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
@@ -119,7 +122,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(&sameUserListener{Listener: ln, uid: os.Getuid(), log: s.log}) }()
+	ln = loopback.SameUser(ln, loopback.Options{Name: "bridge", Logger: s.log})
+	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("bridge listening", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -139,23 +143,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Listen opens addr, refusing a non-loopback address: the bridge serves the
-// user's whole graph without authentication.
+// user's whole graph without authentication. Its Accept yields only
+// connections of this user's processes (loopback.Listen).
 func Listen(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("bridge address %q: %w (want host:port, e.g. %s)", addr, err, DefaultAddr)
 	}
-	if !isLoopbackHost(host) {
-		return nil, fmt.Errorf("bridge address %q is not loopback: the bridge serves your whole graph unauthenticated; use 127.0.0.1 or localhost", addr)
+	ln, err := loopback.Listen(context.Background(), addr, loopback.Options{Name: "bridge"})
+	if errors.Is(err, loopback.ErrNotLoopback) {
+		return nil, fmt.Errorf("bridge %w: the bridge serves your whole graph unauthenticated", err)
 	}
-	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("bridge: listen on %s: %w", addr, err)
-	}
-	// A name is checked again as resolved: x.localhost goes to the resolver.
-	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
-		ln.Close()
-		return nil, fmt.Errorf("bridge address %q resolved to %s, which is not loopback", addr, ln.Addr())
+		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	return ln, nil
 }

@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/agentos/agentos/internal/loopback"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -37,9 +37,10 @@ func ListenAddr(addr string) (string, error) {
 }
 
 // ServeHTTP serves MCP over Streamable HTTP at http://ADDR/mcp on ln until
-// ctx is done. Requests from a non-loopback Origin or with a non-loopback
-// Host are refused (403), against browsers driven by other sites and DNS
-// rebinding.
+// ctx is done. Only connections made by this user's processes are served
+// (ln goes through loopback.SameUser: another account's are reset unread),
+// and requests from a non-loopback Origin or with a non-loopback Host are
+// refused (403), against browsers driven by other sites and DNS rebinding.
 func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -59,6 +60,7 @@ func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 		hs.Shutdown(sctx)
 		srv.Shutdown(sctx)
 	}()
+	ln = loopback.SameUser(ln, loopback.Options{Name: "mcp", Logger: p.log})
 	p.log.Info("serving MCP over HTTP", "url", "http://"+ln.Addr().String()+HTTPPath)
 	err := srv.Serve(ln)
 	p.eng.Close()
@@ -68,50 +70,14 @@ func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// LoopbackOnly refuses (403) requests whose Origin header is present and not
-// a loopback origin, or whose Host is not a loopback host.
+// LoopbackOnly refuses (403) requests whose Host is not a loopback host or
+// whose Origin, when present, is not a loopback page: internal/loopback's
+// guard, against DNS rebinding and pages of other sites.
 func LoopbackOnly(h http.Handler, lg *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && !loopbackOrigin(o) {
-			lg.Warn("refused a request from a foreign origin", "origin", o, "remote", r.RemoteAddr)
-			http.Error(w, "Forbidden: origin not allowed", http.StatusForbidden)
-			return
-		}
-		if !loopbackHost(r.Host) {
-			lg.Warn("refused a request for a foreign host", "host", r.Host, "remote", r.RemoteAddr)
-			http.Error(w, "Forbidden: host not allowed", http.StatusForbidden)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// loopbackOrigin: http://localhost, http://127.0.0.1 or http://[::1], with
-// any port.
-func loopbackOrigin(o string) bool {
-	u, err := url.Parse(o)
-	if err != nil || u.Scheme != "http" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return false
-	}
-	return loopbackHost(u.Host)
-}
-
-// loopbackHost: localhost, 127.0.0.1 or [::1], with an optional port.
-func loopbackHost(h string) bool {
-	host := h
-	if hh, port, err := net.SplitHostPort(h); err == nil {
-		if port == "" {
-			return false
-		}
-		host = hh
-	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		host = h[1 : len(h)-1]
-	} else if strings.Contains(h, ":") {
-		return false
-	}
-	switch strings.ToLower(host) {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	return false
+	return loopback.Guard(loopback.GuardOptions{
+		Refuse: func(w http.ResponseWriter, r *http.Request, err *loopback.RefusedError) {
+			lg.Warn("refused a request for a foreign "+strings.ToLower(err.Header), "value", err.Value, "remote", r.RemoteAddr)
+			http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
+		},
+	})(h)
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
 
+	"github.com/agentos/agentos/internal/loopback"
 	"github.com/agentos/agentos/mcpproxy"
 )
 
@@ -14,7 +16,8 @@ import (
 func runMCP(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "mcp", "", "Serve MCP on stdin/stdout, forwarding to the engine socket. Starts the engine when none answers\n"+
 		"(unless --no-autostart) and reconnects transparently when it restarts. Logs go to stderr.\n"+
-		"With --http ADDR, serve MCP over Streamable HTTP at http://ADDR/mcp instead (loopback only).")
+		"With --http ADDR, serve MCP over Streamable HTTP at http://ADDR/mcp instead (loopback only, and only to\n"+
+		"processes of your own account).")
 	noAutostart := f.Bool("no-autostart", false, "do not start the engine when none answers")
 	httpAddr := f.String("http", "", "serve Streamable HTTP at http://`ADDR`/mcp instead of stdio (a bare port binds 127.0.0.1)")
 	if _, err := f.parseN(args, 0, 0); err != nil {
@@ -26,10 +29,15 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usagef("mcp: %v", err)
 		}
-		if ln, err = net.Listen("tcp", addr); err != nil {
+		// Loopback only, and only this user's connections (DESIGN §11).
+		l, err := loopback.Listen(ctx, addr, loopback.Options{Name: "mcp"})
+		if errors.Is(err, loopback.ErrNotLoopback) {
+			return usagef("mcp: --http: %v", err)
+		} else if err != nil {
 			return err
 		}
-		defer ln.Close()
+		defer l.Close()
+		ln = l
 	}
 	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("component", "mcp")
 	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: e.home, Autostart: !*noAutostart, Version: version, Logger: lg})
