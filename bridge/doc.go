@@ -4,7 +4,9 @@
 // socket behind a bearer token, /metrics, the embedded web UI and the
 // JavaScript app SDK (/sdk.js, from sdk/js).
 //
-// Every request passes guard first: Host and Origin must be loopback or
-// configured (DNS-rebinding protection), CORS only for configured origins.
+// Its listener serves only the owner's uid (internal/loopback resets other
+// accounts' connections before a byte is read), and every request passes the
+// guard first: Host and Origin must be loopback or configured (DNS-rebinding
+// protection), CORS only for configured origins.
 // The bridge never writes to the graph itself and never exposes secrets.*.
 package bridge

@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentos/agentos/internal/loopback"
 )
 
 // failingFor is how long a provider whose last call failed ranks later.
@@ -119,11 +120,7 @@ func isLocal(sk *Skill, meta map[string]any) bool {
 		if host, _, err := net.SplitHostPort(h); err == nil {
 			h = host
 		}
-		h = strings.Trim(h, "[]")
-		if addr, err := netip.ParseAddr(h); err == nil && addr.IsLoopback() {
-			continue
-		}
-		if h != "localhost" {
+		if !loopback.IsLoopbackHost(strings.Trim(h, "[]")) {
 			return false
 		}
 	}

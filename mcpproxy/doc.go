@@ -1,8 +1,10 @@
 // Package mcpproxy owns the MCP server that maps MCP onto the engine socket
 // through engine/wire's client (DESIGN §10), and must not import the daemon's
-// packages (graph, broker, vault): `go list -deps` shows wire only. It serves stdio (a transport of
-// its own, stdio.go, around mcp-go's MCPServer.HandleMessage), or Streamable
-// HTTP at /mcp (mcp-go's) (loopback only: a foreign Origin or Host gets 403): fixed data
+// packages (graph, broker, vault): `go list -deps` shows wire and the leaf
+// internal packages only. It serves stdio (a transport of its own, stdio.go,
+// around mcp-go's MCPServer.HandleMessage, framed by internal/jsonl), or
+// Streamable HTTP at /mcp (mcp-go's) behind internal/loopback (connections of
+// other uids are reset; a foreign Origin or Host gets 403): fixed data
 // tools (read, search, create, update, delete, link, invoke, skills, status)
 // plus one tool per capability from system.schema, with capability names
 // mapped to MCP-safe tool names (web.read → web_read); shapes as resources
