@@ -74,24 +74,35 @@ func encodeLine(v any) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// errNotProtocol marks a stdout line that is not a valid worker message.
+// errNotProtocol marks a stdout line that is not a valid worker message;
+// every such error is a *notProtocolError saying why.
 var errNotProtocol = errors.New("not a protocol message")
+
+// notProtocolError is a stdout line that is not a worker message, and why.
+type notProtocolError struct{ reason string }
+
+func (e *notProtocolError) Error() string { return errNotProtocol.Error() + ": " + e.reason }
+func (e *notProtocolError) Unwrap() error { return errNotProtocol }
+
+func notProtocol(format string, args ...any) error {
+	return &notProtocolError{reason: fmt.Sprintf(format, args...)}
+}
 
 // decodeWorkerMessage parses and checks one stdout line. Anything that is not a
 // well-formed message of a type the worker may send is errNotProtocol.
 func decodeWorkerMessage(line []byte) (*workerMessage, error) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, fmt.Errorf("%w: not a JSON object", errNotProtocol)
+		return nil, notProtocol("not a JSON object")
 	}
 	var m workerMessage
 	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNotProtocol, err)
+		return nil, notProtocol("%v", err)
 	}
 	switch m.Type {
 	case msgOp:
 		if m.ID == "" || m.Op == "" {
-			return nil, fmt.Errorf("%w: op without id or op name", errNotProtocol)
+			return nil, notProtocol("op without id or op name")
 		}
 		if m.Params == nil {
 			m.Params = json.RawMessage("{}")
@@ -108,12 +119,12 @@ func decodeWorkerMessage(line []byte) (*workerMessage, error) {
 		}
 	case msgError:
 		if m.Error == nil || m.Error.Message == "" {
-			return nil, fmt.Errorf("%w: error without error.message", errNotProtocol)
+			return nil, notProtocol("error without error.message")
 		}
 	case "":
-		return nil, fmt.Errorf("%w: no type", errNotProtocol)
+		return nil, notProtocol("no type")
 	default:
-		return nil, fmt.Errorf("%w: unknown type %q", errNotProtocol, m.Type)
+		return nil, notProtocol("unknown type %q", m.Type)
 	}
 	return &m, nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -242,10 +241,10 @@ func (cr *callRun) notify(f func()) {
 // streamEnded decides what the end of stdout means: a broken protocol or too much
 // output ends the call at once; EOF or a cut-off read waits for the worker's exit.
 func (cr *callRun) streamEnded(ev readEvent) (callOutcome, bool) {
+	var bad *notProtocolError
 	switch {
-	case errors.Is(ev.err, errNotProtocol):
-		reason := strings.TrimPrefix(ev.err.Error(), errNotProtocol.Error()+": ")
-		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote a non-protocol line to stdout (%s): %q", reason, ev.line))}, true
+	case errors.As(ev.err, &bad):
+		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote a non-protocol line to stdout (%s): %q", bad.reason, ev.line))}, true
 	case errors.Is(ev.err, errOutputLimit):
 		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote more than %d bytes to stdout", cr.r.limits.MaxOutput))}, true
 	case errors.Is(ev.err, io.EOF), errors.Is(ev.err, os.ErrDeadlineExceeded), errors.Is(ev.err, os.ErrClosed):
