@@ -85,6 +85,10 @@ type Call struct {
 	// Nested marks a call made by a running skill: it does not queue for a
 	// slot (its caller holds one and waits for it).
 	Nested bool
+	// ReadPaths and WritePaths are the user's files(read|write PATH) grants
+	// for this skill (absolute, cleaned): the only paths of the user's the
+	// sandbox lets the call reach, beyond the skill's folder and its temp dir.
+	ReadPaths, WritePaths []string
 }
 
 // Running reports how many worker processes are running now.
