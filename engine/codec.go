@@ -48,6 +48,9 @@ func (s *lineStream) writeLine(b []byte) error {
 	return err
 }
 
+// held is how much memory the stream's reader holds (a long partial line).
+func (s *lineStream) held() int { return s.r.Held() }
+
 // readLine returns one line without its newline, valid until the next call.
 // A line longer than the limit is a *jsonl.TooLongError holding its first
 // bytes; the stream stays usable.

@@ -53,6 +53,8 @@ type Server struct {
 	fileCfg *FileConfig
 	cfgPath string
 
+	release memRelease
+
 	sem    chan struct{}
 	queued atomic.Int64
 	callID atomic.Int64
@@ -204,6 +206,11 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, caller string) {
 	go func() {
 		defer s.connWG.Done()
 		s.readLoop(c)
+		if c.stream.held() >= releaseAfter {
+			// A partial line of megabytes went with the connection: give
+			// that memory back to the system, not just to the heap.
+			s.release.soon()
+		}
 		cancel()
 		close(c.done)
 		nc.Close()
@@ -392,4 +399,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.connWG.Wait()
 	return err
+}
+
+// releaseAfter is the buffer a dropped connection must have held for its
+// memory to be handed back to the system at once.
+const releaseAfter = 1 << 20
+
+// memRelease returns freed heap to the system shortly after large buffers
+// were dropped. Go's runtime gives memory back gradually on its own; an
+// engine that 20 half-sent 16 MiB lines pushed to 500 MB should not stay
+// there for minutes. Drops close together share one release.
+type memRelease struct{ pending atomic.Bool }
+
+func (m *memRelease) soon() {
+	if m.pending.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Second, func() {
+			m.pending.Store(false)
+			debug.FreeOSMemory()
+		})
+	}
 }

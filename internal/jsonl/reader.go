@@ -87,6 +87,10 @@ func NewReader(rd io.Reader, max int) *Reader {
 // Max returns the reader's line limit.
 func (r *Reader) Max() int { return r.max }
 
+// Held is the size of the buffer the reader holds now: large while a long
+// line is (partly) read, back to 64 KiB at most once it is consumed.
+func (r *Reader) Held() int { return len(r.buf) }
+
 // SetLineTimeout bounds how long a line may take once it has started: if its
 // newline has not arrived d after the reader first waited for the rest of it,
 // ReadLine returns an error wrapping ErrLineTimeout. Between lines the reader
