@@ -25,8 +25,8 @@ func TestParamBoundsAreTheStores(t *testing.T) {
 	if got := maximum(wire.SearchParams{}, "limit"); got != graph.MaxSearchLimit {
 		t.Errorf("data.search limit: schema says %v, the store %d", got, graph.MaxSearchLimit)
 	}
-	if got := maximum(wire.ReadParams{}, "limit"); got != 1000 {
-		t.Errorf("data.read limit: schema says %v, the store 1000", got)
+	if got := maximum(wire.ReadParams{}, "limit"); got != graph.MaxPageLimit {
+		t.Errorf("data.read limit: schema says %v, the store %d", got, graph.MaxPageLimit)
 	}
 	// Every method of the table serves the schema of its params struct.
 	srv, _ := testServer(t)

@@ -44,7 +44,7 @@ type Page struct {
 
 const (
 	defaultLimit = 50
-	maxLimit     = 1000
+	MaxPageLimit = 1000 // data.read {shape}: nodes per page at most
 )
 
 // cursor is the keyset position after the last row of a page: its order
@@ -127,8 +127,8 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		return nil, errorf(ErrInvalid, "limit must be positive")
 	case limit == 0:
 		limit = defaultLimit
-	case limit > maxLimit:
-		limit = maxLimit
+	case limit > MaxPageLimit:
+		limit = MaxPageLimit
 	}
 	reg := s.reg.Load()
 	rq := s.reader(ctx)

@@ -132,7 +132,7 @@ func FuzzQuery(f *testing.F) {
 			if max == 0 {
 				max = defaultLimit
 			}
-			if len(page.Nodes) > min(max, maxLimit) {
+			if len(page.Nodes) > min(max, MaxPageLimit) {
 				t.Fatalf("page of %d nodes for limit %d", len(page.Nodes), q.Limit)
 			}
 			for _, n := range page.Nodes {
