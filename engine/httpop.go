@@ -77,6 +77,10 @@ func (n *httpNet) dialContext(ctx context.Context, network, addr string) (net.Co
 	var ips []netip.Addr
 	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
 		ips = []netip.Addr{ip}
+	} else if broker.SpecialHost(host) == "loopback" {
+		// localhost and *.localhost are this machine (RFC 6761), however
+		// the system resolver would answer for them.
+		ips = []netip.Addr{netip.IPv6Loopback(), netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	} else {
 		lookup := n.lookup
 		if lookup == nil {
