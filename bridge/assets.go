@@ -3,7 +3,7 @@ package bridge
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
+	"html"
 	"io/fs"
 	"net/http"
 	"path"
@@ -46,6 +46,10 @@ func (s *Server) ui() http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid", "GET "+quote(r.URL.Path)+": not a valid path")
 			return
 		}
+		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+			s.index(w, r)
+			return
+		}
 		if strings.HasSuffix(r.URL.Path, "/README.md") {
 			http.NotFound(w, r)
 			return
@@ -54,27 +58,43 @@ func (s *Server) ui() http.Handler {
 	})
 }
 
-// sameOrigin reports whether a request comes from a page of the bridge's
-// own origin: browsers say so in Sec-Fetch-Site (which a page cannot
-// forge), or send an Origin equal to ours.
-func sameOrigin(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "same-origin" {
-		return true
+// tokenMeta is where the UI page carries the bridge token (sdk/js reads it).
+const tokenMeta = `<meta name="agentos-token" content="`
+
+// index serves the UI page, the one response that carries the bridge
+// token: in a meta tag, read by /sdk.js when it runs in a document of the
+// bridge's own origin. No request header decides who gets it (DESIGN §11):
+// the page is served to whoever asks, which is only ever this user's own
+// processes (the listener refuses other uids) and, through a browser, pages
+// that cannot read it. A page of another site can navigate to it (and then
+// it is ours, not theirs) but not read it: it gets no CORS header here even
+// from a configured origin, may not frame it (frame-ancestors 'none',
+// X-Frame-Options), keeps no handle on a window it opened
+// (Cross-Origin-Opener-Policy), and a <script src=/sdk.js> it includes runs
+// in its own document, where there is no such meta. A skill's http op never
+// reaches the bridge (engine/httpop.go).
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	page, err := fs.ReadFile(uiFiles, "ui/index.html")
+	if err != nil {
+		panic(err) // embedded above
 	}
-	o := r.Header.Get("Origin")
-	return o != "" && (o == "http://"+r.Host || o == "https://"+r.Host)
+	page = bytes.Replace(page, []byte("<head>"), []byte("<head>\n"+tokenMeta+html.EscapeString(s.token)+`">`), 1)
+	h := w.Header()
+	h.Del("Access-Control-Allow-Origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(page)
 }
 
-// sdk serves /sdk.js, with the token filled in only for same-origin pages.
+// sdk serves /sdk.js, the same file to everyone: it never holds the token.
 func (s *Server) sdk(w http.ResponseWriter, r *http.Request) {
-	body := sdk.JS
-	if sameOrigin(r) {
-		tok, _ := json.Marshal(s.token)
-		body = bytes.Replace(body, []byte(sdk.TokenPlaceholder), tok, 1)
-	}
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Origin, Sec-Fetch-Site")
-	_, _ = w.Write(body)
+	h.Set("Cache-Control", "no-cache")
+	_, _ = w.Write(sdk.JS)
 }

@@ -395,25 +395,65 @@ func TestCallNeedsTheToken(t *testing.T) {
 	}
 }
 
-func TestSDKCarriesTheTokenOnlyToSameOriginPages(t *testing.T) {
+// sdk.js never holds the token, whatever a client claims in its headers:
+// any of them is forgeable by a program (a skill's http op once sent
+// Sec-Fetch-Site: same-origin to get it). Only the UI page carries it, and
+// a page of another origin cannot read that page.
+func TestOnlyTheUIPageCarriesTheToken(t *testing.T) {
 	f := newFixture(t, Options{AllowedOrigins: []string{"http://localhost:5173"}})
 	tok, _ := os.ReadFile(TokenPath(f.home))
 	token := strings.TrimSpace(string(tok))
-	for name, c := range map[string]struct {
-		headers map[string]string
-		token   bool
-	}{
-		"same-origin module":    {map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
-		"same origin by Origin": {map[string]string{"Origin": f.url}, true},
-		"configured other app":  {map[string]string{"Origin": "http://localhost:5173", "Sec-Fetch-Site": "same-site"}, false},
-		"no browser headers":    {nil, false},
+	for name, headers := range map[string]map[string]string{
+		"forged same-origin fetch metadata": {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "script"},
+		"forged own Origin":                 {"Origin": f.url, "Referer": f.url + "/"},
+		"configured other app":              {"Origin": "http://localhost:5173", "Sec-Fetch-Site": "same-site"},
+		"a cross-site <script src>":         {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"},
+		"no browser headers":                nil,
 	} {
-		status, h, body := f.do(t, "GET", "/sdk.js", nil, c.headers)
-		if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || !strings.Contains(string(body), "export function capability") {
+		status, h, body := f.do(t, "GET", "/sdk.js", nil, headers)
+		if status == 200 && (!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || !strings.Contains(string(body), "export function capability")) {
 			t.Fatalf("%s: %d %s", name, status, h.Get("Content-Type"))
 		}
-		if has := strings.Contains(string(body), token); has != c.token {
-			t.Errorf("%s: token in sdk.js = %v, want %v", name, has, c.token)
+		if strings.Contains(string(body), token) {
+			t.Errorf("%s: the token is in sdk.js", name)
+		}
+	}
+
+	status, h, body := f.do(t, "GET", "/", nil, map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
+	if status != 200 || !strings.Contains(string(body), `<meta name="agentos-token" content="`+token+`">`) || !strings.Contains(string(body), `src="app.js"`) {
+		t.Fatalf("the UI page: %d\n%.600s", status, body)
+	}
+	for k, want := range map[string]string{
+		"Content-Security-Policy":    "frame-ancestors 'none'",
+		"X-Frame-Options":            "DENY",
+		"Cross-Origin-Opener-Policy": "same-origin",
+		"Cache-Control":              "no-store",
+	} {
+		if !strings.Contains(h.Get(k), want) {
+			t.Errorf("the UI page's %s is %q, want %q", k, h.Get(k), want)
+		}
+	}
+	if _, _, again := f.do(t, "GET", "/index.html", nil, nil); !strings.Contains(string(again), token) {
+		t.Error("/index.html is not the same page")
+	}
+	// A configured origin may call the bridge, but not read the token off
+	// the page: it gets no CORS header there, while it does elsewhere.
+	app := map[string]string{"Origin": "http://localhost:5173", "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}
+	if _, h, _ := f.do(t, "GET", "/", nil, app); h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the UI page answers a configured origin with CORS: %q", h.Get("Access-Control-Allow-Origin"))
+	}
+	if _, h, _ := f.do(t, "GET", "/api/shapes", nil, app); h.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("the configured origin lost CORS on the API: %q", h.Get("Access-Control-Allow-Origin"))
+	}
+	// A page of an unconfigured site is refused outright unless it is the
+	// user following a link (then the page is the bridge's own).
+	if status, _, body := f.do(t, "GET", "/", nil, map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "http://evil.example"}); status == 200 || strings.Contains(string(body), token) {
+		t.Errorf("a cross-site fetch of the UI page: %d", status)
+	}
+	// Every other UI file is token-free.
+	for _, p := range []string{"/app.js", "/api.js", "/app.css"} {
+		if _, _, body := f.do(t, "GET", p, nil, map[string]string{"Sec-Fetch-Site": "same-origin"}); strings.Contains(string(body), token) {
+			t.Errorf("%s holds the token", p)
 		}
 	}
 }
@@ -705,8 +745,8 @@ func TestStreamClosesWhenTheClientGoesAway(t *testing.T) {
 }
 
 // Another account on the machine cannot use the bridge at all (it could
-// otherwise read the graph, and ask /sdk.js for the token the way a
-// browser would); the bridge's own user can.
+// otherwise read the graph, and the token off the UI page); the bridge's
+// own user can.
 func TestBridgeRefusesOtherUsers(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil || os.Getuid() != 0 {
@@ -714,7 +754,7 @@ func TestBridgeRefusesOtherUsers(t *testing.T) {
 	}
 	f := newFixture(t, Options{})
 	get := func(cred *syscall.Credential) (string, error) {
-		cmd := exec.Command(curl, "-sS", "--max-time", "10", "-H", "Sec-Fetch-Site: same-origin", f.url+"/sdk.js")
+		cmd := exec.Command(curl, "-sS", "--max-time", "10", f.url+"/")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		out, err := cmd.CombinedOutput()
 		return string(out), err

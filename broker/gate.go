@@ -3,9 +3,12 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -73,12 +76,18 @@ func (o *gatedOps) HandleOp(ctx context.Context, op Op) (json.RawMessage, error)
 	rec := AuditRecord{At: start.UTC(), Skill: o.skill.ID, Tool: o.tool, CallID: o.callID, Op: name, Scope: scope}
 	var res json.RawMessage
 	if err == nil {
-		if !o.skill.Permissions.Allows(perm, scope) {
+		switch {
+		case perm == OpHTTP && !o.skill.Permissions.Allows(perm, scope):
+			host, _ := splitScope(scope)
+			err = httpDenied(o.skill.ID, scope, SpecialHost(host), "")
+		case !o.skill.Permissions.Allows(perm, scope):
 			err = errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
 				o.skill.ID, op.Name, scope, perm, scope)
-		} else {
-			rec.Allowed = true
+		default:
 			res, err = o.inner.HandleOp(ctx, op)
+			// The http op decides again where it connects (after DNS,
+			// on every redirect): a refusal there is a denial too.
+			rec.Allowed = !(perm == OpHTTP && errors.Is(err, ErrDenied))
 		}
 	}
 	rec.MS = float64(time.Since(start).Microseconds()) / 1000
@@ -156,9 +165,72 @@ func HTTPScope(u *url.URL) string {
 // of kind denied and names what to add.
 func CheckRedirect(skill *Skill, u *url.URL) error {
 	if hp := HTTPScope(u); !skill.Permissions.Allows(OpHTTP, hp) {
-		return errorf(KindDenied, "redirect to %s: skill %s may not reach it; add http(%s) to allowed-tools", hp, skill.ID, hp)
+		return httpDenied(skill.ID, hp, SpecialHost(u.Hostname()), "redirect to ")
 	}
 	return nil
+}
+
+// Listener is one of the engine's own listeners (its bridge, an `agentos
+// mcp --http`): a skill's http op never connects to it, whatever its
+// allowed-tools say.
+type Listener struct {
+	Name string // "bridge"
+	Addr netip.AddrPort
+}
+
+// CheckHTTPDial decides whether an http.request of skill made for host:port
+// may connect to ip, an address host resolved to (host itself when it is a
+// literal): never to one of own, and to a loopback, private, link-local or
+// metadata address only with an entry naming host:port (or ip:port)
+// exactly. The engine calls it on the address it is about to connect to,
+// after DNS and for every redirect, so a name that resolves (or rebinds) to
+// 127.0.0.1 is refused like 127.0.0.1 itself. The error is of kind denied,
+// names the entry to add and never the URL (its query may hold a key).
+func CheckHTTPDial(skill *Skill, host, port string, ip netip.Addr, own []Listener) error {
+	hp := net.JoinHostPort(host, port)
+	for _, l := range own {
+		if l.Addr.Port() == 0 || strconv.Itoa(int(l.Addr.Port())) != port {
+			continue
+		}
+		a, b := ip.WithZone("").Unmap(), l.Addr.Addr().WithZone("").Unmap()
+		if a == b || (localAddr(a) && localAddr(b)) {
+			return errorf(KindDenied, "skill %s may not reach %s: it is the engine's own %s, which no skill's http op reaches (DESIGN §7.1)", skill.ID, hp, l.Name)
+		}
+	}
+	class, ok := skill.Permissions.AllowsHTTPAddr(host, port, ip)
+	if ok {
+		return nil
+	}
+	resolved := ""
+	if normalHost(host) != ip.WithZone("").Unmap().String() {
+		resolved = ip.WithZone("").Unmap().String()
+	}
+	return httpDeniedTo(skill.ID, hp, class, "", resolved)
+}
+
+// localAddr: an address that reaches this machine's loopback listeners.
+func localAddr(ip netip.Addr) bool {
+	return ip.IsLoopback() || ip.IsUnspecified() || thisNet.Contains(ip)
+}
+
+func httpDenied(skillID, hostPort, class, what string) *Error {
+	return httpDeniedTo(skillID, hostPort, class, what, "")
+}
+
+// httpDeniedTo says an http op of skill may not reach hostPort (what
+// prefixes it, e.g. "redirect to "), class being SpecialAddr's word for it
+// ("" for a public host out of scope) and resolved the address its name
+// resolved to, if any.
+func httpDeniedTo(skillID, hostPort, class, what, resolved string) *Error {
+	if class == "" {
+		return errorf(KindDenied, "skill %s may not http.request %s%s: add http(%s) to allowed-tools in its SKILL.md", skillID, what, hostPort, hostPort)
+	}
+	kind := "a " + class + " address"
+	if resolved != "" {
+		kind = "it resolves to " + resolved + ", " + kind
+	}
+	return errorf(KindDenied, "skill %s may not http.request %s%s (%s, which only an entry naming that host and port exactly allows: http(*), *.domain and port-less entries do not): add http(%s) to allowed-tools in its SKILL.md",
+		skillID, what, hostPort, kind, hostPort)
 }
 
 // CheckCall decides whether tool t of skill s may run at all: a tool with

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -407,5 +408,68 @@ func TestCheckCallRefusesAReturnsToolWithoutGraphWrite(t *testing.T) {
 	sk.Tools[0].Returns = "task"
 	if err := CheckCall(sk, &sk.Tools[0]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCheckHTTPDialRefusesTheEnginesOwnListenersAndLocalAddresses(t *testing.T) {
+	// Even a skill that names the bridge's address exactly never reaches it.
+	sk := testSkill(t, "demo", "http(* 127.0.0.1:3456 127.0.0.1:8080 localhost:8080)")
+	own := []Listener{{Name: "bridge", Addr: netip.MustParseAddrPort("127.0.0.1:3456")}}
+	for _, tc := range []struct {
+		host, port, ip string
+		want           string // "" allowed, else a piece of the error
+	}{
+		{"127.0.0.1", "3456", "127.0.0.1", "the engine's own bridge"},
+		{"localhost", "3456", "::1", "the engine's own bridge"},
+		{"0.0.0.0", "3456", "0.0.0.0", "the engine's own bridge"},
+		{"rebind.example", "3456", "::ffff:127.0.0.1", "the engine's own bridge"},
+		{"127.0.0.1", "8080", "127.0.0.1", ""},
+		{"localhost", "8080", "127.0.0.1", ""},
+		{"rebind.example", "80", "127.0.0.1", "rebind.example:80 (it resolves to 127.0.0.1, a loopback address"},
+		{"169.254.169.254", "80", "169.254.169.254", "169.254.169.254:80 (a cloud metadata address"},
+		{"example.com", "443", "93.184.216.34", ""},
+	} {
+		err := CheckHTTPDial(sk, tc.host, tc.port, netip.MustParseAddr(tc.ip), own)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s:%s at %s: %v", tc.host, tc.port, tc.ip, err)
+		case tc.want != "" && (!errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s:%s at %s: %v, want denied with %q", tc.host, tc.port, tc.ip, err, tc.want)
+		}
+	}
+	err := CheckHTTPDial(sk, "rebind.example", "80", netip.MustParseAddr("127.0.0.1"), own)
+	if !strings.HasSuffix(err.Error(), "add http(rebind.example:80) to allowed-tools in its SKILL.md") {
+		t.Fatalf("the denial does not name the entry to add: %v", err)
+	}
+}
+
+// A denial the http op finds after the gate let it through (a name that
+// resolves to loopback, a redirect) is audited as not allowed; an op that
+// merely fails stays allowed.
+func TestGateAuditsADenialOfTheHTTPOpAsNotAllowed(t *testing.T) {
+	f := newGateFixture(t, "http(*)")
+	f.inner.serve = func(ctx context.Context, op Op) (json.RawMessage, error) {
+		var p struct{ URL string }
+		json.Unmarshal(op.Params, &p)
+		if strings.Contains(p.URL, "rebind") {
+			return nil, CheckHTTPDial(testSkill(t, "demo", "http(*)"), "rebind.example", "80", netip.MustParseAddr("127.0.0.1"), nil)
+		}
+		return nil, &RunError{Kind: KindUnavailable, Message: "connection refused"}
+	}
+	_, err := f.ops.HandleOp(context.Background(), mkOp("http.request", map[string]any{"url": "http://rebind.example/?key=s3cret"}))
+	if !errors.Is(err, ErrDenied) {
+		t.Fatalf("rebind: %v", err)
+	}
+	f.ops.HandleOp(context.Background(), mkOp("http.request", map[string]any{"url": "http://down.example/"}))
+	f.ops.HandleOp(context.Background(), mkOp("http.request", map[string]any{"url": "http://127.0.0.1:9/"}))
+	lines := f.auditLines(t)
+	if len(lines) != 3 || lines[0]["allowed"] != false || lines[1]["allowed"] != true || lines[2]["allowed"] != false {
+		t.Fatalf("audit %v", lines)
+	}
+	if f.reached() != 2 {
+		t.Fatalf("127.0.0.1 under http(*) reached the handler: %d ops", f.reached())
+	}
+	if b, _ := os.ReadFile(f.auditPath); strings.Contains(string(b), "s3cret") {
+		t.Fatalf("the query reached the audit log:\n%s", b)
 	}
 }

@@ -1,6 +1,9 @@
 package broker
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestParsePermissionsReadsScopedOps(t *testing.T) {
 	p, err := ParsePermissions("http(api.openai.com localhost:11434) secrets(openai)  graph(read write) capability(llm)")
@@ -59,7 +62,7 @@ func TestParsePermissionsRejectsTypos(t *testing.T) {
 }
 
 func TestPermissionsIPv6AndDefaultPorts(t *testing.T) {
-	p, err := ParsePermissions("http([::1]:11434 api.example.com:443 [fe80::1])")
+	p, err := ParsePermissions("http([::1]:11434 api.example.com:443 [fe80::1] [fe80::1]:443)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,8 @@ func TestPermissionsIPv6AndDefaultPorts(t *testing.T) {
 		"[::1]:80":            false,
 		"api.example.com:443": true,
 		"api.example.com:80":  false,
-		"[fe80::1]:8080":      true,
+		"[fe80::1]:8080":      false, // link-local: only host:port named exactly
+		"[fe80::1]:443":       true,
 		"api.example.com":     false,
 		"[::2]:11434":         false,
 	} {
@@ -79,6 +83,101 @@ func TestPermissionsIPv6AndDefaultPorts(t *testing.T) {
 	for _, bad := range []string{"http(host:abc)", "http(host:70000)", "secrets(openai,github)", "capability(LLM!)"} {
 		if _, err := ParsePermissions(bad); err == nil {
 			t.Errorf("%q parsed without error", bad)
+		}
+	}
+}
+
+func TestSpecialAddressesAreNamedByClass(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1":              "loopback",
+		"127.255.0.9":            "loopback",
+		"::1":                    "loopback",
+		"::ffff:127.0.0.1":       "loopback", // IPv4-mapped
+		"64:ff9b::7f00:1":        "loopback", // NAT64 of 127.0.0.1
+		"0.0.0.0":                "unspecified",
+		"0.1.2.3":                "unspecified",
+		"::":                     "unspecified",
+		"10.1.2.3":               "private",
+		"172.16.0.1":             "private",
+		"192.168.1.1":            "private",
+		"fd12:3456::1":           "private",
+		"fc00::1":                "private",
+		"169.254.1.1":            "link-local",
+		"fe80::1%eth0":           "link-local",
+		"169.254.169.254":        "cloud metadata",
+		"::ffff:169.254.169.254": "cloud metadata",
+		"fd00:ec2::254":          "cloud metadata",
+		"100.100.100.200":        "cloud metadata",
+		"100.64.0.1":             "shared",
+		"224.0.0.1":              "multicast",
+		"255.255.255.255":        "reserved",
+		"93.184.216.34":          "",
+		"2606:4700::1111":        "",
+		"172.32.0.1":             "",
+	} {
+		if got := SpecialAddr(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("SpecialAddr(%s) = %q, want %q", addr, got, want)
+		}
+	}
+	for host, want := range map[string]string{
+		"localhost": "loopback", "LOCALHOST.": "loopback", "api.localhost": "loopback",
+		"metadata.google.internal": "cloud metadata", "metadata.google.internal.": "cloud metadata",
+		"[::1]": "loopback", "example.com": "", "localhost.example.com": "",
+	} {
+		if got := SpecialHost(host); got != want {
+			t.Errorf("SpecialHost(%s) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+// An attacker's skill asks for http(*) or a wildcard and tries every way of
+// writing a local address: none is covered; only an exact host:port is.
+func TestWildcardsDoNotCoverLocalAddresses(t *testing.T) {
+	p, err := ParsePermissions("http(* *.internal.example localhost 127.0.0.1:8080 [::1]:9000 ollama.lan:11434)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]bool{
+		"example.com:443":             true,
+		"127.0.0.1:80":                false,
+		"127.0.0.1:8080":              true,
+		"127.0.0.1:8081":              false,
+		"localhost:8080":              false, // 127.0.0.1:8080 names the address, not the name
+		"localhost:80":                false, // http(localhost): no port, not explicit
+		"LOCALHOST.:80":               false,
+		"[::1]:9000":                  true,
+		"[::ffff:127.0.0.1]:8080":     true, // the same address as 127.0.0.1
+		"[::ffff:127.0.0.1]:80":       false,
+		"169.254.169.254:80":          false,
+		"[fd00:ec2::254]:80":          false,
+		"100.100.100.200:80":          false,
+		"metadata.google.internal:80": false,
+		"10.0.0.1:443":                false,
+		"0.0.0.0:8080":                false,
+		"ollama.lan:11434":            true,
+		"a.internal.example:443":      true, // a name: judged again by what it resolves to
+	} {
+		if got := p.Allows(OpHTTP, target); got != want {
+			t.Errorf("Allows(http, %s) = %v, want %v", target, got, want)
+		}
+	}
+	// After DNS: a public address is fine for a name in scope; a local
+	// one needs the name or the address with its port.
+	for _, tc := range []struct {
+		host, port, ip string
+		want           bool
+	}{
+		{"example.com", "443", "93.184.216.34", true},
+		{"rebind.example.com", "80", "127.0.0.1", false},
+		{"a.internal.example", "443", "10.0.0.5", false},
+		{"ollama.lan", "11434", "192.168.1.20", true},
+		{"ollama.lan", "11435", "192.168.1.20", false},
+		{"anything.example", "8080", "127.0.0.1", true}, // 127.0.0.1:8080 is granted as such
+		{"localhost", "9000", "::1", true},
+		{"localhost", "9001", "::1", false},
+	} {
+		if _, got := p.AllowsHTTPAddr(tc.host, tc.port, netip.MustParseAddr(tc.ip)); got != tc.want {
+			t.Errorf("AllowsHTTPAddr(%s, %s, %s) = %v, want %v", tc.host, tc.port, tc.ip, got, tc.want)
 		}
 	}
 }

@@ -151,11 +151,8 @@ func holds(dir string, files []file) bool {
 }
 
 // JS is the browser app SDK (sdk/js/agentos.js), served by the bridge at
-// /sdk.js. The bridge replaces TokenPlaceholder with the token for pages of
-// its own origin.
+// /sdk.js as it is: it never holds the bridge token (it reads it from the
+// bridge's own page, bridge/assets.go).
 //
 //go:embed js/agentos.js
 var JS []byte
-
-// TokenPlaceholder marks where the bridge puts the token in JS.
-const TokenPlaceholder = "/*AGENTOS_TOKEN*/ null"

@@ -40,6 +40,8 @@ type webuiFixture struct {
 	Capability     string `json:"capability"`
 	WebURL         string `json:"web_url"`   // a page web.read fetches through the SDK
 	WebTitle       string `json:"web_title"` // its title
+	CrossURL       string `json:"cross_url"` // a page of another origin (a configured one) that imports /sdk.js
+	Token          string `json:"token"`     // the bridge token, which that page must never see
 }
 
 // webuiResult is the script's verdict (its last stdout line).
@@ -83,15 +85,34 @@ func TestWebUIInChromium(t *testing.T) {
 	home := testkit.Home(t)
 	testkit.AddSkill(t, home, "waiter", "", waitTools)
 	testkit.AddSkill(t, home, "counter", "", testkit.CountTools)
-	d, url := startDaemonBridge(t, home)
-	fx := populateForWebUI(t, d)
-	fx.WebTitle = "A page served by the test"
+	webTitle := "A page served by the test"
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<html><head><title>%s</title></head><body><p>Fetched through the app SDK.</p></body></html>", fx.WebTitle)
+		fmt.Fprintf(w, "<html><head><title>%s</title></head><body><p>Fetched through the app SDK.</p></body></html>", webTitle)
 	}))
 	defer web.Close()
-	fx.WebURL = web.URL
+	// The page is on 127.0.0.1, which the bundled web-reader's http(*) does
+	// not reach (DESIGN §7.1): the user's copy of it names the test's
+	// host:port exactly, as a user would for a local service.
+	overrideWebReader(t, home, "http("+strings.TrimPrefix(web.URL, "http://")+") graph(write)")
+	// A page of another origin, configured in bridge.origins so it may
+	// import the SDK (CORS): it must still get no token.
+	cross := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><html><head><title>another origin</title></head><body><p>An app of another origin.</p></body></html>")
+	}))
+	defer cross.Close()
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte("bridge:\n  origins: [\""+cross.URL+"\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, url := startDaemonBridge(t, home)
+	fx := populateForWebUI(t, d)
+	fx.WebTitle, fx.WebURL, fx.CrossURL = webTitle, web.URL, cross.URL
+	tok, err := os.ReadFile(filepath.Join(home, "bridge.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.Token = strings.TrimSpace(string(tok))
 	waitBridge(t, url)
 
 	fixture, _ := json.Marshal(fx)
@@ -237,6 +258,44 @@ func TestWebUIActivityLog(t *testing.T) {
 		t.Fatalf("node --test %s: %v\n%s", filepath.Base(script), err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// overrideWebReader installs the user's own web-reader (the bundled one's
+// files, with allowed-tools set to allowed), which takes the bundled one's
+// place.
+func overrideWebReader(t *testing.T, home, allowed string) {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(root, "skills", "web-reader")
+	dst := filepath.Join(home, "skills", "web-reader")
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "SKILL.md" {
+			data = []byte(strings.Replace(string(data), "allowed-tools: http(*) graph(write)", "allowed-tools: "+allowed, 1))
+			if !strings.Contains(string(data), "allowed-tools: "+allowed) {
+				t.Fatal("the bundled web-reader's allowed-tools line changed: update overrideWebReader")
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // waitTools is a skill's tools.py providing "wait.long", which reports

@@ -6,14 +6,23 @@
 //   const stop = agentos.observe((event) => console.log(event.type, event));
 //
 // Reads need nothing. Calls (capability invoke, writes) need the bridge
-// token: the bridge hands it to pages of its own origin inside this file;
-// an app on another origin (listed in bridge.origins of config.yaml) passes
-// it with agentos.setToken(token). No dependencies, no build step.
-
-const injectedToken = /*AGENTOS_TOKEN*/ null;
+// token. This file never holds it: the bridge's own page (its web UI at /)
+// carries it in <meta name="agentos-token">, which the SDK reads when it
+// runs in a document of the bridge's origin; an app on another origin
+// (listed in bridge.origins of config.yaml) passes it with
+// agentos.setToken(token). No dependencies, no build step.
 
 const base = new URL(import.meta.url).origin;
-let token = injectedToken;
+
+// pageToken is the token of the bridge page this module runs in, or null
+// in a document of any other origin (whatever meta tags it has).
+function pageToken() {
+  if (typeof document === "undefined" || typeof location === "undefined" || location.origin !== base) return null;
+  const meta = document.querySelector('meta[name="agentos-token"]');
+  return (meta && meta.content) || null;
+}
+
+let token = pageToken();
 
 /** AgentosError is a failed call: kind is an engine error kind (invalid,
  * not_found, no_provider, denied, timeout, skill_failed, unavailable, ...),

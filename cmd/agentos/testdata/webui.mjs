@@ -3,7 +3,8 @@
 // starts the engine with its bridge and runs this script with:
 //
 //   WEBUI_URL           the bridge, e.g. http://127.0.0.1:40123
-//   WEBUI_FIXTURE       JSON: what the graph holds (see the Go test)
+//   WEBUI_FIXTURE       JSON: what the graph holds, a page of another origin
+//                       and the token it must not get (see the Go test)
 //   WEBUI_SCREENSHOT    where to save the screenshot
 //   WEBUI_NODE_MODULES  the node_modules holding playwright-core
 //   WEBUI_CHROMIUM      the chromium binary
@@ -277,6 +278,42 @@ async function run() {
   check("sdk capability().invoke runs web.read on a real page", sdk.web === fx.web_title, JSON.stringify(sdk.web));
   check("sdk secrets.* are refused", sdk.refused === "AgentosError denied 403", sdk.refused);
   check("sdk observe sees the write", sdk.observed);
+
+  // 8b. A page of another origin (configured in bridge.origins, so CORS
+  //     lets it import the SDK) gets no token: not from /sdk.js, not
+  //     by reading the UI page, not through a classic <script src>.
+  const other = await context.newPage();
+  await other.goto(fx.cross_url + "/");
+  const cross = await other.evaluate(async ({bridge, token}) => {
+    const out = {};
+    try {
+      const {default: sdk} = await import(bridge + "/sdk.js");
+      out.imported = true;
+      out.hasToken = sdk.hasToken();
+    } catch (e) {
+      out.imported = false;
+      out.importError = String(e);
+    }
+    const read = async (p) => {
+      try {
+        return (await (await fetch(bridge + p)).text()).includes(token);
+      } catch {
+        return false; // no CORS: unreadable
+      }
+    };
+    out.sdkText = await read("/sdk.js");
+    out.uiPage = await read("/");
+    out.classic = await new Promise((resolve) => {
+      const s = document.createElement("script");
+      s.src = bridge + "/sdk.js";
+      s.onload = s.onerror = () => resolve(document.documentElement.outerHTML.includes(token) || JSON.stringify(Object.keys(globalThis)).includes(token));
+      document.head.appendChild(s);
+    });
+    return out;
+  }, {bridge: base, token: fx.token});
+  await other.close();
+  check("a page of another origin imports sdk.js but gets no token", cross.imported && cross.hasToken === false, JSON.stringify(cross));
+  check("nor reads it from sdk.js, the UI page or a classic include", !cross.sdkText && !cross.uiPage && !cross.classic, JSON.stringify(cross));
 
   // 9. The picture: a node with its values, links and history, beside the
   //    live feed.
