@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -125,5 +128,73 @@ func TestEffectivePermissionsWithoutConfigAreTheSkillsOwn(t *testing.T) {
 	tilde, eff := applyConfig(&broker.Skill{ID: "x"}, SkillConfig{Grant: []Grant{{Text: "files(read ~/Notes)", Line: 3}}}, "")
 	if len(eff.read) != 0 || len(tilde.Warnings) != 1 || !strings.Contains(tilde.Warnings[0], "line 3") {
 		t.Fatalf("a ~ grant with no home: read %q warnings %q", eff.read, tilde.Warnings)
+	}
+}
+
+// TestCallCarriesTheFilesGrantsAndSettings runs discovery for real on a
+// home with a config.yaml: the call the runtime builds for the runner holds
+// the user's files grants (what the sandbox lets it reach) and settings, and
+// an edit of config.yaml is picked up by the next reload.
+func TestCallCarriesTheFilesGrantsAndSettings(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	home := t.TempDir()
+	paths := wire.PathsFor(home)
+	dir := filepath.Join(paths.SkillsDir, "notes")
+	for _, d := range []string{dir, filepath.Dir(paths.AuditLog)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md := "---\nname: notes\ndescription: Reads notes.\nallowed-tools: graph(read) files(write ~/Everything)\n---\n"
+	os.WriteFile(filepath.Join(dir, "SKILL.md"), []byte(md), 0o600)
+	os.WriteFile(filepath.Join(dir, "tools.py"), []byte("from agentos import tool\n@tool\ndef read() -> dict:\n    return {}\n"), 0o600)
+	os.WriteFile(paths.Config, []byte(`python: /usr/bin/python3
+skills:
+  notes:
+    settings: {folder: Inbox}
+    grant: ["files(read ~/Notes /srv/team/notes) files(write ~/Notes/out)"]
+`), 0o600)
+	ctx := context.Background()
+	rt, err := newSkillsRuntime(ctx, paths, "/usr/bin/python3", nil, nil, NewBus(16), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.audit.Close()
+	rt.home = "/home/ann"
+	rt.reload(ctx, true)
+	s, tool, err := rt.resolveTool("notes", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rt.newCall(&Job{Job: wire.Job{ID: "j1"}}, s, tool, []byte("{}"))
+	if !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes", "/srv/team/notes"}) || !slices.Equal(c.WritePaths, []string{"/home/ann/Notes/out"}) {
+		t.Fatalf("call paths: read %q write %q", c.ReadPaths, c.WritePaths)
+	}
+	if string(c.Settings) != `{"folder":"Inbox"}` {
+		t.Fatalf("call settings %s", c.Settings)
+	}
+	if !s.Permissions.Allows(broker.OpGraph, "read") || s.Permissions.Allows(broker.OpGraph, "write") {
+		t.Fatalf("effective permissions lost the skill's own: %s", s.Permissions)
+	}
+
+	// The user takes the write grant back: no restart needed.
+	os.WriteFile(paths.Config, []byte("python: /usr/bin/python3\nskills:\n  notes:\n    grant: [\"files(read ~/Notes)\"]\n"), 0o600)
+	if !rt.reload(ctx, false) {
+		t.Fatal("an edit of config.yaml did not reload the skills")
+	}
+	s, tool, _ = rt.resolveTool("notes", "read")
+	c = rt.newCall(&Job{Job: wire.Job{ID: "j2"}}, s, tool, []byte("{}"))
+	if !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes"}) || c.WritePaths != nil || c.Settings != nil {
+		t.Fatalf("after the edit: read %q write %q settings %s", c.ReadPaths, c.WritePaths, c.Settings)
+	}
+
+	// A config.yaml that no longer loads keeps the last good grants.
+	os.WriteFile(paths.Config, []byte("skills:\n  notes:\n    grant: [\"files(read Notes)\"]\n"), 0o600)
+	rt.reload(ctx, false)
+	s, tool, _ = rt.resolveTool("notes", "read")
+	if c = rt.newCall(&Job{Job: wire.Job{ID: "j3"}}, s, tool, []byte("{}")); !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes"}) {
+		t.Fatalf("after a broken edit: read %q", c.ReadPaths)
 	}
 }

@@ -276,13 +276,10 @@ func (rt *skillsRuntime) run(ctx context.Context, j *Job, s *broker.Skill, t *br
 	if err := broker.CheckCall(s, t); err != nil {
 		return nil, err
 	}
-	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
+	call := rt.newCall(j, s, t, params)
+	callID := call.ID
 	// s comes from list(): its Permissions, which the gate checks, are the
-	// effective ones; the files grants and settings travel with the call.
-	eff := rt.effectiveOf(s)
-	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
-		Params: params, Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil,
-		ReadPaths: eff.read, WritePaths: eff.write, Settings: eff.settings}
+	// effective ones (applyConfig).
 	res, err := rt.runner.Run(ctx, call, rt.gate.Wrap(s, t.Name, callID, ops(callID)))
 	if err != nil {
 		var re *broker.RunError
@@ -296,6 +293,16 @@ func (rt *skillsRuntime) run(ctx context.Context, j *Job, s *broker.Skill, t *br
 		return res, nil
 	}
 	return rt.store(ctx, s, t, res)
+}
+
+// newCall is the runner's call for tool t of skill s as (part of) job j:
+// with the user's files grants for the sandbox and the skill's settings.
+func (rt *skillsRuntime) newCall(j *Job, s *broker.Skill, t *broker.Tool, params []byte) broker.Call {
+	eff := rt.effectiveOf(s)
+	return broker.Call{ID: j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10), Skill: s.ID, SkillDir: s.Dir,
+		Module: t.Module, Function: t.Function, Params: params,
+		Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil,
+		ReadPaths: eff.read, WritePaths: eff.write, Settings: eff.settings}
 }
 
 // store upserts what a @returns tool returned, with provenance, and answers
