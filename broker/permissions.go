@@ -146,7 +146,7 @@ func filesPath(w, home string) (string, error) {
 	}
 	for _, el := range strings.Split(filepath.ToSlash(w), "/") {
 		if el == ".." {
-			return "", fmt.Errorf("files scope %q: write the path without ..", w)
+			return "", fmt.Errorf("files scope %q: a path with .. is refused: write where it leads", w)
 		}
 	}
 	if !tilde {
