@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +129,11 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 		}
 	}
 	cfg := rt.loadSkillConfig()
+	for id := range cfg {
+		if !slices.ContainsFunc(skills, func(s *broker.Skill) bool { return s.ID == id }) {
+			rt.log.Warn("config.yaml configures a skill that is not installed", "skill", id)
+		}
+	}
 	effs := make(map[*broker.Skill]*effective, len(skills))
 	for i, s := range skills {
 		cp, eff := applyConfig(s, cfg[s.ID], rt.home)
