@@ -130,7 +130,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	}
 	cfg := rt.loadSkillConfig()
 	for id := range cfg {
-		if !slices.ContainsFunc(skills, func(s *broker.Skill) bool { return s.ID == id }) {
+		if rt.disc != nil && !slices.ContainsFunc(skills, func(s *broker.Skill) bool { return s.ID == id }) {
 			rt.log.Warn("config.yaml configures a skill that is not installed", "skill", id)
 		}
 	}
