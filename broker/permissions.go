@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,12 +17,25 @@ const (
 	OpSecrets    = "secrets"
 	OpGraph      = "graph"
 	OpCapability = "capability"
+	// OpFiles is the user's files: files(read PATH...) / files(write
+	// PATH...). No sideband op checks it: the sandbox lets a call reach
+	// exactly those paths (Call.ReadPaths, Call.WritePaths). Only a grant in
+	// config.yaml makes it effective; in a SKILL.md it is a request the
+	// engine shows the user (docs/skills.md).
+	OpFiles = "files"
 )
 
-var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true}
+var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true, OpFiles: true}
+
+// Files modes: a files scope is stored as mode + ":" + path.
+const (
+	FilesRead  = "read"
+	FilesWrite = "write"
+)
 
 // Permissions maps an op to the scopes granted for it. An op granted with
 // no scope list (`graph`) is granted whole; "*" in a scope list means any.
+// A files scope is "read:/abs/path" or "write:/abs/path".
 type Permissions map[string][]string
 
 // ParsePermissions reads an allowed-tools value:
@@ -29,8 +43,20 @@ type Permissions map[string][]string
 //	http(api.openai.com localhost:11434) secrets(openai) graph(read write) capability(llm)
 //
 // Unknown ops and malformed scopes are errors: a typo must not silently
-// grant or withhold access.
+// grant or withhold access. A files(...) entry keeps a ~/ path as written
+// (cleaned): SKILL.md is the author's, and ~ there can only be a request.
 func ParsePermissions(s string) (Permissions, error) {
+	return parsePermissions(s, "", "allowed-tools")
+}
+
+// ParseGrant reads one grant of config.yaml (skills.<id>.grant), in the
+// allowed-tools grammar; a ~/ path of files(...) is expanded to home. An
+// empty home keeps ~ as written (to check a grant's syntax only).
+func ParseGrant(s, home string) (Permissions, error) {
+	return parsePermissions(s, home, "grant")
+}
+
+func parsePermissions(s, home, where string) (Permissions, error) {
 	p := Permissions{}
 	rest := strings.TrimSpace(s)
 	for rest != "" {
@@ -41,31 +67,95 @@ func ParsePermissions(s string) (Permissions, error) {
 		op := rest[:end]
 		rest = rest[end:]
 		if !knownOps[op] {
-			return nil, fmt.Errorf("allowed-tools: unknown op %q (known: http, secrets, graph, capability)", op)
+			return nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files)", where, op)
 		}
 		var scopes []string
 		if strings.HasPrefix(rest, "(") {
 			closeAt := strings.IndexByte(rest, ')')
 			if closeAt < 0 {
-				return nil, fmt.Errorf("allowed-tools: %s( has no closing parenthesis", op)
+				return nil, fmt.Errorf("%s: %s( has no closing parenthesis", where, op)
 			}
 			scopes = strings.Fields(rest[1:closeAt])
 			if len(scopes) == 0 {
-				return nil, fmt.Errorf("allowed-tools: %s() grants nothing; drop it or name a scope", op)
+				return nil, fmt.Errorf("%s: %s() grants nothing; drop it or name a scope", where, op)
 			}
 			rest = rest[closeAt+1:]
 		} else {
 			scopes = []string{"*"}
 		}
-		for _, sc := range scopes {
-			if err := checkScope(op, sc); err != nil {
-				return nil, err
+		var err error
+		if op == OpFiles {
+			scopes, err = filesScopes(scopes, home)
+		} else {
+			for _, sc := range scopes {
+				if err = checkScope(op, sc); err != nil {
+					break
+				}
 			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		p[op] = mergeScopes(p[op], scopes)
 		rest = strings.TrimSpace(rest)
 	}
 	return p, nil
+}
+
+// filesScopes reads the words of files(...): a mode (read or write), then
+// paths, each absolute or ~/..., with no ".." (a grant says plainly what
+// it gives). A later mode word switches the mode for the paths after it.
+func filesScopes(words []string, home string) ([]string, error) {
+	if words[0] != FilesRead && words[0] != FilesWrite {
+		return nil, fmt.Errorf("files(%s): start with read or write, then the paths: files(read ~/Notes)", strings.Join(words, " "))
+	}
+	var mode string
+	var out []string
+	paths := 0 // since the last mode word
+	for _, w := range words {
+		if w == FilesRead || w == FilesWrite {
+			if mode != "" && paths == 0 {
+				break
+			}
+			mode, paths = w, 0
+			continue
+		}
+		path, err := filesPath(w, home)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mode+":"+path)
+		paths++
+	}
+	if paths == 0 {
+		return nil, fmt.Errorf("files(%s): %s names no path", strings.Join(words, " "), mode)
+	}
+	return out, nil
+}
+
+func filesPath(w, home string) (string, error) {
+	if w == "*" {
+		return "", fmt.Errorf("files scope *: name the folders or files to grant, not everything")
+	}
+	rest, tilde := strings.CutPrefix(w, "~")
+	if tilde && rest != "" && rest[0] != '/' {
+		return "", fmt.Errorf("files scope %q: only ~/ (your home) is understood, not ~user", w)
+	}
+	if !tilde && !filepath.IsAbs(w) {
+		return "", fmt.Errorf("files scope %q: give an absolute path or one under ~/", w)
+	}
+	for _, el := range strings.Split(filepath.ToSlash(w), "/") {
+		if el == ".." {
+			return "", fmt.Errorf("files scope %q: a path with .. is refused: write where it leads", w)
+		}
+	}
+	if !tilde {
+		return filepath.Clean(w), nil
+	}
+	if home == "" {
+		return filepath.Clean("~/" + rest), nil
+	}
+	return filepath.Join(home, rest), nil
 }
 
 func checkScope(op, scope string) error {
@@ -75,31 +165,44 @@ func checkScope(op, scope string) error {
 	switch op {
 	case OpGraph:
 		if scope != "read" && scope != "write" {
-			return fmt.Errorf("allowed-tools: graph scope %q: use read and/or write", scope)
+			return fmt.Errorf("graph scope %q: use read and/or write", scope)
 		}
 	case OpHTTP:
 		if strings.ContainsAny(scope, "/@ ") {
-			return fmt.Errorf("allowed-tools: http scope %q: give a host, host:port or *.domain, not a URL", scope)
+			return fmt.Errorf("http scope %q: give a host, host:port or *.domain, not a URL", scope)
 		}
 		host, port := splitScope(strings.TrimPrefix(scope, "*."))
 		if port != "" {
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return fmt.Errorf("allowed-tools: http scope %q: the port must be a number from 1 to 65535", scope)
+				return fmt.Errorf("http scope %q: the port must be a number from 1 to 65535", scope)
 			}
 		}
 		if _, err := netip.ParseAddr(host); err != nil && (host == "" || strings.ContainsAny(host, ":[]")) {
-			return fmt.Errorf("allowed-tools: http scope %q: give a host, host:port, [ipv6]:port or *.domain", scope)
+			return fmt.Errorf("http scope %q: give a host, host:port, [ipv6]:port or *.domain", scope)
 		}
 	case OpSecrets:
 		if !secretScope.MatchString(scope) {
-			return fmt.Errorf("allowed-tools: secrets scope %q: secret names are letters, digits, _ . - (separate several with spaces)", scope)
+			return fmt.Errorf("secrets scope %q: secret names are letters, digits, _ . - (separate several with spaces)", scope)
 		}
 	case OpCapability:
 		if !capabilityScope.MatchString(scope) {
-			return fmt.Errorf("allowed-tools: capability scope %q: capability names are like llm or web.read (separate several with spaces)", scope)
+			return fmt.Errorf("capability scope %q: capability names are like llm or web.read (separate several with spaces)", scope)
 		}
 	}
 	return nil
+}
+
+// Files returns the paths of the files(...) entries, by mode: what the
+// sandbox lets a call read, and read and write.
+func (p Permissions) Files() (read, write []string) {
+	for _, sc := range p[OpFiles] {
+		if path, ok := strings.CutPrefix(sc, FilesRead+":"); ok {
+			read = append(read, path)
+		} else if path, ok := strings.CutPrefix(sc, FilesWrite+":"); ok {
+			write = append(write, path)
+		}
+	}
+	return read, write
 }
 
 var (
@@ -281,6 +384,18 @@ func (p Permissions) String() string {
 	sort.Strings(ops)
 	parts := make([]string, 0, len(ops))
 	for _, op := range ops {
+		if op == OpFiles {
+			read, write := p.Files()
+			for _, m := range []struct {
+				mode  string
+				paths []string
+			}{{FilesRead, read}, {FilesWrite, write}} {
+				if len(m.paths) > 0 {
+					parts = append(parts, "files("+m.mode+" "+strings.Join(m.paths, " ")+")")
+				}
+			}
+			continue
+		}
 		parts = append(parts, op+"("+strings.Join(p[op], " ")+")")
 	}
 	return strings.Join(parts, " ")

@@ -2,6 +2,8 @@ package broker
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -178,6 +180,51 @@ func TestWildcardsDoNotCoverLocalAddresses(t *testing.T) {
 	} {
 		if _, got := p.AllowsHTTPAddr(tc.host, tc.port, netip.MustParseAddr(tc.ip)); got != tc.want {
 			t.Errorf("AllowsHTTPAddr(%s, %s, %s) = %v, want %v", tc.host, tc.port, tc.ip, got, tc.want)
+		}
+	}
+}
+
+func TestParseGrantReadsFilesWithHomeExpanded(t *testing.T) {
+	p, err := ParseGrant("files(read ~/Notes /srv/shared/./docs/ write ~/Out) http(api.example.com)", "/home/ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, write := p.Files()
+	if !slices.Equal(read, []string{"/home/ann/Notes", "/srv/shared/docs"}) || !slices.Equal(write, []string{"/home/ann/Out"}) {
+		t.Fatalf("read %q write %q", read, write)
+	}
+	if got, want := p.String(), "files(read /home/ann/Notes /srv/shared/docs) files(write /home/ann/Out) http(api.example.com)"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	again, err := ParseGrant(p.String(), "/elsewhere")
+	if err != nil || again.String() != p.String() {
+		t.Fatalf("String() does not parse back: %v %q", err, again.String())
+	}
+	if p.Allows(OpFiles, "read:/home/ann") {
+		t.Fatal("a grant of ~/Notes allowed the home folder")
+	}
+}
+
+func TestParsePermissionsKeepsTildeOfASkillsFilesRequest(t *testing.T) {
+	p, err := ParsePermissions("files(read ~/Notes//a)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read, _ := p.Files(); !slices.Equal(read, []string{"~/Notes/a"}) {
+		t.Fatalf("read = %q", read)
+	}
+}
+
+func TestParseGrantRejectsFilesThatSayNothingOrTooMuch(t *testing.T) {
+	for _, bad := range []string{
+		"files", "files(*)", "files(read)", "files(read *)", "files(~/Notes)", "files(read Notes)",
+		"files(read ~/../etc)", "files(read /home/ann/../../etc)", "files(read ~ann/x)", "files(read write /x)",
+		"files(read /x write)", "file(read /x)",
+	} {
+		if p, err := ParseGrant(bad, "/home/ann"); err == nil {
+			t.Errorf("%q parsed: %v", bad, p)
+		} else if !strings.HasPrefix(err.Error(), "grant: ") {
+			t.Errorf("%q: error %q does not say it is about a grant", bad, err)
 		}
 	}
 }

@@ -31,6 +31,7 @@ type callMessage struct {
 	Function   string          `json:"function"`
 	Params     json.RawMessage `json:"params"`
 	DeadlineMS int64           `json:"deadline_ms"`
+	Settings   json.RawMessage `json:"settings,omitempty"` // the user's settings for the skill
 }
 
 // opResultMessage answers one op; exactly one of Result and Error is set.

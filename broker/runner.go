@@ -89,6 +89,9 @@ type Call struct {
 	// for this skill (absolute, cleaned): the only paths of the user's the
 	// sandbox lets the call reach, beyond the skill's folder and its temp dir.
 	ReadPaths, WritePaths []string
+	// Settings is the skill's settings from config.yaml (a JSON object, or
+	// empty), sent in the call line for agentos.settings.get.
+	Settings json.RawMessage
 }
 
 // Running reports how many worker processes are running now.

@@ -106,7 +106,7 @@ func (cr *callRun) sendCall(deadline time.Time) {
 	}
 	line, err := encodeLine(callMessage{
 		Type: msgCall, ID: cr.c.ID, Skill: cr.c.Skill, Module: cr.c.Module, Function: cr.c.Function,
-		Params: cr.c.Params, DeadlineMS: max(time.Until(deadline).Milliseconds(), 1),
+		Params: cr.c.Params, DeadlineMS: max(time.Until(deadline).Milliseconds(), 1), Settings: cr.c.Settings,
 	})
 	if err != nil { // params were checked by prepare; this is a bug, and the worker will say no result
 		cr.log.Error("encode call line", "err", err)

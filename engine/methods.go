@@ -286,14 +286,20 @@ func (s *Server) subscribe(_ context.Context, c *call, p *wire.SubscribeParams) 
 }
 
 // skillSummary is a skill in skills.list: everything but the guide.
+// Its permissions are the effective ones (allowed-tools, the user's grants
+// and the hosts of URLs in its settings), each with where it came from.
 type skillSummary struct {
 	*broker.Skill
-	Guide        string   `json:"guide,omitempty"`
-	Capabilities []string `json:"capabilities"`
+	Guide             string             `json:"guide,omitempty"`
+	Capabilities      []string           `json:"capabilities"`
+	PermissionSources []PermissionSource `json:"permission_sources"`
 }
 
-func summarize(sk *broker.Skill, withGuide bool) skillSummary {
-	out := skillSummary{Skill: sk, Capabilities: []string{}}
+func (s *Server) summarize(sk *broker.Skill, withGuide bool) skillSummary {
+	out := skillSummary{Skill: sk, Capabilities: []string{}, PermissionSources: s.skills.effectiveOf(sk).sources}
+	if out.PermissionSources == nil {
+		out.PermissionSources = []PermissionSource{}
+	}
 	if withGuide {
 		out.Guide = sk.Guide
 	}
@@ -314,7 +320,7 @@ func (s *Server) skillsList(context.Context, *call, *wire.NoParams) (any, error)
 	skills := s.skills.list()
 	out := make([]skillSummary, len(skills))
 	for i, sk := range skills {
-		out[i] = summarize(sk, false)
+		out[i] = s.summarize(sk, false)
 	}
 	return map[string]any{"skills": out}, nil
 }
@@ -324,7 +330,7 @@ func (s *Server) skillsGet(_ context.Context, _ *call, p *wire.SkillGetParams) (
 	if err != nil {
 		return nil, err
 	}
-	return summarize(sk, true), nil
+	return s.summarize(sk, true), nil
 }
 
 func (s *Server) skillsReload(ctx context.Context, _ *call, _ *wire.NoParams) (any, error) {

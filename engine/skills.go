@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,10 +38,19 @@ type skillsRuntime struct {
 	// are then listed from their SKILL.md only.
 	unusable string
 
+	// configPath is config.yaml, re-read for skills.<id> settings and
+	// grants when it changes (the rest of it is read once, at start);
+	// skillCfg is the last version that loaded (guarded by reloadMu), home
+	// expands ~/ grants.
+	configPath string
+	home       string
+	skillCfg   map[string]SkillConfig
+
 	reloadMu    sync.Mutex // one discovery at a time, so the newest result is the one kept
 	onChange    func([]*broker.Skill)
 	mu          sync.RWMutex
-	skills      []*broker.Skill
+	skills      []*broker.Skill // Permissions are the effective ones (applyConfig)
+	effective   map[*broker.Skill]*effective
 	fingerprint string
 	calls       atomic.Int64
 }
@@ -62,7 +72,10 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extr
 		return nil, fmt.Errorf("extract the bundled skills: %w", err)
 	}
 	rt := &skillsRuntime{roots: skillRoots(paths, bundledDir, extraDirs), audit: audit, gate: broker.NewGate(audit, log),
-		graph: store, bus: bus, log: log, onChange: onChange}
+		graph: store, bus: bus, log: log, onChange: onChange, configPath: paths.Config}
+	if home, err := os.UserHomeDir(); err == nil {
+		rt.home = home
+	}
 	py, err := broker.FindPython(ctx, python)
 	if err != nil {
 		rt.unusable = fmt.Sprintf("no Python interpreter: %v (set python: in config.yaml)", err)
@@ -96,7 +109,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	ctx = context.WithoutCancel(ctx)
 	rt.reloadMu.Lock()
 	defer rt.reloadMu.Unlock()
-	fp := rootsFingerprint(rt.roots)
+	fp := rootsFingerprint(rt.roots) + configFingerprint(rt.configPath)
 	rt.mu.RLock()
 	same := fp == rt.fingerprint
 	rt.mu.RUnlock()
@@ -115,8 +128,19 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 			}
 		}
 	}
+	cfg := rt.loadSkillConfig()
+	for id := range cfg {
+		if rt.disc != nil && !slices.ContainsFunc(skills, func(s *broker.Skill) bool { return s.ID == id }) {
+			rt.log.Warn("config.yaml configures a skill that is not installed", "skill", id)
+		}
+	}
+	effs := make(map[*broker.Skill]*effective, len(skills))
+	for i, s := range skills {
+		cp, eff := applyConfig(s, cfg[s.ID], rt.home)
+		skills[i], effs[cp] = cp, eff
+	}
 	rt.mu.Lock()
-	rt.skills, rt.fingerprint = skills, fp
+	rt.skills, rt.effective, rt.fingerprint = skills, effs, fp
 	rt.mu.Unlock()
 	ids := make([]string, len(skills))
 	for i, s := range skills {
@@ -127,6 +151,46 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 		rt.onChange(skills)
 	}
 	return true
+}
+
+// loadSkillConfig re-reads the skills: part of config.yaml. A file that no
+// longer loads keeps the settings and grants of the last one that did (the
+// engine started with a valid one), and the error is logged.
+func (rt *skillsRuntime) loadSkillConfig() map[string]SkillConfig {
+	if rt.configPath == "" {
+		return rt.skillCfg
+	}
+	cfg, err := LoadConfig(rt.configPath)
+	if err != nil {
+		rt.log.Error("config.yaml no longer loads; skills keep their previous settings and grants", "err", err)
+		return rt.skillCfg
+	}
+	rt.skillCfg = cfg.Skills
+	return rt.skillCfg
+}
+
+// configFingerprint is config.yaml's size and mtime, so an edit of a
+// skill's settings or grants reloads the skills.
+func configFingerprint(path string) string {
+	if path == "" {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "config:none\n"
+	}
+	return fmt.Sprintf("config|%d|%d\n", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// effectiveOf is what config.yaml adds to s, a skill of list(); a skill
+// from elsewhere gets nothing.
+func (rt *skillsRuntime) effectiveOf(s *broker.Skill) *effective {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	if e := rt.effective[s]; e != nil {
+		return e
+	}
+	return &effective{}
 }
 
 // watch polls the skill folders and reloads on change, so an edited skill
@@ -218,9 +282,10 @@ func (rt *skillsRuntime) run(ctx context.Context, j *Job, s *broker.Skill, t *br
 	if err := broker.CheckCall(s, t); err != nil {
 		return nil, err
 	}
-	callID := j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10)
-	call := broker.Call{ID: callID, Skill: s.ID, SkillDir: s.Dir, Module: t.Module, Function: t.Function,
-		Params: params, Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil}
+	call := rt.newCall(j, s, t, params)
+	callID := call.ID
+	// s comes from list(): its Permissions, which the gate checks, are the
+	// effective ones (applyConfig).
 	res, err := rt.runner.Run(ctx, call, rt.gate.Wrap(s, t.Name, callID, ops(callID)))
 	if err != nil {
 		var re *broker.RunError
@@ -234,6 +299,16 @@ func (rt *skillsRuntime) run(ctx context.Context, j *Job, s *broker.Skill, t *br
 		return res, nil
 	}
 	return rt.store(ctx, s, t, res)
+}
+
+// newCall is the runner's call for tool t of skill s as (part of) job j:
+// with the user's files grants for the sandbox and the skill's settings.
+func (rt *skillsRuntime) newCall(j *Job, s *broker.Skill, t *broker.Tool, params []byte) broker.Call {
+	eff := rt.effectiveOf(s)
+	return broker.Call{ID: j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10), Skill: s.ID, SkillDir: s.Dir,
+		Module: t.Module, Function: t.Function, Params: params,
+		Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil,
+		ReadPaths: eff.read, WritePaths: eff.write, Settings: eff.settings}
 }
 
 // store upserts what a @returns tool returned, with provenance, and answers

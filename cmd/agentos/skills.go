@@ -12,6 +12,12 @@ import (
 type skillView struct {
 	broker.Skill
 	Capabilities []string `json:"capabilities"`
+	// PermissionSources are the effective permissions, each with where it
+	// came from: allowed-tools, grant (config.yaml), settings.KEY.
+	PermissionSources []struct {
+		Permission string   `json:"permission"`
+		From       []string `json:"from"`
+	} `json:"permission_sources"`
 }
 
 func runSkills(ctx context.Context, e *env, args []string) error {
@@ -102,6 +108,13 @@ func printSkill(e *env, s *skillView) error {
 	t.row("about", s.Description)
 	t.row("folder", s.Dir)
 	t.row("allowed", s.AllowedTools)
+	for i, p := range s.PermissionSources {
+		label := ""
+		if i == 0 {
+			label = "permissions"
+		}
+		t.row(label, p.Permission+"  from "+strings.Join(p.From, ", "))
+	}
 	if s.Invalid != "" {
 		t.row("INVALID", s.Invalid)
 	}

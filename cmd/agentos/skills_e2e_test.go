@@ -294,6 +294,13 @@ func TestBundledWebReaderReadsAPageAndRemembersIt(t *testing.T) {
 	}))
 	defer page.Close()
 	home := testkit.Home(t)
+	// The page is on loopback, which http(*) does not cover: the user
+	// grants the bundled skill that one host:port.
+	hostPort := strings.TrimPrefix(page.URL, "http://")
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"),
+		[]byte("skills:\n  web-reader:\n    grant: [\"http("+hostPort+")\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	startDaemon(t, home)
 	r := agentos(t, home, "invoke", "web.read", `{"url": "`+page.URL+`/q3"}`)
 	if r.code != 0 {

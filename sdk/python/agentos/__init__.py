@@ -16,7 +16,8 @@ the source, never by importing it)::
 Everything else is a request to the engine over the worker protocol, so it works
 only when the engine runs the tool (elsewhere ops raise RuntimeError; ``log`` and
 ``progress`` print to stderr instead): ``http``, ``secrets``, ``graph``,
-``capability(name).invoke(...)``, ``progress``, ``log``. A refused or failed op raises
+``capability(name).invoke(...)``, ``progress``, ``log``. ``settings.get(key, default)``
+reads the user's settings for the skill (config.yaml), which arrive with the call. A refused or failed op raises
 ``OpError`` (``.kind``, ``.message``). Blocking forms work in sync and async tools;
 async tools can also await the ``a``-prefixed forms (``http.aget``,
 ``secrets.aget``, ``graph.aread``, ``capability(name).ainvoke``, ...) to have several
@@ -25,12 +26,13 @@ ops in flight at once.
 
 from ._conn import OpError
 from ._decorators import provides, returns, timeout, tool
+from . import settings
 from ._ops import Capability, Response, capability, graph, http, log, progress, secrets
 
 OpError.__module__ = "agentos"  # tracebacks say agentos.OpError, the name skills use
 
 __all__ = [
     "tool", "provides", "returns", "timeout",
-    "http", "secrets", "graph", "capability", "progress", "log",
+    "http", "secrets", "graph", "capability", "progress", "log", "settings",
     "OpError", "Response", "Capability",
 ]

@@ -25,6 +25,7 @@ import sys
 from importlib.machinery import ModuleSpec, SourceFileLoader
 
 from . import _conn
+from . import settings as _settings
 
 USAGE = """\
 usage: agentos_worker.py --sdk DIR --skill DIR [--cpu-seconds N] [--memory-bytes N] [--open-files N]
@@ -269,6 +270,10 @@ def run(call: dict, opts: dict) -> str:
     if not isinstance(params, dict):
         raise _Fail("invalid", f"params must be a JSON object, not {type(params).__name__}")
     where = f"{module_name}.{function}"
+    settings = call.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise _Fail("internal", "the call message's settings must be a JSON object")
+    _settings._install(settings)
 
     apply_limits(opts)  # before any skill code can run, so before the skill is on sys.path
     sys.path.insert(1, opts["skill"])  # after the SDK, before the standard library

@@ -239,8 +239,8 @@ class FakeEngine:
     message), answers ops once ``batch`` of them are waiting, in reverse order (so a
     worker that could not have several in flight, or matched replies by order, fails)."""
 
-    def __init__(self, skill_dir: str, handler=default_handler, batch: int = 1) -> None:
-        self.skill_dir, self.handler, self.batch = skill_dir, handler, batch
+    def __init__(self, skill_dir: str, handler=default_handler, batch: int = 1, settings: object = None) -> None:
+        self.skill_dir, self.handler, self.batch, self.settings = skill_dir, handler, batch, settings
 
     def start(self, module: str, function: str, params: object) -> subprocess.Popen:
         env = {"PATH": "/usr/bin:/bin", "HOME": self.skill_dir, "TMPDIR": self.skill_dir, "LANG": "C.UTF-8",
@@ -251,6 +251,8 @@ class FakeEngine:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.skill_dir)
         call = {"type": "call", "id": "c1", "skill": "demo", "module": module, "function": function,
                 "params": params, "deadline_ms": 20000}
+        if self.settings is not None:
+            call["settings"] = self.settings
         proc.stdin.write((json.dumps(call) + "\n").encode())
         proc.stdin.flush()
         return proc
@@ -322,6 +324,17 @@ class WorkerTest(unittest.TestCase):
             "json.py": "from agentos import tool\n@tool\ndef which():\n    return __file__\n",
             "helper.py": "VALUE = 'from a sibling file'\n",
             "uses_helper.py": "import helper\nfrom agentos import tool\n@tool\ndef f():\n    return helper.VALUE\n",
+            "configured.py": textwrap.dedent('''
+                import agentos
+                from agentos import settings, tool
+
+                @tool
+                def read() -> dict:
+                    models = settings.get("models", [])
+                    models.append("changed by the tool")
+                    return {"base_url": agentos.settings.get("base_url", "default"), "missing": settings.get("nope", 7),
+                            "models": settings.get("models"), "all": sorted(settings.all())}
+            '''),
         }
         for name, source in files.items():
             with open(os.path.join(cls.skill, name), "w") as f:
@@ -332,7 +345,7 @@ class WorkerTest(unittest.TestCase):
         cls._tmp.cleanup()
 
     def call(self, function: str, params: object = None, module: str = "tools", **kw) -> Run:
-        engine_kw = {k: kw.pop(k) for k in ("handler", "batch") if k in kw}
+        engine_kw = {k: kw.pop(k) for k in ("handler", "batch", "settings") if k in kw}
         run = FakeEngine(self.skill, **engine_kw).call(module, function, params, **kw)
         self.assertEqual(run.rc, 0, run.stderr)
         self.assertIsNotNone(run.final, run.stderr)
@@ -343,6 +356,16 @@ class WorkerTest(unittest.TestCase):
         run = self.call("echo", {"text": "ab", "times": 2})
         self.assertEqual(run.result, {"text": "abab"})
         self.assertEqual(run.messages, [run.final])
+
+    def test_settings_arrive_with_the_call(self) -> None:
+        run = self.call("read", module="configured",
+                        settings={"base_url": "http://127.0.0.1:1234/v1", "models": ["a", "b"]})
+        self.assertEqual(run.result, {"base_url": "http://127.0.0.1:1234/v1", "missing": 7,
+                                      "models": ["a", "b"], "all": ["base_url", "models"]})
+
+    def test_no_settings_means_defaults(self) -> None:
+        run = self.call("read", module="configured")
+        self.assertEqual(run.result, {"base_url": "default", "missing": 7, "models": None, "all": []})
 
     def test_print_and_subprocess_output_go_to_stderr(self) -> None:
         run = self.call("noisy")

@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfigReadsSkillSettingsAndGrants(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, `skills:
+  openai:
+    settings: {base_url: "http://127.0.0.1:1234/v1", models: [gpt-4o-mini], retry: {count: 3}}
+  notes:
+    grant:
+      - files(read ~/Notes)
+      - "http(api.example.com) secrets(notion)"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Skills["openai"].Settings
+	if o["base_url"] != "http://127.0.0.1:1234/v1" || !slices.Equal(o["models"].([]any), []any{"gpt-4o-mini"}) {
+		t.Fatalf("settings: %#v", o)
+	}
+	if b, err := json.Marshal(o); err != nil || !strings.Contains(string(b), `"retry":{"count":3}`) {
+		t.Fatalf("nested settings do not travel as JSON: %s %v", b, err)
+	}
+	g := cfg.Skills["notes"].Grant
+	if len(g) != 2 || g[0] != (Grant{Text: "files(read ~/Notes)", Line: 6}) || g[1].Line != 7 {
+		t.Fatalf("grants: %+v", g)
+	}
+}
+
+func TestLoadConfigRejectsABadSkillsEntryNamingItsLine(t *testing.T) {
+	for name, tc := range map[string]struct{ body, want string }{
+		"unknown key":      {"skills:\n  notes:\n    grants: [graph]\n", "line 3"},
+		"bad grant":        {"skills:\n  notes:\n    grant:\n      - graph(read)\n      - files(read Notes)\n", "line 5: skills.notes.grant: grant: files scope \"Notes\""},
+		"unknown op":       {"skills:\n  notes:\n    grant: [\"shell(ls)\"]\n", "line 3: skills.notes.grant: grant: unknown op \"shell\""},
+		"grant not string": {"skills:\n  notes:\n    grant:\n      - {files: read}\n", "line 4: a grant is a string"},
+		"settings a list":  {"skills:\n  notes:\n    settings: [a, b]\n", "line 3"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadConfig(writeConfig(t, tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEffectivePermissionsJoinAllowedToolsGrantsAndSettingsURLs(t *testing.T) {
+	perms, err := broker.ParsePermissions("http(api.openai.com) secrets(openai) files(read ~/Wanted)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &broker.Skill{ID: "openai", Permissions: perms}
+	sc := SkillConfig{
+		Settings: map[string]any{
+			"base_url": "http://127.0.0.1:1234/v1",
+			"mirrors":  []any{"https://api.openai.com/v1", "ftp://files.example.com/", "not a url", map[string]any{"u": "http://[::1]:8080/x"}},
+			"count":    3,
+		},
+		Grant: []Grant{{Text: "secrets(openai azure) files(read ~/Notes write /tmp/out)", Line: 4}, {Text: "capability(llm)", Line: 5}},
+	}
+	got, eff := applyConfig(s, sc, "/home/ann")
+	if got == s || s.Permissions.Allows(broker.OpSecrets, "azure") {
+		t.Fatal("applyConfig changed the discovered skill instead of a copy")
+	}
+	if want := "capability(llm) files(read /home/ann/Notes) files(write /tmp/out) http(127.0.0.1:1234 [::1]:8080 api.openai.com api.openai.com:443) secrets(azure openai)"; got.Permissions.String() != want {
+		t.Fatalf("effective:\n got %s\nwant %s", got.Permissions.String(), want)
+	}
+	if got.Permissions.Allows(broker.OpHTTP, "127.0.0.1:9999") || got.Permissions.Allows(broker.OpHTTP, "files.example.com:21") {
+		t.Fatal("a settings URL opened more than its host:port")
+	}
+	if !slices.Equal(eff.read, []string{"/home/ann/Notes"}) || !slices.Equal(eff.write, []string{"/tmp/out"}) {
+		t.Fatalf("files: read %q write %q", eff.read, eff.write)
+	}
+	from := map[string][]string{}
+	for _, ps := range eff.sources {
+		from[ps.Permission] = ps.From
+	}
+	for perm, want := range map[string][]string{
+		"http(127.0.0.1:1234)":        {"settings.base_url"},
+		"http([::1]:8080)":            {"settings.mirrors[3].u"},
+		"http(api.openai.com:443)":    {"settings.mirrors[0]"},
+		"http(api.openai.com)":        {"allowed-tools"},
+		"secrets(openai)":             {"allowed-tools", "grant"},
+		"secrets(azure)":              {"grant"},
+		"files(read /home/ann/Notes)": {"grant"},
+		"capability(llm)":             {"grant"},
+	} {
+		if !slices.Equal(from[perm], want) {
+			t.Errorf("%s from %q, want %q", perm, from[perm], want)
+		}
+	}
+	if _, asked := from["files(read ~/Wanted)"]; asked || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "files(read ~/Wanted)") {
+		t.Fatalf("a SKILL.md files request must be a warning, not a permission: %q %v", got.Warnings, from)
+	}
+	var settings map[string]any
+	if err := json.Unmarshal(eff.settings, &settings); err != nil || settings["base_url"] != "http://127.0.0.1:1234/v1" {
+		t.Fatalf("settings for the call: %s %v", eff.settings, err)
+	}
+}
+
+func TestEffectivePermissionsWithoutConfigAreTheSkillsOwn(t *testing.T) {
+	perms, _ := broker.ParsePermissions("graph(read)")
+	got, eff := applyConfig(&broker.Skill{ID: "x", Permissions: perms}, SkillConfig{}, "")
+	if got.Permissions.String() != "graph(read)" || eff.settings != nil || eff.read != nil || len(eff.sources) != 1 {
+		t.Fatalf("%s %+v", got.Permissions, eff)
+	}
+	tilde, eff := applyConfig(&broker.Skill{ID: "x"}, SkillConfig{Grant: []Grant{{Text: "files(read ~/Notes)", Line: 3}}}, "")
+	if len(eff.read) != 0 || len(tilde.Warnings) != 1 || !strings.Contains(tilde.Warnings[0], "line 3") {
+		t.Fatalf("a ~ grant with no home: read %q warnings %q", eff.read, tilde.Warnings)
+	}
+}
+
+// TestCallCarriesTheFilesGrantsAndSettings runs discovery for real on a
+// home with a config.yaml: the call the runtime builds for the runner holds
+// the user's files grants (what the sandbox lets it reach) and settings, and
+// an edit of config.yaml is picked up by the next reload.
+func TestCallCarriesTheFilesGrantsAndSettings(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	home := t.TempDir()
+	paths := wire.PathsFor(home)
+	dir := filepath.Join(paths.SkillsDir, "notes")
+	for _, d := range []string{dir, filepath.Dir(paths.AuditLog)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md := "---\nname: notes\ndescription: Reads notes.\nallowed-tools: graph(read) files(write ~/Everything)\n---\n"
+	os.WriteFile(filepath.Join(dir, "SKILL.md"), []byte(md), 0o600)
+	os.WriteFile(filepath.Join(dir, "tools.py"), []byte("from agentos import tool\n@tool\ndef read() -> dict:\n    return {}\n"), 0o600)
+	os.WriteFile(paths.Config, []byte(`python: /usr/bin/python3
+skills:
+  notes:
+    settings: {folder: Inbox}
+    grant: ["files(read ~/Notes /srv/team/notes) files(write ~/Notes/out)"]
+`), 0o600)
+	ctx := context.Background()
+	rt, err := newSkillsRuntime(ctx, paths, "/usr/bin/python3", nil, nil, NewBus(16), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.audit.Close()
+	rt.home = "/home/ann"
+	rt.reload(ctx, true)
+	s, tool, err := rt.resolveTool("notes", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rt.newCall(&Job{Job: wire.Job{ID: "j1"}}, s, tool, []byte("{}"))
+	if !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes", "/srv/team/notes"}) || !slices.Equal(c.WritePaths, []string{"/home/ann/Notes/out"}) {
+		t.Fatalf("call paths: read %q write %q", c.ReadPaths, c.WritePaths)
+	}
+	if string(c.Settings) != `{"folder":"Inbox"}` {
+		t.Fatalf("call settings %s", c.Settings)
+	}
+	if !s.Permissions.Allows(broker.OpGraph, "read") || s.Permissions.Allows(broker.OpGraph, "write") {
+		t.Fatalf("effective permissions lost the skill's own: %s", s.Permissions)
+	}
+
+	// The user takes the write grant back: no restart needed.
+	os.WriteFile(paths.Config, []byte("python: /usr/bin/python3\nskills:\n  notes:\n    grant: [\"files(read ~/Notes)\"]\n"), 0o600)
+	if !rt.reload(ctx, false) {
+		t.Fatal("an edit of config.yaml did not reload the skills")
+	}
+	s, tool, _ = rt.resolveTool("notes", "read")
+	c = rt.newCall(&Job{Job: wire.Job{ID: "j2"}}, s, tool, []byte("{}"))
+	if !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes"}) || c.WritePaths != nil || c.Settings != nil {
+		t.Fatalf("after the edit: read %q write %q settings %s", c.ReadPaths, c.WritePaths, c.Settings)
+	}
+
+	// A config.yaml that no longer loads keeps the last good grants.
+	os.WriteFile(paths.Config, []byte("skills:\n  notes:\n    grant: [\"files(read Notes)\"]\n"), 0o600)
+	rt.reload(ctx, false)
+	s, tool, _ = rt.resolveTool("notes", "read")
+	if c = rt.newCall(&Job{Job: wire.Job{ID: "j3"}}, s, tool, []byte("{}")); !slices.Equal(c.ReadPaths, []string{"/home/ann/Notes"}) {
+		t.Fatalf("after a broken edit: read %q", c.ReadPaths)
+	}
+}
