@@ -81,8 +81,8 @@ func (o *gatedOps) HandleOp(ctx context.Context, op Op) (json.RawMessage, error)
 			host, _ := splitScope(scope)
 			err = httpDenied(o.skill.ID, scope, SpecialHost(host), "")
 		case !o.skill.Permissions.Allows(perm, scope):
-			err = errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md",
-				o.skill.ID, op.Name, scope, perm, scope)
+			err = errorf(KindDenied, "skill %s may not %s %s: add %s(%s) to allowed-tools in its SKILL.md%s",
+				o.skill.ID, op.Name, scope, perm, scope, orGrant(o.skill.ID))
 		default:
 			res, err = o.inner.HandleOp(ctx, op)
 			// The http op decides again where it connects (after DNS,
@@ -223,22 +223,27 @@ func httpDenied(skillID, hostPort, class, what string) *Error {
 // resolved to, if any.
 func httpDeniedTo(skillID, hostPort, class, what, resolved string) *Error {
 	if class == "" {
-		return errorf(KindDenied, "skill %s may not http.request %s%s: add http(%s) to allowed-tools in its SKILL.md", skillID, what, hostPort, hostPort)
+		return errorf(KindDenied, "skill %s may not http.request %s%s: add http(%s) to allowed-tools in its SKILL.md%s", skillID, what, hostPort, hostPort, orGrant(skillID))
 	}
 	kind := "a " + class + " address"
 	if resolved != "" {
 		kind = "it resolves to " + resolved + ", " + kind
 	}
-	return errorf(KindDenied, "skill %s may not http.request %s%s (%s, which only an entry naming that host and port exactly allows: http(*), *.domain and port-less entries do not): add http(%s) to allowed-tools in its SKILL.md",
-		skillID, what, hostPort, kind, hostPort)
+	return errorf(KindDenied, "skill %s may not http.request %s%s (%s, which only an entry naming that host and port exactly allows: http(*), *.domain and port-less entries do not): add http(%s) to allowed-tools in its SKILL.md%s",
+		skillID, what, hostPort, kind, hostPort, orGrant(skillID))
 }
 
 // CheckCall decides whether tool t of skill s may run at all: a tool with
 // @returns has its items stored in the graph, so it needs graph(write).
 func CheckCall(s *Skill, t *Tool) error {
 	if t.Returns != "" && !s.Permissions.Allows(OpGraph, "write") {
-		return errorf(KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md",
-			s.ID, t.Name, t.Returns)
+		return errorf(KindDenied, "%s.%s returns %s items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md%s",
+			s.ID, t.Name, t.Returns, orGrant(s.ID))
 	}
 	return nil
+}
+
+// orGrant is the other way to give a skill a permission: the user's own.
+func orGrant(skillID string) string {
+	return ", or grant it in config.yaml under skills." + skillID + ".grant"
 }

@@ -125,7 +125,7 @@ func TestGateDeniesWhatAllowedToolsDoesNotGrantAndAuditsIt(t *testing.T) {
 			if !errors.Is(err, ErrDenied) || !errors.As(err, &be) || be.ErrorKind() != KindDenied {
 				t.Fatalf("error %v, want denied", err)
 			}
-			if want := "add " + tc.want + " to allowed-tools in its SKILL.md"; !strings.HasPrefix(err.Error(), "skill demo may not "+tc.op.Name+" ") ||
+			if want := "add " + tc.want + " to allowed-tools in its SKILL.md, or grant it in config.yaml under skills.demo.grant"; !strings.HasPrefix(err.Error(), "skill demo may not "+tc.op.Name+" ") ||
 				!strings.HasSuffix(err.Error(), want) {
 				t.Fatalf("message %q does not end %q", err, want)
 			}
@@ -397,7 +397,7 @@ func TestCheckCallRefusesAReturnsToolWithoutGraphWrite(t *testing.T) {
 	sk := testSkill(t, "demo", "graph(read)", "fetch=x")
 	sk.Tools[0].Returns = "task[]"
 	err := CheckCall(sk, &sk.Tools[0])
-	if !errors.Is(err, ErrDenied) || err.Error() != "demo.fetch returns task[] items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md" {
+	if !errors.Is(err, ErrDenied) || err.Error() != "demo.fetch returns task[] items, which are stored in the graph: add graph(write) to allowed-tools in its SKILL.md, or grant it in config.yaml under skills.demo.grant" {
 		t.Fatalf("returns without graph(write): %v", err)
 	}
 	sk.Tools[0].Returns = ""
@@ -438,7 +438,7 @@ func TestCheckHTTPDialRefusesTheEnginesOwnListenersAndLocalAddresses(t *testing.
 		}
 	}
 	err := CheckHTTPDial(sk, "rebind.example", "80", netip.MustParseAddr("127.0.0.1"), own)
-	if !strings.HasSuffix(err.Error(), "add http(rebind.example:80) to allowed-tools in its SKILL.md") {
+	if !strings.Contains(err.Error(), "add http(rebind.example:80) to allowed-tools in its SKILL.md, or grant it in config.yaml under skills.demo.grant") {
 		t.Fatalf("the denial does not name the entry to add: %v", err)
 	}
 }

@@ -114,7 +114,7 @@ func (f *httpFixture) wantDenied(t *testing.T, err error, entry string) {
 	if !errors.Is(err, broker.ErrDenied) {
 		t.Fatalf("got %v, want denied", err)
 	}
-	if !strings.Contains(err.Error(), "add "+entry) || !strings.HasSuffix(err.Error(), " to allowed-tools in its SKILL.md") {
+	if !strings.Contains(err.Error(), "add "+entry) || !strings.Contains(err.Error(), " to allowed-tools in its SKILL.md, or grant it in config.yaml under skills.") {
 		t.Fatalf("the denial does not name %s: %v", entry, err)
 	}
 	recs := f.audit(t)
