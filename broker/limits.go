@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/agentos/agentos/broker/sandbox"
 )
 
 // Limits bound what one worker process may consume. Zero fields take the defaults.
@@ -17,6 +19,7 @@ type Limits struct {
 	MaxOutput   int64         // bytes the worker may write to stdout in one call, so also one protocol line's max (default 64 MiB)
 	StderrTail  int           // bytes of stderr kept for error messages (default 8 KiB)
 	Grace       time.Duration // SIGTERM → SIGKILL grace (default 2 s)
+	Processes   int           // processes and threads one call may have at once, by a pids cgroup when the sandbox has one (default 256)
 }
 
 // Default limits, used for every zero field of Limits.
@@ -27,6 +30,7 @@ const (
 	DefaultMaxOutput   = 64 << 20
 	DefaultStderrTail  = 8 << 10
 	DefaultGrace       = 2 * time.Second
+	DefaultProcesses   = 256
 )
 
 // withDefaults fills every zero or negative field with its default.
@@ -49,6 +53,9 @@ func (l Limits) withDefaults() Limits {
 	if l.Grace <= 0 {
 		l.Grace = DefaultGrace
 	}
+	if l.Processes <= 0 {
+		l.Processes = DefaultProcesses
+	}
 	return l
 }
 
@@ -59,6 +66,15 @@ func (l Limits) workerArgs() []string {
 		"--cpu-seconds", strconv.Itoa(l.CPUSeconds),
 		"--memory-bytes", strconv.FormatInt(l.MemoryBytes, 10),
 		"--open-files", strconv.Itoa(l.OpenFiles),
+	}
+}
+
+// rlimits are the limits the sandbox helper sets on the interpreter it starts.
+func (l Limits) rlimits() []sandbox.Rlimit {
+	return []sandbox.Rlimit{
+		{Resource: unix.RLIMIT_CPU, Value: uint64(l.CPUSeconds)},
+		{Resource: unix.RLIMIT_AS, Value: uint64(l.MemoryBytes)},
+		{Resource: unix.RLIMIT_NOFILE, Value: uint64(l.OpenFiles)},
 	}
 }
 

@@ -10,11 +10,11 @@ import (
 
 func TestZeroLimitsTakeTheDefaults(t *testing.T) {
 	got := Limits{}.withDefaults()
-	want := Limits{CPUSeconds: 60, MemoryBytes: 2 << 30, OpenFiles: 256, MaxOutput: 64 << 20, StderrTail: 8 << 10, Grace: 2 * time.Second}
+	want := Limits{CPUSeconds: 60, MemoryBytes: 2 << 30, OpenFiles: 256, MaxOutput: 64 << 20, StderrTail: 8 << 10, Grace: 2 * time.Second, Processes: 256}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
-	set := Limits{CPUSeconds: 1, MemoryBytes: 2, OpenFiles: 3, MaxOutput: 4, StderrTail: 5, Grace: 6}
+	set := Limits{CPUSeconds: 1, MemoryBytes: 2, OpenFiles: 3, MaxOutput: 4, StderrTail: 5, Grace: 6, Processes: 7}
 	if got := set.withDefaults(); got != set {
 		t.Errorf("set limits changed to %+v", got)
 	}

@@ -9,9 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/agentos/agentos/broker/sandbox"
 )
 
 // Runner defaults for zero RunnerOptions and Call fields.
@@ -29,6 +32,9 @@ type RunnerOptions struct {
 	MaxConcurrent int // worker processes at once (default 8)
 	MaxQueue      int // calls waiting for a process slot (default 256); beyond is unavailable
 	Logger        *slog.Logger
+	// Sandbox is config.yaml's sandbox mode: strict, best-effort (default) or off
+	// (DESIGN §7.1). Strict refuses every call while a layer is missing.
+	Sandbox string
 }
 
 // Runner runs tool calls, each in a fresh worker process (DESIGN §7,
@@ -43,6 +49,9 @@ type Runner struct {
 	queued   atomic.Int64
 	running  atomic.Int64
 	seq      atomic.Uint64
+
+	sandbox    sandbox.Status
+	sandboxErr error // an unknown mode: every call is refused with it
 }
 
 // NewRunner returns a Runner. A missing interpreter or SDK folder shows up as an
@@ -63,13 +72,23 @@ func NewRunner(opts RunnerOptions) *Runner {
 			sdk = abs
 		}
 	}
+	mode, modeErr := sandbox.ParseMode(opts.Sandbox)
+	if modeErr != nil {
+		mode = sandbox.Strict // refuse rather than guess
+	}
+	sb := sandbox.Probe(mode)
+	if sb.Mode != sandbox.Off && len(sb.Missing) > 0 {
+		opts.Logger.Info("sandbox layers missing", "mode", sb.Mode, "layers", sb.Layers, "missing", sb.Why)
+	}
 	return &Runner{
-		python:   opts.Python,
-		sdkDir:   sdk,
-		limits:   opts.Limits.withDefaults(),
-		log:      opts.Logger,
-		slots:    make(chan struct{}, opts.MaxConcurrent),
-		maxQueue: int64(opts.MaxQueue),
+		sandbox:    sb,
+		sandboxErr: modeErr,
+		python:     opts.Python,
+		sdkDir:     sdk,
+		limits:     opts.Limits.withDefaults(),
+		log:        opts.Logger,
+		slots:      make(chan struct{}, opts.MaxConcurrent),
+		maxQueue:   int64(opts.MaxQueue),
 	}
 }
 
@@ -92,6 +111,12 @@ type Call struct {
 	// Settings is the skill's settings from config.yaml (a JSON object, or
 	// empty), sent in the call line for agentos.settings.get.
 	Settings json.RawMessage
+}
+
+// Sandbox reports the sandbox mode and which layers every call gets and which
+// ones are missing on this machine (system.status shows them).
+func (r *Runner) Sandbox() (mode string, layers, missing []string) {
+	return string(r.sandbox.Mode), slices.Clone(r.sandbox.Layers), slices.Clone(r.sandbox.Missing)
 }
 
 // Running reports how many worker processes are running now.
@@ -124,6 +149,12 @@ func (r *Runner) Run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 
 // prepare checks the call and fills its defaults.
 func (r *Runner) prepare(c *Call) error {
+	if r.sandboxErr != nil {
+		return &RunError{Kind: KindUnavailable, Message: r.sandboxErr.Error()}
+	}
+	if err := r.sandbox.Check(); err != nil {
+		return &RunError{Kind: KindUnavailable, Message: "skill runner refuses to run: " + err.Error()}
+	}
 	if r.python == "" || r.sdkDir == "" {
 		return &RunError{Kind: KindUnavailable, Message: "skill runner has no Python interpreter or SDK folder configured"}
 	}

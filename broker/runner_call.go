@@ -58,7 +58,7 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	defer r.removeCallDir(dir)
 
 	start := time.Now()
-	w, err := startWorker(r.python, r.sdkDir, c.SkillDir, dir, r.limits)
+	w, err := r.startWorker(c, dir)
 	if err != nil {
 		return nil, &RunError{Kind: KindUnavailable, Message: fmt.Sprintf("start worker: %v", err)}
 	}
@@ -67,7 +67,7 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	log := r.log.With("call", c.ID, "skill", c.Skill, "function", c.Module+"."+c.Function, "pid", w.pid)
 	// Before the call line is sent, so no skill code runs unbounded even if the shim
 	// failed to set its own limits.
-	if err := r.limits.applyTo(w.pid); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := w.applyLimits(r.limits); err != nil && !errors.Is(err, unix.ESRCH) {
 		log.Warn("apply worker limits", "err", err)
 	}
 	log.Debug("worker started")

@@ -176,6 +176,9 @@ func newTestRunner(t *testing.T, tweak func(*RunnerOptions)) *Runner {
 		Python: systemPython,
 		SDKDir: writeFixtureSDK(t),
 		Limits: Limits{CPUSeconds: 20, MemoryBytes: 1 << 30, OpenFiles: 64, Grace: 300 * time.Millisecond},
+		// These tests check pids from the host's view and pidfiles in their own
+		// temp dirs; runner_sandbox_test.go runs the same fixture sandboxed.
+		Sandbox: "off",
 	}
 	if tweak != nil {
 		tweak(&opts)

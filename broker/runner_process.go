@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/agentos/agentos/broker/sandbox"
 )
 
 // workerScript is the SDK's entry shim, run by absolute path inside SDKDir.
@@ -30,6 +32,19 @@ type workerProc struct {
 	exited     chan struct{} // closed when the leader has exited; it stays unreaped until reap
 
 	sendMu sync.Mutex // one line at a time on stdin
+
+	// launch is the sandbox helper that runs the interpreter as init of the
+	// call's namespaces; nil when the worker is the interpreter itself.
+	launch *sandbox.Launch
+}
+
+// exitState is how the interpreter ended: its own wait status, or the one the
+// sandbox helper reported for it.
+type exitState struct {
+	known    bool
+	ws       syscall.WaitStatus
+	cpu      time.Duration
+	setupErr string // the sandbox could not be set up; the interpreter never ran
 }
 
 // workerEnv is the whole environment of a worker (docs/worker-protocol.md): nothing
@@ -52,7 +67,12 @@ func workerEnv(dir string) []string {
 // pipes are closed by Wait and give no way to stop a read, while a grandchild that
 // inherited stdout can keep it open forever. Our ends are pollable, so deadlines can
 // always unblock them.
-func startWorker(python, sdkDir, skillDir, dir string, limits Limits) (w *workerProc, err error) {
+//
+// With the sandbox active the process started is the sandbox helper (package
+// sandbox), which applies the layers and runs the interpreter as its child; the
+// group, the pipes and the kill semantics are the same.
+func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
+	python, sdkDir, limits := r.python, r.sdkDir, r.limits
 	var opened []*os.File
 	defer func() {
 		if err != nil {
@@ -81,25 +101,45 @@ func startWorker(python, sdkDir, skillDir, dir string, limits Limits) (w *worker
 		return nil, fmt.Errorf("stderr pipe: %w", err)
 	}
 
-	args := []string{python, "-I", "-S", filepath.Join(sdkDir, workerScript), "--sdk", sdkDir, "--skill", skillDir}
-	cmd := &exec.Cmd{
-		Path:   python,
-		Args:   append(args, limits.workerArgs()...),
-		Env:    workerEnv(dir),
-		Dir:    dir,
-		Stdin:  inR,
-		Stdout: outW,
-		Stderr: errW,
-		// Own group, so one signal reaches everything the skill forked; Pdeathsig so
-		// a crashed engine does not leave workers behind.
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	args := []string{python, "-I", "-S", filepath.Join(sdkDir, workerScript), "--sdk", sdkDir, "--skill", c.SkillDir}
+	args = append(args, limits.workerArgs()...)
+	var launch *sandbox.Launch
+	cmd := &exec.Cmd{Path: python, Args: args, Env: workerEnv(dir), Dir: dir}
+	if r.sandbox.Active() {
+		launch, err = r.sandbox.Prepare(sandbox.Spec{
+			Path: python, Args: args, Env: workerEnv(dir), Dir: dir,
+			Read:    append([]string{sdkDir, c.SkillDir}, c.ReadPaths...),
+			Write:   c.WritePaths,
+			Rlimits: limits.rlimits(),
+			PidsMax: limits.Processes,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cmd = launch.Cmd
 	}
-	startErr := cmd.Start()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	// Own group, so one signal reaches everything the skill forked; Pdeathsig so
+	// a crashed engine does not leave workers behind (in the sandbox, the helper's
+	// death ends its PID namespace and with it every process of the call).
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Pdeathsig = true, syscall.SIGKILL
+	var startErr error
+	if launch != nil {
+		startErr = launch.Start()
+	} else {
+		startErr = cmd.Start()
+	}
 	// The child holds its own copies now; keeping ours would hide EOF from us.
 	inR.Close()
 	outW.Close()
 	errW.Close()
 	if startErr != nil {
+		if launch != nil {
+			launch.Close()
+		}
 		return nil, startErr // already names the binary: "fork/exec /path: ..."
 	}
 	w = &workerProc{
@@ -111,10 +151,21 @@ func startWorker(python, sdkDir, skillDir, dir string, limits Limits) (w *worker
 		tail:       newStderrTail(limits.StderrTail),
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
+		launch:     launch,
 	}
 	go w.drainStderr()
 	go w.watchExit()
 	return w, nil
+}
+
+// applyLimits sets the rlimits on the interpreter from outside. A sandbox helper
+// sets them on the interpreter it starts instead: on the helper itself (a Go
+// program that reserves address space up front) a memory limit would kill it.
+func (w *workerProc) applyLimits(l Limits) error {
+	if w.launch != nil {
+		return nil
+	}
+	return l.applyTo(w.pid)
 }
 
 // drainStderr copies stderr into the tail until EOF or until the read is cut off; the
@@ -179,7 +230,7 @@ func (w *workerProc) send(line []byte) error {
 
 // reap kills whatever is left of the group, collects the leader's exit status and
 // releases the pipes. Every started worker goes through it exactly once.
-func (w *workerProc) reap(drain time.Duration) (*os.ProcessState, error) {
+func (w *workerProc) reap(drain time.Duration) (exitState, error) {
 	killErr := w.signalGroup(unix.SIGKILL)
 	<-w.exited
 	// Once more, now that the leader is gone: catches anything it forked after the
@@ -206,5 +257,23 @@ func (w *workerProc) reap(drain time.Duration) (*os.ProcessState, error) {
 	}
 	t.Stop()
 	w.stderr.Close()
-	return w.cmd.ProcessState, errors.Join(killErr, waitErr)
+	return w.exitState(), errors.Join(killErr, waitErr)
+}
+
+// exitState is the interpreter's end: the helper's report when sandboxed (the
+// helper, as init, cannot die by the interpreter's signal), else the process's own.
+func (w *workerProc) exitState() exitState {
+	if w.launch != nil {
+		res, ok := w.launch.Result()
+		w.launch.Close()
+		if ok {
+			return exitState{known: true, ws: res.Status, cpu: res.CPU, setupErr: res.SetupError}
+		}
+	}
+	state := w.cmd.ProcessState
+	if state == nil {
+		return exitState{}
+	}
+	ws, _ := state.Sys().(syscall.WaitStatus)
+	return exitState{known: true, ws: ws, cpu: state.UserTime() + state.SystemTime()}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/broker/sandbox"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -28,6 +29,9 @@ type FileConfig struct {
 	} `yaml:"user"`
 	// Capabilities holds per-capability policy and pins (skills issue).
 	Capabilities map[string]broker.Policy `yaml:"capabilities"`
+	// Sandbox is how skills are confined (DESIGN §7.1): strict, best-effort
+	// (default) or off; passed to broker.RunnerOptions.Sandbox.
+	Sandbox string `yaml:"sandbox"`
 	// Skills holds the user's settings and grants per skill id (DESIGN §7.0).
 	Skills map[string]SkillConfig `yaml:"skills"`
 }
@@ -81,6 +85,9 @@ func LoadConfig(path string) (*FileConfig, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
 		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if _, err := sandbox.ParseMode(cfg.Sandbox); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	for name, c := range cfg.Capabilities {
 		if err := c.Validate(); err != nil {

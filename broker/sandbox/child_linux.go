@@ -1,0 +1,133 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childSpec is what the runner hands the helper: the Spec and the layers to apply.
+type childSpec struct {
+	Spec
+	Exec       []string `json:"exec"` // the interpreter binary: read and execute
+	Libs       []string `json:"libs"` // its stdlib and shared libraries: read and execute
+	Cgroup     string   `json:"cgroup,omitempty"`
+	NoNewPrivs bool     `json:"no_new_privs"`
+	Seccomp    bool     `json:"seccomp"`
+	Landlock   bool     `json:"landlock"`
+}
+
+// MaybeRunChild turns this process into the sandbox helper when it was started as
+// one, and never returns then. Call it first thing in main (and in TestMain).
+func MaybeRunChild() {
+	if len(os.Args) >= 2 {
+		switch os.Args[1] {
+		case childArg:
+			os.Exit(runChild())
+		case probeArg:
+			os.Exit(0)
+		}
+	}
+	hooked.Store(true)
+}
+
+// runChild is the helper: init of the call's namespaces. Everything it applies is
+// per thread (no_new_privs, Landlock, seccomp), so it locks itself to the thread
+// that later forks the interpreter.
+func runChild() int {
+	runtime.LockOSThread()
+	unix.CloseOnExec(specFD)
+	unix.CloseOnExec(statusFD)
+	statusOut := os.NewFile(statusFD, "sandbox-status")
+	fail := func(step string, err error) int {
+		msg := fmt.Sprintf("sandbox: %s: %v", step, err)
+		fmt.Fprintln(os.Stderr, "agentos", msg)
+		_ = json.NewEncoder(statusOut).Encode(report{SetupError: msg})
+		return 125
+	}
+	var cs childSpec
+	specIn := os.NewFile(specFD, "sandbox-spec")
+	if err := json.NewDecoder(specIn).Decode(&cs); err != nil {
+		return fail("read spec", err)
+	}
+	specIn.Close()
+
+	// Init gets only the signals it handles: these are passed on to the interpreter.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+
+	if cs.Cgroup != "" {
+		if err := os.WriteFile(filepath.Join(cs.Cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
+			return fail("join pids cgroup", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fail("no_new_privs", err)
+	}
+	if cs.Landlock {
+		if err := applyLandlock(cs); err != nil {
+			return fail("landlock", err)
+		}
+	}
+	if cs.Seccomp {
+		if err := applySeccomp(); err != nil {
+			return fail("seccomp", err)
+		}
+	}
+	proc, err := os.StartProcess(cs.Path, cs.Args, &os.ProcAttr{
+		Dir:   cs.Dir,
+		Env:   cs.Env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return fail("start interpreter", err)
+	}
+	pid := proc.Pid
+	// The interpreter has its own copies: holding ours would hide its closing
+	// stdout from the runner.
+	for fd := 0; fd <= 2; fd++ {
+		_ = unix.Close(fd)
+	}
+	for _, rl := range cs.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Value, Max: rl.Value}
+		_ = unix.Prlimit(pid, rl.Resource, &lim, nil) // the shim sets them too
+	}
+	go func() {
+		for s := range sigs {
+			_ = unix.Kill(pid, s.(syscall.Signal))
+		}
+	}()
+	// Reap everything orphaned into this namespace until the interpreter exits; its
+	// exit ends the namespace, and the kernel kills whatever is left.
+	for {
+		var ws unix.WaitStatus
+		var ru unix.Rusage
+		got, err := unix.Wait4(-1, &ws, 0, &ru)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("wait for interpreter", err)
+		}
+		if got != pid {
+			continue
+		}
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		_ = json.NewEncoder(statusOut).Encode(report{Status: uint32(ws), CPUNanos: int64(cpu)})
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus()
+		case ws.Signaled():
+			return 128 + int(ws.Signal())
+		}
+		return 1
+	}
+}

@@ -1,0 +1,282 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childArg and probeArg are the hidden first arguments MaybeRunChild answers.
+const (
+	childArg = "__agentos-sandbox"
+	probeArg = "__agentos-sandbox-probe"
+)
+
+// Descriptors the helper finds its spec on and reports the interpreter's status on.
+const (
+	specFD   = 3
+	statusFD = 4
+)
+
+// hooked is set by MaybeRunChild in the parent: without the hook, re-executing
+// this program would run its ordinary main instead of the helper.
+var hooked atomic.Bool
+
+var probed = sync.OnceValues(probe)
+
+// Probe reports the layers a worker would get under mode. The kernel is probed
+// once per process (namespaces by starting one helper).
+func Probe(mode Mode) Status {
+	have, why := probed()
+	return status(mode, have, why)
+}
+
+func probe() (have []string, why map[string]string) {
+	why = map[string]string{}
+	if !hooked.Load() {
+		for _, l := range AllLayers {
+			why[l] = "this program does not call sandbox.MaybeRunChild"
+		}
+		return nil, why
+	}
+	if _, err := os.Executable(); err != nil {
+		for _, l := range AllLayers {
+			why[l] = "cannot find this program's executable: " + err.Error()
+		}
+		return nil, why
+	}
+	have = append(have, LayerNoNewPrivs)
+	if seccompArch == 0 {
+		why[LayerSeccomp] = "no seccomp filter for this CPU architecture"
+	} else if !seccompAvailable() {
+		why[LayerSeccomp] = "the kernel has no seccomp filters"
+	} else {
+		have = append(have, LayerSeccomp)
+	}
+	if abi := landlockABI(); abi < 1 {
+		why[LayerLandlock] = "the kernel has no Landlock (or it is not enabled in the LSM list)"
+	} else {
+		have = append(have, LayerLandlock)
+	}
+	for _, ns := range []struct {
+		layer string
+		flag  uintptr
+	}{{LayerNetNS, unix.CLONE_NEWNET}, {LayerPIDNS, unix.CLONE_NEWPID}} {
+		if err := probeNamespace(ns.flag); err != nil {
+			why[ns.layer] = err.Error()
+		} else {
+			have = append(have, ns.layer)
+		}
+	}
+	if _, err := pidsCgroupBase(); err != nil {
+		why[LayerPids] = err.Error()
+	} else {
+		have = append(have, LayerPids)
+	}
+	return have, why
+}
+
+// cloneAttr returns the SysProcAttr that puts a child in new namespaces: as root
+// directly, otherwise inside a new user namespace mapping our own ids.
+func cloneAttr(flags uintptr) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Cloneflags: flags}
+	if flags != 0 && os.Geteuid() != 0 {
+		attr.Cloneflags |= unix.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+	}
+	return attr
+}
+
+func probeNamespace(flag uintptr) error {
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, probeArg)
+	cmd.Env = []string{}
+	cmd.SysProcAttr = cloneAttr(flag)
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cannot create the namespace: %w", err)
+	}
+	return nil
+}
+
+// pidsCgroupBase returns this process's cgroup v1 pids folder when a child cgroup
+// can be made in it.
+func pidsCgroupBase() (string, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("no cgroup information: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 || !slices.Contains(strings.Split(parts[1], ","), "pids") {
+			continue
+		}
+		base := filepath.Join("/sys/fs/cgroup/pids", parts[2])
+		probe := filepath.Join(base, fmt.Sprintf("agentos-probe-%d", os.Getpid()))
+		if err := os.Mkdir(probe, 0o755); err != nil {
+			return "", fmt.Errorf("cannot make a pids cgroup: %w", err)
+		}
+		_ = os.Remove(probe)
+		return base, nil
+	}
+	return "", errors.New("no cgroup v1 pids controller (cgroup v2 pids caps are not supported yet)")
+}
+
+var cgroupSeq atomic.Uint64
+
+// Launch is one helper process: Start it, Wait on Cmd, then read Result and Close.
+type Launch struct {
+	Cmd     *exec.Cmd
+	spec    []byte
+	specW   *os.File
+	statusR *os.File
+	child   []*os.File // the helper's ends, closed once it started
+	cgroup  string
+}
+
+// Prepare builds the helper command for spec under st's layers. The caller sets
+// Stdin, Stdout, Stderr and may add to SysProcAttr (process group, Pdeathsig).
+func (st Status) Prepare(spec Spec) (_ *Launch, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the sandbox helper: %w", err)
+	}
+	cs := childSpec{Spec: spec, NoNewPrivs: true, Seccomp: st.has(LayerSeccomp), Landlock: st.has(LayerLandlock)}
+	cs.Dir = filepath.Clean(spec.Dir)
+	cs.Read = cleanAll(spec.Read)
+	cs.Write = cleanAll(spec.Write)
+	cs.Exec, cs.Libs = interpreterPaths(spec.Path)
+	l := &Launch{}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if st.has(LayerPids) && spec.PidsMax > 0 {
+		base, berr := pidsCgroupBase()
+		if berr == nil {
+			dir := filepath.Join(base, fmt.Sprintf("agentos-call-%d-%d", os.Getpid(), cgroupSeq.Add(1)))
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("make pids cgroup: %w", err)
+			}
+			l.cgroup = dir
+			if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(spec.PidsMax)), 0); err != nil {
+				return nil, fmt.Errorf("set pids.max: %w", err)
+			}
+			cs.Cgroup = dir
+		}
+	}
+	if l.spec, err = json.Marshal(cs); err != nil {
+		return nil, fmt.Errorf("encode sandbox spec: %w", err)
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox spec pipe: %w", err)
+	}
+	l.specW, l.child = specW, append(l.child, specR)
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+	}
+	l.statusR, l.child = statusR, append(l.child, statusW)
+
+	var flags uintptr
+	if st.has(LayerNetNS) {
+		flags |= unix.CLONE_NEWNET
+	}
+	if st.has(LayerPIDNS) {
+		flags |= unix.CLONE_NEWPID
+	}
+	l.Cmd = &exec.Cmd{
+		Path:        exe,
+		Args:        []string{exe, childArg},
+		Env:         []string{},
+		Dir:         cs.Dir,
+		ExtraFiles:  []*os.File{specR, statusW}, // fds 3 and 4
+		SysProcAttr: cloneAttr(flags),
+	}
+	return l, nil
+}
+
+// Start starts the helper and hands it the spec.
+func (l *Launch) Start() error {
+	err := l.Cmd.Start()
+	for _, f := range l.child {
+		f.Close()
+	}
+	l.child = nil
+	if err != nil {
+		return err
+	}
+	// Small enough for the pipe buffer; a helper that died early gives EPIPE,
+	// and its exit tells the rest.
+	_, _ = l.specW.Write(l.spec)
+	l.specW.Close()
+	l.specW = nil
+	return nil
+}
+
+// Result is what the helper reported about the interpreter, read after the
+// helper was waited for. ok is false when it reported nothing (it was killed).
+type Result struct {
+	Status     syscall.WaitStatus
+	CPU        time.Duration
+	SetupError string // a layer could not be applied; the interpreter never ran
+}
+
+type report struct {
+	Status     uint32 `json:"status"`
+	CPUNanos   int64  `json:"cpu_ns"`
+	SetupError string `json:"setup_error,omitempty"`
+}
+
+// Result reads the helper's report; call it only after the helper has exited.
+func (l *Launch) Result() (Result, bool) {
+	if l.statusR == nil {
+		return Result{}, false
+	}
+	_ = l.statusR.SetReadDeadline(time.Now().Add(time.Second))
+	var rep report
+	if err := json.NewDecoder(l.statusR).Decode(&rep); err != nil {
+		return Result{}, false
+	}
+	return Result{Status: syscall.WaitStatus(rep.Status), CPU: time.Duration(rep.CPUNanos), SetupError: rep.SetupError}, true
+}
+
+// Close releases the pipes and removes the call's cgroup.
+func (l *Launch) Close() {
+	for _, f := range append(l.child, l.specW, l.statusR) {
+		if f != nil {
+			f.Close()
+		}
+	}
+	l.child, l.specW, l.statusR = nil, nil, nil
+	if l.cgroup != "" {
+		// The helper's exit waits for the namespace to empty, but the cgroup may
+		// still count exiting tasks for a moment.
+		for i := 0; i < 50; i++ {
+			if err := os.Remove(l.cgroup); err == nil || errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		l.cgroup = ""
+	}
+}

@@ -1,0 +1,137 @@
+package sandbox
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+)
+
+// Mode is config.yaml's sandbox setting.
+type Mode string
+
+// Modes: Strict refuses to run a skill when a layer is missing, BestEffort uses the
+// layers the kernel has, Off runs workers unconfined.
+const (
+	Strict     Mode = "strict"
+	BestEffort Mode = "best-effort"
+	Off        Mode = "off"
+)
+
+// ParseMode reads a config value; empty means BestEffort.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case "":
+		return BestEffort, nil
+	case Strict, BestEffort, Off:
+		return m, nil
+	}
+	return "", fmt.Errorf("sandbox mode %q: want strict, best-effort or off", s)
+}
+
+// Layer names, as system.status reports them.
+const (
+	LayerNoNewPrivs = "no_new_privs"
+	LayerSeccomp    = "seccomp"
+	LayerLandlock   = "landlock"
+	LayerNetNS      = "netns"
+	LayerPIDNS      = "pidns"
+	LayerPids       = "pids-cgroup"
+)
+
+// AllLayers lists every layer in the order they are reported.
+var AllLayers = []string{LayerNoNewPrivs, LayerSeccomp, LayerLandlock, LayerNetNS, LayerPIDNS, LayerPids}
+
+// Rlimit is one resource limit the helper sets on the interpreter.
+type Rlimit struct {
+	Resource int    `json:"resource"`
+	Value    uint64 `json:"value"`
+}
+
+// Spec is one sandboxed worker: the interpreter's command and what it may reach.
+type Spec struct {
+	Path    string   `json:"path"` // absolute interpreter path
+	Args    []string `json:"args"` // argv, Args[0] included
+	Env     []string `json:"env"`
+	Dir     string   `json:"dir"`     // working directory, also read-write
+	Read    []string `json:"read"`    // read-only trees (the SDK, the skill, files(read) grants)
+	Write   []string `json:"write"`   // read-write trees beyond Dir (files(write) grants)
+	Rlimits []Rlimit `json:"rlimits"` // set on the interpreter (soft = hard)
+	PidsMax int      `json:"pids_max"`
+}
+
+// Status is the report of the sandbox layers of a program: what runs, what is
+// missing and, for a missing layer, why.
+type Status struct {
+	Mode    Mode
+	Layers  []string
+	Missing []string
+	Why     map[string]string // missing layer → reason
+}
+
+// MissingError says which layers a strict sandbox lacks.
+type MissingError struct {
+	Missing []string
+	Why     map[string]string
+}
+
+func (e *MissingError) Error() string {
+	msg := "sandbox is strict but these layers are missing:"
+	for _, l := range e.Missing {
+		msg += " " + l
+		if w := e.Why[l]; w != "" {
+			msg += " (" + w + ")"
+		}
+	}
+	return msg
+}
+
+// status builds a Status for mode from what the probe found.
+func status(mode Mode, have []string, why map[string]string) Status {
+	st := Status{Mode: mode, Why: why}
+	for _, l := range AllLayers {
+		if mode != Off && slices.Contains(have, l) {
+			st.Layers = append(st.Layers, l)
+		} else {
+			st.Missing = append(st.Missing, l)
+		}
+	}
+	if mode == Off {
+		st.Why = map[string]string{}
+		for _, l := range st.Missing {
+			st.Why[l] = "sandbox is off"
+		}
+	}
+	return st
+}
+
+// Check returns a *MissingError when a strict sandbox lacks a layer.
+func (st Status) Check() error {
+	if st.Mode == Strict && len(st.Missing) > 0 {
+		return &MissingError{Missing: st.Missing, Why: st.Why}
+	}
+	return nil
+}
+
+// Active reports whether workers start through the sandbox helper.
+func (st Status) Active() bool {
+	return st.Mode != Off && len(st.Layers) > 0 && st.has(LayerNoNewPrivs)
+}
+
+func (st Status) has(l string) bool { return slices.Contains(st.Layers, l) }
+
+// cleanAll returns the absolute, cleaned paths of ps, without empties and duplicates.
+func cleanAll(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
