@@ -109,7 +109,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	checkVault(cfg.Home, log)
 	shapeSet := newShapeSet(reg, store, paths.ShapesDir, log)
-	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, cfg.SkillsDirs, store, bus, log, shapeSet.reload)
+	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, fileCfg.Sandbox, cfg.SkillsDirs, store, bus, log, shapeSet.reload)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ const maxToolTimeout = time.Hour
 // newSkillsRuntime finds the interpreter, extracts the SDK and discovers
 // the skills. Without an interpreter the engine still runs: skills are
 // listed as unusable and the reason is given on every skills.run.
-func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extraDirs []string, store *graph.Store, bus *Bus, log *slog.Logger, onChange func([]*broker.Skill)) (*skillsRuntime, error) {
+func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode string, extraDirs []string, store *graph.Store, bus *Bus, log *slog.Logger, onChange func([]*broker.Skill)) (*skillsRuntime, error) {
 	audit, err := broker.OpenAuditLog(paths.AuditLog)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,10 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python string, extr
 		return nil, fmt.Errorf("extract the Python SDK: %w", err)
 	}
 	rt.disc = broker.NewDiscoverer(py, sdkDir)
-	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log})
+	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log, Sandbox: sandboxMode})
+	if mode, layers, missing := rt.runner.Sandbox(); len(missing) > 0 {
+		log.Warn("skills run with sandbox layers missing", "mode", mode, "layers", layers, "missing", missing)
+	}
 	log.Info("skills runtime ready", "python", py, "sdk", sdkDir)
 	return rt, nil
 }
@@ -360,4 +363,13 @@ func fromRunError(err error) error {
 		kind = wire.KindSkillFailed
 	}
 	return wire.Errorf(kind, "%s", err.Error())
+}
+
+// sandbox is what system.status says of the skills' sandbox.
+func (rt *skillsRuntime) sandbox() *wire.Sandbox {
+	if rt.runner == nil {
+		return nil
+	}
+	mode, layers, missing := rt.runner.Sandbox()
+	return &wire.Sandbox{Mode: mode, Layers: layers, Missing: missing}
 }

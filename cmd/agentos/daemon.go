@@ -244,6 +244,13 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	t.row("home", st.Home)
 	t.row("database", st.DBPath)
 	t.row("socket", st.Socket)
+	if sb := st.Sandbox; sb != nil {
+		line := sb.Mode + ": " + strings.Join(sb.Layers, ", ")
+		if len(sb.Missing) > 0 {
+			line += " (missing: " + strings.Join(sb.Missing, ", ") + ")"
+		}
+		t.row("sandbox", line)
+	}
 	if st.Bridge != "" {
 		t.row("bridge", st.Bridge)
 	}

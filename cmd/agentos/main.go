@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/agentos/agentos/broker/sandbox"
 	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/engine/wire"
 )
@@ -63,6 +64,9 @@ func commands() []command {
 }
 
 func main() {
+	// A call's sandbox helper is this binary re-executed: it must become
+	// that before anything else runs.
+	sandbox.MaybeRunChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal the default handling comes back, so a second
 	// Ctrl-C ends a shutdown that takes too long.

@@ -115,6 +115,15 @@ type Status struct {
 	JobsRunning int              `json:"jobs_running"`
 	LastEventID int64            `json:"last_event_id"`
 	Bridge      string           `json:"bridge,omitempty"` // URL of the web UI and HTTP API
+	Sandbox     *Sandbox         `json:"sandbox,omitempty"` // how skills are confined; absent when skills cannot run
+}
+
+// Sandbox is the skills' sandbox (DESIGN §7.1): the mode config.yaml sets,
+// the layers every call gets and the ones this machine lacks.
+type Sandbox struct {
+	Mode    string   `json:"mode"`
+	Layers  []string `json:"layers"`
+	Missing []string `json:"missing"`
 }
 
 // History is the answer of observer.history. Missed counts events after
