@@ -19,11 +19,12 @@ import (
 // callRun is one call in flight: its worker, its handler and the goroutines that
 // serve them. Only Runner.run creates one, and it always ends in finish.
 type callRun struct {
-	r   *Runner
-	c   Call
-	h   OpHandler
-	w   *workerProc
-	log *slog.Logger
+	r      *Runner
+	c      Call
+	h      OpHandler
+	w      *workerProc
+	log    *slog.Logger
+	redact Redactor // the call's (WithRedactor), applied to what the worker says
 
 	opCtx   context.Context // given to HandleOp; ends with the call
 	stopOps context.CancelFunc
@@ -77,7 +78,7 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	opCtx, stopOps := context.WithCancel(ctx)
 	defer stopOps()
 	cr := &callRun{
-		r: r, c: c, h: h, w: w, log: log,
+		r: r, c: c, h: h, w: w, log: log, redact: redactorFrom(ctx),
 		opCtx: opCtx, stopOps: stopOps,
 		events:   make(chan readEvent, 16),
 		stopRead: make(chan struct{}),
@@ -91,6 +92,9 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	defer timer.Stop()
 	res, runErr := cr.finish(cr.loop(ctx, timer.C))
 	if runErr != nil {
+		// Before anything logs or returns it: the worker's words may hold a
+		// secret the call was handed.
+		runErr.redact(cr.redact)
 		log.Debug("worker failed", "duration", time.Since(start), "kind", runErr.Kind, "err", runErr.Message)
 		return nil, runErr
 	}
@@ -208,9 +212,9 @@ func (cr *callRun) handle(m *workerMessage) (out callOutcome, done bool) {
 	case msgOp:
 		cr.startOp(m)
 	case msgProgress:
-		cr.notify(func() { cr.h.Progress(m.Current, m.Total, m.Message) })
+		cr.notify(func() { cr.h.Progress(m.Current, m.Total, cr.redact(m.Message)) })
 	case msgLog:
-		cr.notify(func() { cr.h.Log(m.Level, m.Message) })
+		cr.notify(func() { cr.h.Log(m.Level, cr.redact(m.Message)) })
 	case msgResult, msgError:
 		if m.ID != cr.c.ID {
 			return callOutcome{err: skillFailed(fmt.Sprintf("worker answered call %q instead of %q", m.ID, cr.c.ID))}, true

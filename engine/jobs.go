@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
@@ -24,6 +25,7 @@ type Job struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	parentJob *Job
+	secrets   *secretSet // values its calls got from secrets.get (redact.go)
 }
 
 // jobTable keeps running jobs and the most recent finished ones.
@@ -54,7 +56,7 @@ func jobFrom(ctx context.Context) *Job {
 func (t *jobTable) start(parent context.Context, caller string) *Job {
 	ctx, cancel := context.WithCancel(parent)
 	j := &Job{Job: wire.Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: wire.JobRunning,
-		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{})}
+		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &secretSet{}}
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}
@@ -62,6 +64,9 @@ func (t *jobTable) start(parent context.Context, caller string) *Job {
 	// ops) is the job's doing, not the doing of the call that started
 	// it: the changes carry the job's id, the call_id of its job.* events.
 	j.ctx = graph.WithCall(context.WithValue(ctx, jobCtxKey{}, j), j.ID)
+	// The runner passes what a worker says through it: no secret handed to
+	// this job (or one above it) reaches an error, a log line or an event.
+	j.ctx = broker.WithRedactor(j.ctx, j.redact)
 	t.mu.Lock()
 	t.jobs[j.ID] = j
 	t.mu.Unlock()
@@ -176,7 +181,7 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in job", "job", j.ID, "panic", r, "stack", string(debug.Stack()))
-			err = wire.Errorf(wire.KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r)
+			err = j.redactError(wire.Errorf(wire.KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r))
 			s.jobs.finish(j, nil, err)
 			out = nil
 		}
@@ -191,6 +196,9 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	if err != nil && j.ctx.Err() != nil && KindOf(err) != wire.KindTimeout {
 		err = wire.Errorf(wire.KindCancelled, "job %s was cancelled", j.ID)
 	}
+	// Whatever the error went through on its way up, the record, the events
+	// and the caller get it without the job's secrets.
+	err = j.redactError(err)
 	s.jobs.finish(j, raw, err)
 	if err != nil {
 		return nil, err
