@@ -33,6 +33,9 @@ type callRun struct {
 	events   chan readEvent
 	stopRead chan struct{} // closed by finish: the reader stops delivering
 	readDone chan struct{} // closed when the reader has returned
+	// releaseLines gives back the call's share of the large-line pool; set by
+	// read before it reads, called by finish once read has returned.
+	releaseLines func()
 }
 
 // readEvent is one stdout line decoded, or the end of stdout.
@@ -128,11 +131,15 @@ func (cr *callRun) sendCall(deadline time.Time) {
 // read turns stdout into events until stdout ends or finish stops it.
 func (cr *callRun) read() {
 	defer close(cr.readDone)
-	lr := newLineReader(cr.w.stdout, cr.r.limits.MaxOutput)
+	lr, release := newWorkerLineReader(cr.w.stdout, cr.r.limits.MaxOutput, largeLines, cr.stopRead)
+	cr.releaseLines = release
 	for {
 		var ev readEvent
 		line, err := lr.next()
+		var bad *notProtocolError
 		switch {
+		case errors.As(err, &bad) && bad.head != "":
+			ev.err, ev.line = err, clipMessage(bad.head, 120)
 		case err != nil:
 			ev.err = err
 		default:
@@ -250,7 +257,7 @@ func (cr *callRun) streamEnded(ev readEvent) (callOutcome, bool) {
 	case errors.As(ev.err, &bad):
 		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote a non-protocol line to stdout (%s): %q", bad.reason, ev.line))}, true
 	case errors.Is(ev.err, errOutputLimit):
-		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote more than %d bytes to stdout", cr.r.limits.MaxOutput))}, true
+		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote more than %d bytes to stdout: a call's result and messages together are capped at that (docs/worker-protocol.md, Caps)", cr.r.limits.MaxOutput))}, true
 	case errors.Is(ev.err, io.EOF), errors.Is(ev.err, os.ErrDeadlineExceeded), errors.Is(ev.err, os.ErrClosed):
 	default:
 		cr.log.Warn("read worker stdout", "err", ev.err)
@@ -274,6 +281,9 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	close(cr.stopRead)
 	_ = cr.w.stdout.SetReadDeadline(time.Now())
 	<-cr.readDone
+	if cr.releaseLines != nil {
+		cr.releaseLines()
+	}
 	cr.w.stdout.Close()
 	cr.ops.Wait()
 

@@ -188,7 +188,12 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	}()
 	res, err := fn(j)
 	var raw json.RawMessage
-	if err == nil {
+	if r, ok := res.(json.RawMessage); ok && err == nil && json.Valid(r) {
+		// A tool's result as the runner read it: already JSON, and maybe
+		// tens of MiB; Marshal would copy it (and grow a buffer twice its
+		// size) only to compact it.
+		raw = r
+	} else if err == nil {
 		if raw, err = json.Marshal(res); err != nil {
 			err = wire.Errorf(wire.KindInternal, "encode the result of job %s: %v", j.ID, err)
 		}
