@@ -1,19 +1,45 @@
 package broker
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Memory a worker's stdout may make the engine spend (docs/worker-protocol.md,
 // "Caps"). A line up to SmallLine bytes is read freely. A longer one (a large
 // result, large op params) first reserves a share of the engine-wide large-line
 // pool: Limits.MaxOutput bytes, the most the line may grow to, taken at once so
 // that calls holding half a reservation each cannot wait on one another forever.
-// The call keeps its share until it ends, since the result it read lives until
-// then. While the pool is spent, a call's stdout is simply not read: its worker
-// blocks writing, and the call's deadline runs as always.
+// The call keeps its share until it ends, and a call that ends with a result
+// hands the share to whoever passes the result on (WithLineShareKeeper), so the
+// bound holds until the result is written out. While the pool is spent, a call's
+// stdout is simply not read: its worker blocks writing, and the call's deadline
+// runs as always.
+//
+// A nested call (Call.Nested) takes its share without waiting, even past the
+// pool's size: its caller may hold a share while it waits for it, and taking
+// from the same pool could deadlock them (the rule of the process slots).
+// Nesting depth bounds how many such shares there are.
 const (
 	SmallLine       = 1 << 20   // bytes of one stdout line read without a reservation
-	DefaultLinePool = 256 << 20 // bytes of the large-line pool (4 lines of the default MaxOutput)
+	DefaultLinePool = 128 << 20 // bytes of the large-line pool (2 lines of the default MaxOutput)
 )
+
+type shareKeeperKey struct{}
+
+// WithLineShareKeeper returns ctx carrying keep. A call run with it (not a nested
+// one) that ends with a result read with a share of the large-line pool gives keep
+// the share's release instead of releasing it: the caller keeps the share while
+// the result travels on (the engine: until its reply is written). keep must see to
+// it that release is called; release may be called more than once.
+func WithLineShareKeeper(ctx context.Context, keep func(release func())) context.Context {
+	return context.WithValue(ctx, shareKeeperKey{}, keep)
+}
+
+func shareKeeperFrom(ctx context.Context) func(release func()) {
+	keep, _ := ctx.Value(shareKeeperKey{}).(func(release func()))
+	return keep
+}
 
 // largeLines is the pool of the engine process: memory is the process's, so the
 // pool is shared by every Runner in it.
@@ -74,7 +100,17 @@ func (p *bytePool) acquire(n int64, stop <-chan struct{}) int64 {
 	return 0
 }
 
-// release returns n bytes acquire reserved.
+// force takes n bytes without waiting, past the pool's size if need be (a nested
+// call's share); release gives them back as any.
+func (p *bytePool) force(n int64) int64 {
+	n = p.clamp(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.take(n)
+	return n
+}
+
+// release returns n bytes acquire or force reserved.
 func (p *bytePool) release(n int64) {
 	if n <= 0 {
 		return
@@ -105,4 +141,11 @@ func (p *bytePool) stats() (size, used, peak int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.size, p.used, p.peak
+}
+
+// LinePoolInUse is how many bytes of the engine's large-line pool are reserved
+// now, by calls reading a large line and by results not yet written out.
+func LinePoolInUse() int64 {
+	_, used, _ := largeLines.stats()
+	return used
 }

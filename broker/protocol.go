@@ -149,10 +149,11 @@ func newLineReader(r io.Reader, budget int64) *lineReader {
 
 // newWorkerLineReader is newLineReader for a worker's stdout, through a lineGuard
 // on pool: the reader the runner uses. release gives back what the guard reserved.
-func newWorkerLineReader(r io.Reader, budget int64, pool *bytePool, stop <-chan struct{}) (lr *lineReader, release func()) {
+// nested makes the guard take its share without waiting (linepool.go).
+func newWorkerLineReader(r io.Reader, budget int64, pool *bytePool, stop <-chan struct{}, nested bool) (*lineReader, *lineGuard) {
 	budget = max(budget, 1)
-	g := &lineGuard{r: &budgetReader{r: r, remaining: budget}, pool: pool, reserve: budget, stop: stop}
-	return &lineReader{jr: jsonl.NewReader(g, int(min(budget, math.MaxInt)))}, g.release
+	g := &lineGuard{r: &budgetReader{r: r, remaining: budget}, pool: pool, reserve: budget, stop: stop, nested: nested}
+	return &lineReader{jr: jsonl.NewReader(g, int(min(budget, math.MaxInt)))}, g
 }
 
 // next returns the next line without its newline, valid until the following call.
@@ -195,6 +196,7 @@ type lineGuard struct {
 	pool    *bytePool
 	reserve int64           // what a large line reserves: the most it may grow to
 	stop    <-chan struct{} // closed when the call ends: stop waiting for the pool
+	nested  bool            // take the share without waiting
 
 	mu      sync.Mutex // held is read by release from another goroutine
 	held    int64      // reserved from pool, until release
@@ -213,7 +215,12 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 		if room := SmallLine - g.lineLen; room > 0 {
 			p = p[:min(int64(len(p)), room)]
 		} else {
-			n := g.pool.acquire(g.reserve, g.stop)
+			var n int64
+			if g.nested {
+				n = g.pool.force(g.reserve)
+			} else {
+				n = g.pool.acquire(g.reserve, g.stop)
+			}
 			if n == 0 {
 				return 0, os.ErrClosed // the call ended while the line waited
 			}
@@ -263,7 +270,15 @@ func (g *lineGuard) scan(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// release gives back the guard's share of the pool; the call has ended.
+// holding reports whether the guard holds a share of the pool.
+func (g *lineGuard) holding() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held > 0
+}
+
+// release gives back the guard's share of the pool; the call has ended. Calling
+// it again does nothing.
 func (g *lineGuard) release() {
 	g.mu.Lock()
 	n := g.held

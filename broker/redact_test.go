@@ -41,8 +41,8 @@ func TestRunPassesWhatTheWorkerSaysThroughTheRedactor(t *testing.T) {
 // a line that cannot be one, with its head, after the lines before it.
 func TestLineGuardRefusesANonObjectLineAtItsFirstByte(t *testing.T) {
 	input := `{"a":1}` + "\n  \t{\"b\":2}\r\n\n" + "oops this is text\n" + `{"never":"read"}` + "\n"
-	lr, release := newWorkerLineReader(strings.NewReader(input), 1<<20, newBytePool(1<<20), nil)
-	defer release()
+	lr, g := newWorkerLineReader(strings.NewReader(input), 1<<20, newBytePool(1<<20), nil, false)
+	defer g.release()
 	var lines []string
 	var err error
 	for {
@@ -60,8 +60,8 @@ func TestLineGuardRefusesANonObjectLineAtItsFirstByte(t *testing.T) {
 		t.Fatalf("lines before it: %q", lines)
 	}
 	// A stream of good lines ends at EOF as before.
-	lr, release = newWorkerLineReader(strings.NewReader(`{"a":1}`+"\n"+`{"b":2}`), 1<<20, newBytePool(1<<20), nil)
-	defer release()
+	lr, g = newWorkerLineReader(strings.NewReader(`{"a":1}`+"\n"+`{"b":2}`), 1<<20, newBytePool(1<<20), nil, false)
+	defer g.release()
 	for range 2 {
 		if _, err := lr.next(); err != nil {
 			t.Fatal(err)

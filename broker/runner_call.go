@@ -33,9 +33,9 @@ type callRun struct {
 	events   chan readEvent
 	stopRead chan struct{} // closed by finish: the reader stops delivering
 	readDone chan struct{} // closed when the reader has returned
-	// releaseLines gives back the call's share of the large-line pool; set by
-	// read before it reads, called by finish once read has returned.
-	releaseLines func()
+	// guard holds the call's share of the large-line pool; set by read before it
+	// reads, released (or handed on with the result) by finish once read returned.
+	guard *lineGuard
 }
 
 // readEvent is one stdout line decoded, or the end of stdout.
@@ -131,8 +131,8 @@ func (cr *callRun) sendCall(deadline time.Time) {
 // read turns stdout into events until stdout ends or finish stops it.
 func (cr *callRun) read() {
 	defer close(cr.readDone)
-	lr, release := newWorkerLineReader(cr.w.stdout, cr.r.limits.MaxOutput, largeLines, cr.stopRead)
-	cr.releaseLines = release
+	lr, guard := newWorkerLineReader(cr.w.stdout, cr.r.limits.MaxOutput, largeLines, cr.stopRead, cr.c.Nested)
+	cr.guard = guard
 	for {
 		var ev readEvent
 		line, err := lr.next()
@@ -281,14 +281,15 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	close(cr.stopRead)
 	_ = cr.w.stdout.SetReadDeadline(time.Now())
 	<-cr.readDone
-	if cr.releaseLines != nil {
-		cr.releaseLines()
-	}
 	cr.w.stdout.Close()
 	cr.ops.Wait()
 
 	if out.err == nil && !out.noFinal {
+		cr.passShare()
 		return out.result, nil
+	}
+	if cr.guard != nil {
+		cr.guard.release()
 	}
 	stderr := cr.w.tail.String()
 	if out.noFinal {
@@ -296,6 +297,20 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	}
 	out.err.Stderr = stderr
 	return nil, out.err
+}
+
+// passShare hands the share of the large-line pool the result was read with to
+// the call's keeper (WithLineShareKeeper), or gives it back.
+func (cr *callRun) passShare() {
+	g := cr.guard
+	if g == nil || !g.holding() {
+		return
+	}
+	if keep := shareKeeperFrom(cr.opCtx); keep != nil && !cr.c.Nested {
+		keep(g.release)
+		return
+	}
+	g.release()
 }
 
 // removeCallDir deletes the call's temp dir whatever the skill did to it.

@@ -26,6 +26,35 @@ type Job struct {
 	done      chan struct{}
 	parentJob *Job
 	secrets   *secretSet // values its calls got from secrets.get (redact.go)
+	shares    *lineShares
+	// replyHolds: the method that runs the job writes its result in the
+	// reply, and gives the shares back once that is on the wire.
+	replyHolds bool
+}
+
+// lineShares are the shares of the runner's large-line pool that the job's
+// results were read with (broker.WithLineShareKeeper): kept while the result
+// travels on, so the pool bounds a large result until it is written out.
+type lineShares struct {
+	mu      sync.Mutex
+	release []func()
+}
+
+func (j *Job) keepShare(release func()) {
+	j.shares.mu.Lock()
+	defer j.shares.mu.Unlock()
+	j.shares.release = append(j.shares.release, release)
+}
+
+// releaseShares gives back every share the job keeps.
+func (j *Job) releaseShares() {
+	j.shares.mu.Lock()
+	rel := j.shares.release
+	j.shares.release = nil
+	j.shares.mu.Unlock()
+	for _, r := range rel {
+		r()
+	}
 }
 
 // jobTable keeps running jobs and the most recent finished ones.
@@ -56,7 +85,7 @@ func jobFrom(ctx context.Context) *Job {
 func (t *jobTable) start(parent context.Context, caller string) *Job {
 	ctx, cancel := context.WithCancel(parent)
 	j := &Job{Job: wire.Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: wire.JobRunning,
-		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &secretSet{}}
+		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &secretSet{}, shares: &lineShares{}}
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}
@@ -67,6 +96,7 @@ func (t *jobTable) start(parent context.Context, caller string) *Job {
 	// The runner passes what a worker says through it: no secret handed to
 	// this job (or one above it) reaches an error, a log line or an event.
 	j.ctx = broker.WithRedactor(j.ctx, j.redact)
+	j.ctx = broker.WithLineShareKeeper(j.ctx, j.keepShare)
 	t.mu.Lock()
 	t.jobs[j.ID] = j
 	t.mu.Unlock()
@@ -175,9 +205,37 @@ func (s *Server) runJob(ctx context.Context, caller string, fn func(j *Job) (any
 	return s.completeJob(s.jobs.start(ctx, caller), fn)
 }
 
+// runJobReplying is runJob for a method that answers with the job's result:
+// the job's shares of the large-line pool are given back once the reply is
+// on the wire (c.afterReply), not when the job ends.
+func (s *Server) runJobReplying(ctx context.Context, c *call, fn func(j *Job) (any, error)) (any, error) {
+	j := s.jobs.start(ctx, c.caller)
+	j.replyHolds = true
+	out, err := s.completeJob(j, fn)
+	if err != nil || c.conn == nil {
+		// No result, or no connection whose reply would say when it is written
+		// (a method called from inside the engine): nothing to wait for.
+		j.releaseShares()
+		return out, err
+	}
+	prev := c.afterReply
+	c.afterReply = func() {
+		j.releaseShares()
+		if prev != nil {
+			prev()
+		}
+	}
+	return out, nil
+}
+
 // completeJob runs fn for the started job j and records how it ended,
 // panics included: a job never stays "running" after its work is gone.
 func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err error) {
+	defer func() {
+		if !j.replyHolds {
+			j.releaseShares()
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in job", "job", j.ID, "panic", r, "stack", string(debug.Stack()))
