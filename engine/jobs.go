@@ -119,6 +119,9 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 	if len(j.Result) > maxKeptResult {
 		j.Result = json.RawMessage(fmt.Sprintf(`{"dropped":"the result was %d bytes; results over %d bytes are not kept"}`, len(j.Result), maxKeptResult))
 	}
+	// The caller has its result as the tool made it; what jobs.get keeps
+	// for anyone to read later holds no secret handed to the job.
+	j.Result = j.redactResult(j.Result)
 	t.finished = append(t.finished, j.ID)
 	if len(t.finished) > t.keep {
 		delete(t.jobs, t.finished[0])

@@ -21,7 +21,8 @@ import (
 // records; completeJob applies it once more to whatever error the job ends
 // with, so an error made on the way up is covered too.
 //
-// A job's result is not redacted: it is what the caller asked the tool for.
+// The result a caller gets is not redacted: it is what the caller asked the
+// tool for. The copy a finished job keeps for jobs.get is (redactResult).
 
 // minFragment is the shortest piece of a secret redacted when a message was
 // cut inside the value (a clipped line, the start of a stderr tail): shorter
@@ -64,6 +65,21 @@ func recordSecret(j *Job, name, value string) {
 	for ; j != nil; j = j.parentJob {
 		j.secrets.add(name, value)
 	}
+}
+
+// hasSecrets reports whether j or a job above it was handed a secret.
+func (j *Job) hasSecrets() bool {
+	for p := j; p != nil; p = p.parentJob {
+		if p.secrets != nil {
+			p.secrets.mu.Lock()
+			n := len(p.secrets.values)
+			p.secrets.mu.Unlock()
+			if n > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // redact replaces in s every secret handed to j or a job above it.
@@ -172,4 +188,21 @@ func (j *Job) redactError(err error) error {
 		return &out
 	}
 	return wire.Errorf(KindOf(err), "%s", red)
+}
+
+// redactResult is the result j keeps for jobs.get, without j's secrets. The
+// marks are plain JSON string text, so redacting JSON text leaves it JSON;
+// should a value have spanned JSON syntax, the result is replaced by a note.
+func (j *Job) redactResult(res json.RawMessage) json.RawMessage {
+	if len(res) == 0 || !j.hasSecrets() {
+		return res
+	}
+	red := j.redact(string(res))
+	if red == string(res) {
+		return res
+	}
+	if !json.Valid([]byte(red)) {
+		return json.RawMessage(`{"redacted":"the result held a secret handed to the job, and is not kept"}`)
+	}
+	return json.RawMessage(red)
 }

@@ -54,7 +54,9 @@ def leak_outer() -> dict:
 const leakSecret = "sk-LEAK-0123456789abcdef-PLAIN"
 
 // A secret a tool got is nowhere in what the engine says about the call: the
-// error the caller gets, jobs.get, the observer's events, logs/engine.log.
+// error the caller gets, jobs.get (the result it keeps too), the observer's
+// events, logs/engine.log. (The tool that returns it still gives it to its
+// caller: here the nested call, whose parent then raises with it.)
 func TestSecretsHandedToACallAreRedacted(t *testing.T) {
 	home := testkit.Home(t)
 	testkit.AddSkill(t, home, "leaky", "secrets(apikey) capability(leak.fetch)", leakTools)
@@ -134,9 +136,9 @@ func TestSecretsHandedToACallAreRedacted(t *testing.T) {
 		if j.Progress != nil && strings.Contains(j.Progress.Message, "authenticating as [redacted:apikey]") {
 			sawProgress = true
 		}
-		// The nested leak.fetch returned the value to its caller: a result
-		// is what was asked for. Everything else about it is checked.
-		j.Result = nil
+		if j.Tool == "leak_fetch" && !strings.Contains(string(j.Result), `"v":"[redacted:apikey]"`) {
+			t.Errorf("the nested job's kept result is %s, want the value redacted", j.Result)
+		}
 		b, _ := json.Marshal(j)
 		leaks("jobs.get "+id, string(b))
 	}
