@@ -19,11 +19,12 @@ import (
 // callRun is one call in flight: its worker, its handler and the goroutines that
 // serve them. Only Runner.run creates one, and it always ends in finish.
 type callRun struct {
-	r   *Runner
-	c   Call
-	h   OpHandler
-	w   *workerProc
-	log *slog.Logger
+	r      *Runner
+	c      Call
+	h      OpHandler
+	w      *workerProc
+	log    *slog.Logger
+	redact Redactor // the call's (WithRedactor), applied to what the worker says
 
 	opCtx   context.Context // given to HandleOp; ends with the call
 	stopOps context.CancelFunc
@@ -32,6 +33,9 @@ type callRun struct {
 	events   chan readEvent
 	stopRead chan struct{} // closed by finish: the reader stops delivering
 	readDone chan struct{} // closed when the reader has returned
+	// guard holds the call's share of the large-line pool; set by read before it
+	// reads, released (or handed on with the result) by finish once read returned.
+	guard *lineGuard
 }
 
 // readEvent is one stdout line decoded, or the end of stdout.
@@ -77,7 +81,7 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	opCtx, stopOps := context.WithCancel(ctx)
 	defer stopOps()
 	cr := &callRun{
-		r: r, c: c, h: h, w: w, log: log,
+		r: r, c: c, h: h, w: w, log: log, redact: redactorFrom(ctx),
 		opCtx: opCtx, stopOps: stopOps,
 		events:   make(chan readEvent, 16),
 		stopRead: make(chan struct{}),
@@ -91,6 +95,9 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	defer timer.Stop()
 	res, runErr := cr.finish(cr.loop(ctx, timer.C))
 	if runErr != nil {
+		// Before anything logs or returns it: the worker's words may hold a
+		// secret the call was handed.
+		runErr.redact(cr.redact)
 		log.Debug("worker failed", "duration", time.Since(start), "kind", runErr.Kind, "err", runErr.Message)
 		return nil, runErr
 	}
@@ -124,11 +131,15 @@ func (cr *callRun) sendCall(deadline time.Time) {
 // read turns stdout into events until stdout ends or finish stops it.
 func (cr *callRun) read() {
 	defer close(cr.readDone)
-	lr := newLineReader(cr.w.stdout, cr.r.limits.MaxOutput)
+	lr, guard := newWorkerLineReader(cr.w.stdout, cr.r.limits.MaxOutput, largeLines, cr.stopRead, cr.c.Nested)
+	cr.guard = guard
 	for {
 		var ev readEvent
 		line, err := lr.next()
+		var bad *notProtocolError
 		switch {
+		case errors.As(err, &bad) && bad.head != "":
+			ev.err, ev.line = err, clipMessage(bad.head, 120)
 		case err != nil:
 			ev.err = err
 		default:
@@ -208,9 +219,9 @@ func (cr *callRun) handle(m *workerMessage) (out callOutcome, done bool) {
 	case msgOp:
 		cr.startOp(m)
 	case msgProgress:
-		cr.notify(func() { cr.h.Progress(m.Current, m.Total, m.Message) })
+		cr.notify(func() { cr.h.Progress(m.Current, m.Total, cr.redact(m.Message)) })
 	case msgLog:
-		cr.notify(func() { cr.h.Log(m.Level, m.Message) })
+		cr.notify(func() { cr.h.Log(m.Level, cr.redact(m.Message)) })
 	case msgResult, msgError:
 		if m.ID != cr.c.ID {
 			return callOutcome{err: skillFailed(fmt.Sprintf("worker answered call %q instead of %q", m.ID, cr.c.ID))}, true
@@ -246,7 +257,7 @@ func (cr *callRun) streamEnded(ev readEvent) (callOutcome, bool) {
 	case errors.As(ev.err, &bad):
 		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote a non-protocol line to stdout (%s): %q", bad.reason, ev.line))}, true
 	case errors.Is(ev.err, errOutputLimit):
-		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote more than %d bytes to stdout", cr.r.limits.MaxOutput))}, true
+		return callOutcome{err: skillFailed(fmt.Sprintf("worker wrote more than %d bytes to stdout: a call's result and messages together are capped at that (docs/worker-protocol.md, Caps)", cr.r.limits.MaxOutput))}, true
 	case errors.Is(ev.err, io.EOF), errors.Is(ev.err, os.ErrDeadlineExceeded), errors.Is(ev.err, os.ErrClosed):
 	default:
 		cr.log.Warn("read worker stdout", "err", ev.err)
@@ -274,7 +285,11 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	cr.ops.Wait()
 
 	if out.err == nil && !out.noFinal {
+		cr.passShare()
 		return out.result, nil
+	}
+	if cr.guard != nil {
+		cr.guard.release()
 	}
 	stderr := cr.w.tail.String()
 	if out.noFinal {
@@ -282,6 +297,20 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	}
 	out.err.Stderr = stderr
 	return nil, out.err
+}
+
+// passShare hands the share of the large-line pool the result was read with to
+// the call's keeper (WithLineShareKeeper), or gives it back.
+func (cr *callRun) passShare() {
+	g := cr.guard
+	if g == nil || !g.holding() {
+		return
+	}
+	if keep := shareKeeperFrom(cr.opCtx); keep != nil && !cr.c.Nested {
+		keep(g.release)
+		return
+	}
+	g.release()
 }
 
 // removeCallDir deletes the call's temp dir whatever the skill did to it.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
@@ -24,6 +25,36 @@ type Job struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	parentJob *Job
+	secrets   *secretSet // values its calls got from secrets.get (redact.go)
+	shares    *lineShares
+	// replyHolds: the method that runs the job writes its result in the
+	// reply, and gives the shares back once that is on the wire.
+	replyHolds bool
+}
+
+// lineShares are the shares of the runner's large-line pool that the job's
+// results were read with (broker.WithLineShareKeeper): kept while the result
+// travels on, so the pool bounds a large result until it is written out.
+type lineShares struct {
+	mu      sync.Mutex
+	release []func()
+}
+
+func (j *Job) keepShare(release func()) {
+	j.shares.mu.Lock()
+	defer j.shares.mu.Unlock()
+	j.shares.release = append(j.shares.release, release)
+}
+
+// releaseShares gives back every share the job keeps.
+func (j *Job) releaseShares() {
+	j.shares.mu.Lock()
+	rel := j.shares.release
+	j.shares.release = nil
+	j.shares.mu.Unlock()
+	for _, r := range rel {
+		r()
+	}
 }
 
 // jobTable keeps running jobs and the most recent finished ones.
@@ -54,7 +85,7 @@ func jobFrom(ctx context.Context) *Job {
 func (t *jobTable) start(parent context.Context, caller string) *Job {
 	ctx, cancel := context.WithCancel(parent)
 	j := &Job{Job: wire.Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: wire.JobRunning,
-		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{})}
+		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &secretSet{}, shares: &lineShares{}}
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}
@@ -62,6 +93,10 @@ func (t *jobTable) start(parent context.Context, caller string) *Job {
 	// ops) is the job's doing, not the doing of the call that started
 	// it: the changes carry the job's id, the call_id of its job.* events.
 	j.ctx = graph.WithCall(context.WithValue(ctx, jobCtxKey{}, j), j.ID)
+	// The runner passes what a worker says through it: no secret handed to
+	// this job (or one above it) reaches an error, a log line or an event.
+	j.ctx = broker.WithRedactor(j.ctx, j.redact)
+	j.ctx = broker.WithLineShareKeeper(j.ctx, j.keepShare)
 	t.mu.Lock()
 	t.jobs[j.ID] = j
 	t.mu.Unlock()
@@ -84,6 +119,9 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 	if len(j.Result) > maxKeptResult {
 		j.Result = json.RawMessage(fmt.Sprintf(`{"dropped":"the result was %d bytes; results over %d bytes are not kept"}`, len(j.Result), maxKeptResult))
 	}
+	// The caller has its result as the tool made it; what jobs.get keeps
+	// for anyone to read later holds no secret handed to the job.
+	j.Result = j.redactResult(j.Result)
 	t.finished = append(t.finished, j.ID)
 	if len(t.finished) > t.keep {
 		delete(t.jobs, t.finished[0])
@@ -170,20 +208,53 @@ func (s *Server) runJob(ctx context.Context, caller string, fn func(j *Job) (any
 	return s.completeJob(s.jobs.start(ctx, caller), fn)
 }
 
+// runJobReplying is runJob for a method that answers with the job's result:
+// the job's shares of the large-line pool are given back once the reply is
+// on the wire (c.afterReply), not when the job ends.
+func (s *Server) runJobReplying(ctx context.Context, c *call, fn func(j *Job) (any, error)) (any, error) {
+	j := s.jobs.start(ctx, c.caller)
+	j.replyHolds = true
+	out, err := s.completeJob(j, fn)
+	if err != nil || c.conn == nil {
+		// No result, or no connection whose reply would say when it is written
+		// (a method called from inside the engine): nothing to wait for.
+		j.releaseShares()
+		return out, err
+	}
+	prev := c.afterReply
+	c.afterReply = func() {
+		j.releaseShares()
+		if prev != nil {
+			prev()
+		}
+	}
+	return out, nil
+}
+
 // completeJob runs fn for the started job j and records how it ended,
 // panics included: a job never stays "running" after its work is gone.
 func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err error) {
 	defer func() {
+		if !j.replyHolds {
+			j.releaseShares()
+		}
+	}()
+	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in job", "job", j.ID, "panic", r, "stack", string(debug.Stack()))
-			err = wire.Errorf(wire.KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r)
+			err = j.redactError(wire.Errorf(wire.KindInternal, "internal error in job %s: %v (see logs/engine.log)", j.ID, r))
 			s.jobs.finish(j, nil, err)
 			out = nil
 		}
 	}()
 	res, err := fn(j)
 	var raw json.RawMessage
-	if err == nil {
+	if r, ok := res.(json.RawMessage); ok && err == nil && json.Valid(r) {
+		// A tool's result as the runner read it: already JSON, and maybe
+		// tens of MiB; Marshal would copy it (and grow a buffer twice its
+		// size) only to compact it.
+		raw = r
+	} else if err == nil {
 		if raw, err = json.Marshal(res); err != nil {
 			err = wire.Errorf(wire.KindInternal, "encode the result of job %s: %v", j.ID, err)
 		}
@@ -191,6 +262,9 @@ func (s *Server) completeJob(j *Job, fn func(j *Job) (any, error)) (out any, err
 	if err != nil && j.ctx.Err() != nil && KindOf(err) != wire.KindTimeout {
 		err = wire.Errorf(wire.KindCancelled, "job %s was cancelled", j.ID)
 	}
+	// Whatever the error went through on its way up, the record, the events
+	// and the caller get it without the job's secrets.
+	err = j.redactError(err)
 	s.jobs.finish(j, raw, err)
 	if err != nil {
 		return nil, err

@@ -344,7 +344,7 @@ func (s *Server) skillsRun(ctx context.Context, c *call, p *wire.SkillRunParams)
 	if err != nil {
 		return nil, err
 	}
-	return s.runJob(ctx, c.caller, func(j *Job) (any, error) {
+	return s.runJobReplying(ctx, c, func(j *Job) (any, error) {
 		s.jobs.set(j, func(j *Job) { j.Skill, j.Tool, j.Reason = sk.ID, t.Name, "asked for by skills.run" })
 		return s.runTool(j.ctx, j, sk, t, objectOrEmpty(p.Params))
 	})
@@ -372,7 +372,7 @@ func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *wire.Invoke
 		return s.invoke(j.ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
 	}
 	if !p.Async {
-		return s.runJob(ctx, c.caller, work)
+		return s.runJobReplying(ctx, c, work)
 	}
 	// An async job outlives the request and its connection: jobs.cancel
 	// ends it, and so does engine shutdown.

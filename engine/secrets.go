@@ -17,7 +17,8 @@ import (
 // leaves the engine only as the result of a skill's secrets.get op the
 // skill's allowed-tools grant; no method returns one, and no error, event or
 // log line carries one: errors name the secret and the param, never the
-// value (decodeParams names fields and JSON types only).
+// value (decodeParams names fields and JSON types only). A value handed to
+// a skill is redacted from what its job's calls say afterwards (redact.go).
 
 // maxSecretBytes bounds one value (keys, tokens and service-account files
 // are far smaller).
@@ -140,5 +141,11 @@ func (o *skillOps) secretGet(ctx context.Context, raw json.RawMessage) (any, err
 	if err := decodeParams("secrets.get", raw, &p); err != nil {
 		return nil, err
 	}
-	return o.secret(ctx, p.Name)
+	v, err := o.secret(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	// From now on the job redacts the value from everything said about it.
+	recordSecret(jobFrom(ctx), p.Name, v)
+	return v, nil
 }
