@@ -150,7 +150,11 @@ func encodeResponse(id json.RawMessage, result any, err error) []byte {
 		id = json.RawMessage("null")
 	}
 	var res []byte
-	if err == nil {
+	if raw, ok := result.(json.RawMessage); ok && err == nil && json.Valid(raw) && bytes.IndexByte(raw, '\n') < 0 {
+		// A tool's result as the worker sent it: already JSON on one line,
+		// so it goes out as is rather than through another full copy.
+		res = raw
+	} else if err == nil {
 		var merr error
 		if res, merr = json.Marshal(result); merr != nil {
 			err = wire.Errorf(wire.KindInternal, "encode result: %v", merr)

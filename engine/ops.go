@@ -50,7 +50,7 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 				// job: cancel the outer job and the nested one stops too.
 				return s.runJob(ctx, caller, func(nj *Job) (any, error) {
 					s.jobs.set(nj, func(nj *Job) { nj.Capability = p.Capability })
-					return s.invoke(ctx, nj, p.Capability, p.Provider, objectOrEmpty(p.Params))
+					return s.invoke(nj.ctx, nj, p.Capability, p.Provider, objectOrEmpty(p.Params))
 				})
 			},
 			progress: func(current, total float64, message string) { s.jobs.progress(j, current, total, message) },
