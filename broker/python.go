@@ -100,3 +100,15 @@ func isExecutableFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
+
+// CompileSDK writes the bytecode of the Python files under dir next to them,
+// once, with python itself. Workers never write bytecode (and a sandboxed
+// worker cannot: the SDK folder is read-only to it), so without this every
+// call would compile the SDK again: ~50 ms a call under the sandbox here.
+func CompileSDK(ctx context.Context, python, dir string) error {
+	cmd := exec.CommandContext(ctx, python, "-I", "-S", "-m", "compileall", "-q", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("compile the SDK in %s: %v: %s", dir, err, bytes.TrimSpace(out))
+	}
+	return nil
+}

@@ -86,6 +86,9 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode
 	if err != nil {
 		return nil, fmt.Errorf("extract the Python SDK: %w", err)
 	}
+	if err := broker.CompileSDK(ctx, py, sdkDir); err != nil {
+		log.Warn("skill calls will compile the SDK each time", "err", err)
+	}
 	rt.disc = broker.NewDiscoverer(py, sdkDir)
 	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log, Sandbox: sandboxMode})
 	if mode, layers, missing := rt.runner.Sandbox(); len(missing) > 0 {

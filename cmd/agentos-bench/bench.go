@@ -61,25 +61,38 @@ func newBench(ctx context.Context, pings int) (*bench, error) {
 	if err := writeNoopSkill(b.home); err != nil {
 		return nil, err
 	}
-	b.engine = exec.Command(exe, childEngine, b.home)
-	b.engine.Stderr = os.Stderr
-	if err := b.engine.Start(); err != nil {
-		return nil, fmt.Errorf("start engine: %w", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := wire.WaitReady(wctx, wire.PathsFor(b.home).Socket); err != nil {
-		b.close()
-		return nil, err
-	}
-	b.client, err = wire.DialHome(ctx, b.home, wire.ClientOptions{Name: "bench"})
-	if err != nil {
+	if b.engine, b.client, err = startEngineChild(ctx, exe, b.home); err != nil {
 		b.close()
 		return nil, err
 	}
 	time.Sleep(300 * time.Millisecond)
 	b.idleRSSKB = rssKB(b.engine.Process.Pid)
 	return b, nil
+}
+
+// startEngineChild starts this binary in engine mode on home and connects.
+func startEngineChild(ctx context.Context, exe, home string) (*exec.Cmd, *wire.Client, error) {
+	cmd := exec.Command(exe, childEngine, home)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start engine: %w", err)
+	}
+	stop := func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := wire.WaitReady(wctx, wire.PathsFor(home).Socket); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	c, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: "bench"})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return cmd, c, nil
 }
 
 func (b *bench) close() {

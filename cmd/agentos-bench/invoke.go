@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // writeNoopSkill puts a skill with a tool that does nothing into home, so
@@ -42,26 +43,52 @@ func (b *bench) invoke(ctx context.Context, n int) error {
 		}
 		floor[i] = time.Since(t0)
 	}
+	mode, layers, missing := b.sandbox(ctx)
+	p50, err := b.noopLatency(ctx, b.client, n)
+	if err != nil {
+		return err
+	}
+	fp50 := percentile(floor, .5)
+	b.latencyRow("no-op skill call, sandboxed spawn (p50)", p50, fp50, 1.5,
+		"≤ 1.5× python3 -I -S -c 'import json' (≤ 0.25× needs the fork server)",
+		fmt.Sprintf("sandbox %s: %v (missing: %v); floor p99 %s; through skills.run, the path capabilities.invoke takes",
+			mode, layers, missing, ms(percentile(floor, .99))))
+	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(p50), ms(fp50)
+
+	// The same on an engine whose config.yaml says sandbox: off: what the
+	// layers cost.
+	offHome := filepath.Join(b.dir, "home-nosandbox")
+	if err := writeNoopSkill(offHome); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(offHome, "config.yaml"), []byte("sandbox: off\n"), 0o600); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	offEngine, offClient, err := startEngineChild(ctx, exe, offHome)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		offClient.Close()
+		offEngine.Process.Signal(os.Interrupt)
+		offEngine.Wait()
+	}()
+	offP50, err := b.noopLatency(ctx, offClient, n)
+	if err != nil {
+		return err
+	}
+	b.latencyRow("no-op skill call, sandbox off (p50)", offP50, fp50, 1.5,
+		"— (what the sandbox costs: the row above less this one)",
+		fmt.Sprintf("the sandbox adds %s a call", ms(p50-offP50)))
+	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(offP50), ms(fp50)
+
 	call := func() error {
 		return b.client.Call(ctx, "skills.run", map[string]any{"skill": "noop", "tool": "noop"}, nil)
 	}
-	if err := call(); err != nil { // also waits for discovery to have run
-		return fmt.Errorf("skills.run noop: %w", err)
-	}
-	lat := make([]time.Duration, n)
-	for i := range lat {
-		t0 := time.Now()
-		if err := call(); err != nil {
-			return err
-		}
-		lat[i] = time.Since(t0)
-	}
-	p50, fp50 := percentile(lat, .5), percentile(floor, .5)
-	b.latencyRow("no-op skill call, fresh process (p50)", p50, fp50, 1.5,
-		"≤ 1.5× python3 -I -S -c 'import json'",
-		fmt.Sprintf("p99 %s vs floor p99 %s; through skills.run, the path capabilities.invoke takes", ms(percentile(lat, .99)), ms(percentile(floor, .99))))
-	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(p50), ms(fp50)
-
 	const workers, each = 20, 10
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -85,7 +112,7 @@ func (b *bench) invoke(ctx context.Context, n int) error {
 	}
 	rate := float64(workers*each) / time.Since(t0).Seconds()
 	b.rows = append(b.rows, row{
-		Path:   "20 concurrent no-op skill calls",
+		Path:   "20 concurrent no-op skill calls, sandboxed spawn",
 		Ours:   fmt.Sprintf("%.0f calls/s", rate),
 		Floor:  fmt.Sprintf("%.0f starts/s", float64(time.Second)/float64(fp50)),
 		Ratio:  rate / (float64(time.Second) / float64(fp50)),
@@ -96,3 +123,32 @@ func (b *bench) invoke(ctx context.Context, n int) error {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// noopLatency is the p50 of n no-op skill calls on c (after one that also
+// waits for discovery).
+func (b *bench) noopLatency(ctx context.Context, c *wire.Client, n int) (time.Duration, error) {
+	call := func() error {
+		return c.Call(ctx, wire.MethodSkillsRun, wire.SkillRunParams{Skill: "noop", Tool: "noop"}, nil)
+	}
+	if err := call(); err != nil {
+		return 0, fmt.Errorf("skills.run noop: %w", err)
+	}
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		t0 := time.Now()
+		if err := call(); err != nil {
+			return 0, err
+		}
+		lat[i] = time.Since(t0)
+	}
+	return percentile(lat, .5), nil
+}
+
+// sandbox is what the engine says of its skills' sandbox.
+func (b *bench) sandbox(ctx context.Context) (mode string, layers, missing []string) {
+	var st wire.Status
+	if err := b.client.Call(ctx, wire.MethodStatus, nil, &st); err != nil || st.Sandbox == nil {
+		return "unknown", nil, nil
+	}
+	return st.Sandbox.Mode, st.Sandbox.Layers, st.Sandbox.Missing
+}

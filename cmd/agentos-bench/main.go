@@ -7,9 +7,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/agentos/agentos/broker/sandbox"
 )
 
 func main() {
+	// The engine child's skill calls re-execute this binary as their
+	// sandbox helper, as the agentos binary does.
+	sandbox.MaybeRunChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
