@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +37,10 @@ type RunnerOptions struct {
 	// Sandbox is config.yaml's sandbox mode: strict, best-effort (default) or off
 	// (DESIGN §7.1). Strict refuses every call while a layer is missing.
 	Sandbox string
+	// TempDir is where each call's working dir is made ("" = the system's
+	// temp dir). The engine gives each home its own, so it can sweep the
+	// dirs a killed engine left (SweepCallDirs) without touching another's.
+	TempDir string
 }
 
 // Runner runs tool calls, each in a fresh worker process (DESIGN §7,
@@ -51,7 +57,8 @@ type Runner struct {
 	seq      atomic.Uint64
 
 	sandbox    sandbox.Status
-	sandboxErr error // an unknown mode: every call is refused with it
+	sandboxErr error  // an unknown mode: every call is refused with it
+	tempDir    string // where call dirs are made
 }
 
 // NewRunner returns a Runner. A missing interpreter or SDK folder shows up as an
@@ -89,7 +96,38 @@ func NewRunner(opts RunnerOptions) *Runner {
 		log:        opts.Logger,
 		slots:      make(chan struct{}, opts.MaxConcurrent),
 		maxQueue:   int64(opts.MaxQueue),
+		tempDir:    opts.TempDir,
 	}
+}
+
+// callDirPrefix starts the name of every call's working dir.
+const callDirPrefix = "agentos-call-"
+
+// SweepCallDirs removes the call dirs in dir that a runner left behind: those
+// of an engine that was killed mid-call. Only the owner of dir may call it
+// (the engine, holding its home's lock), since it cannot tell a live call's
+// dir from a dead one's. It returns how many it removed.
+func SweepCallDirs(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sweep call dirs: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), callDirPrefix) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // Call is one tool call.

@@ -55,7 +55,7 @@ type callOutcome struct {
 
 // run runs c in a fresh worker; the caller holds a process slot.
 func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage, error) {
-	dir, err := os.MkdirTemp("", "agentos-call-")
+	dir, err := os.MkdirTemp(r.tempDir, callDirPrefix)
 	if err != nil {
 		return nil, &RunError{Kind: KindUnavailable, Message: fmt.Sprintf("create call dir: %v", err)}
 	}

@@ -15,7 +15,7 @@ import (
 // unpacked from an archive, a restored data/): whatever the umask, no other
 // account can list the home or open the log and audit files.
 func EnsureDirs(p wire.Paths) error {
-	for _, d := range []string{p.Home, filepath.Dir(p.DB), p.LogDir, p.ShapesDir, p.SkillsDir} {
+	for _, d := range []string{p.Home, filepath.Dir(p.DB), p.LogDir, p.ShapesDir, p.SkillsDir, p.Tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("create state directory: %w", err)
 		}

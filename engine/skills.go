@@ -90,7 +90,14 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode
 		log.Warn("skill calls will compile the SDK each time", "err", err)
 	}
 	rt.disc = broker.NewDiscoverer(py, sdkDir)
-	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log, Sandbox: sandboxMode})
+	// This engine holds the home's lock: call dirs in its tmp/ are those of
+	// an engine killed mid-call.
+	if n, err := broker.SweepCallDirs(paths.Tmp); err != nil {
+		log.Warn("sweeping call dirs an earlier engine left", "err", err)
+	} else if n > 0 {
+		log.Info("swept call dirs an earlier engine left", "dirs", n)
+	}
+	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log, Sandbox: sandboxMode, TempDir: paths.Tmp})
 	if mode, layers, missing := rt.runner.Sandbox(); len(missing) > 0 {
 		log.Warn("skills run with sandbox layers missing", "mode", mode, "layers", layers, "missing", missing)
 	}

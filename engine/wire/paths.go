@@ -20,6 +20,7 @@ type Paths struct {
 	ShapesDir string
 	SkillsDir string
 	Config    string
+	Tmp       string // skill calls' working dirs
 }
 
 // PathsFor lays out home.
@@ -36,6 +37,7 @@ func PathsFor(home string) Paths {
 		ShapesDir: filepath.Join(home, "shapes"),
 		SkillsDir: filepath.Join(home, "skills"),
 		Config:    filepath.Join(home, "config.yaml"),
+		Tmp:       filepath.Join(home, "tmp"),
 	}
 }
 
