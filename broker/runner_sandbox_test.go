@@ -51,6 +51,18 @@ def unix(p):
 def read(p):
     return attempt(lambda: open(p["path"], "rb").read(64))
 
+def ptrace(p):
+    # PTRACE_ATTACH, then PTRACE_SEIZE, on the engine's pid, with libc
+    # through ctypes: no SDK, no shell.
+    def go():
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        for req in (16, 0x4206):
+            if libc.ptrace(req, p["pid"], None, None) == 0:
+                return "attached"
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return attempt(go)
+
 def write(p):
     def go():
         with open(p["path"], "w") as f:
@@ -214,6 +226,17 @@ func TestSandboxStopsRawNetwork(t *testing.T) {
 	if n, _, err := udp.ReadFrom(make([]byte, 16)); err == nil {
 		t.Errorf("the UDP listener got %d bytes from the skill", n)
 	}
+}
+
+// The engine (here: this test process) cannot be traced or have its memory
+// read by a skill: it is outside the call's PID namespace, and seccomp refuses
+// ptrace itself.
+func TestSandboxStopsPtraceOfTheEngine(t *testing.T) {
+	r, skill := sandboxRunner(t, nil)
+	requireLayers(t, r, sandbox.LayerSeccomp, sandbox.LayerPIDNS)
+	t.Parallel()
+	mustBeDenied(t, "ptrace", hostileCall(t, r, skill, "ptrace", map[string]any{"pid": os.Getpid()}, nil))
+	mustBeDenied(t, "ptrace of its own namespace's init", hostileCall(t, r, skill, "ptrace", map[string]any{"pid": 1}, nil))
 }
 
 func TestSandboxFilesystemAllowList(t *testing.T) {

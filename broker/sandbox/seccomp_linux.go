@@ -10,9 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The filter, hand-written (six rules need no builder library): a foreign
+// The filter, hand-written (a few rules need no builder library): a foreign
 // architecture or the x32 ABI is killed; socket(2) and io_uring_setup(2) (whose
-// IORING_OP_SOCKET could create one) fail with EPERM; socketpair(2) fails with
+// IORING_OP_SOCKET could create one) fail with EPERM, as do ptrace(2) and
+// process_vm_readv/writev(2); socketpair(2) fails with
 // EPERM unless it is AF_UNIX: an unnamed connected pair reaches nothing outside the
 // process tree, and asyncio's event loop needs one for its self-pipe.
 func seccompProgram() []unix.SockFilter {
@@ -38,6 +39,14 @@ func seccompProgram() []unix.SockFilter {
 		jump(jeq, uint32(unix.SYS_SOCKET), 0, 1),
 		stmt(ret, eperm),
 		jump(jeq, uint32(unix.SYS_IO_URING_SETUP), 0, 1),
+		stmt(ret, eperm),
+		// Another process's memory: ptrace and process_vm_*, which the PID
+		// namespace already keeps the engine out of reach of; a second lock.
+		jump(jeq, uint32(unix.SYS_PTRACE), 0, 1),
+		stmt(ret, eperm),
+		jump(jeq, uint32(unix.SYS_PROCESS_VM_READV), 0, 1),
+		stmt(ret, eperm),
+		jump(jeq, uint32(unix.SYS_PROCESS_VM_WRITEV), 0, 1),
 		stmt(ret, eperm),
 		jump(jeq, uint32(unix.SYS_SOCKETPAIR), 0, 3),
 		stmt(ldW, 16),
