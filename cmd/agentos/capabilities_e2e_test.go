@@ -117,14 +117,17 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
 	d := startDaemon(t, home)
 	c := d.client(t)
-	pidfile := filepath.Join(home, "pids")
+	// The skill's folder marks its workers' command lines, and hang marks
+	// its child's with it too.
+	marker := testkit.SkillDir(home, "hanger")
 	var started struct{ Job string }
-	call(t, c, "capabilities.invoke", map[string]any{"capability": "outer", "params": map[string]any{"pidfile": pidfile}, "async": true}, &started)
+	call(t, c, "capabilities.invoke", map[string]any{"capability": "outer", "params": map[string]any{"marker": marker}, "async": true}, &started)
 	if started.Job == "" {
 		t.Fatal("async invoke gave no job id")
 	}
 	// Wait until outer, the nested hang and its child all run.
-	pids := testkit.WaitPIDs(t, pidfile, 3)
+	pids := testkit.WaitMarked(t, marker, 3)
+	pids = append(pids, testkit.SandboxHelpers(pids)...)
 	var jobs struct{ Jobs []wire.Job }
 	call(t, c, "jobs.list", nil, &jobs)
 	var nested *wire.Job
@@ -141,6 +144,7 @@ func TestCancelKillsTheWholeTreeIncludingNestedCalls(t *testing.T) {
 	if cancelled.State != wire.JobCancelled {
 		t.Fatalf("job after cancel: %+v", cancelled)
 	}
+	testkit.WaitNoneMarked(t, marker, "the cancelled job")
 	for _, pid := range pids {
 		testkit.WaitGone(t, pid, "the cancelled job")
 	}

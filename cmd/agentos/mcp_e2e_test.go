@@ -465,15 +465,17 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 
 	// Cancelling the request (the client sends notifications/cancelled)
 	// cancels the job: its worker and the worker's child are gone.
-	pidfile := filepath.Join(home, "pids")
+	marker := testkit.SkillDir(home, "hanger") // on the worker's command line and its child's
 	cctx, ccancel := context.WithCancel(ctx)
 	defer ccancel()
-	done := testkit.CallHang(cctx, c, pidfile)
-	pids := testkit.WaitPIDs(t, pidfile, 2)
+	done := testkit.CallHangMarked(cctx, c, marker)
+	pids := testkit.WaitMarked(t, marker, 2)
+	pids = append(pids, testkit.SandboxHelpers(pids)...)
 	ccancel()
 	if o := <-done; o.Err == nil {
 		t.Fatal("cancelled tools/call: want an error")
 	}
+	testkit.WaitNoneMarked(t, marker, "the cancelled tool call")
 	for _, pid := range pids {
 		testkit.WaitGone(t, pid, "the cancelled tool call")
 	}
@@ -493,10 +495,11 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 	c := mcpSession(t, home, "--no-autostart")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	marker := testkit.SkillDir(home, "hanger") // on the worker's command line and its child's
 	for _, how := range []string{"stop", "crash"} {
-		pidfile := filepath.Join(home, "pids-"+how)
-		done := testkit.CallHang(ctx, c, pidfile)
-		pids := testkit.WaitPIDs(t, pidfile, 2)
+		done := testkit.CallHangMarked(ctx, c, marker)
+		pids := testkit.WaitMarked(t, marker, 2)
+		pids = append(pids, testkit.SandboxHelpers(pids)...)
 		if how == "stop" {
 			d.stop()
 		} else {
@@ -528,6 +531,7 @@ func TestMCPEngineRestartInterruptsALongCall(t *testing.T) {
 			}
 		}
 		if how == "stop" {
+			testkit.WaitNoneMarked(t, marker, "the engine that ran it")
 			for _, pid := range pids {
 				testkit.WaitGone(t, pid, "the engine that ran it")
 			}
@@ -730,9 +734,12 @@ func TestMCPStdioExitsOnSIGTERMWithStdinOpen(t *testing.T) {
 				fail("no answer to initialize")
 			}
 			send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-			pidfile := filepath.Join(home, "pids-"+kind)
-			send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hang","arguments":{"pidfile":"` + pidfile + `"}}}`)
-			pids := testkit.WaitPIDs(t, pidfile, 2)
+			// The call's worker and child, found by the skill's folder on
+			// their command lines (the pipe's are gone before the socket's start).
+			marker := testkit.SkillDir(home, "hanger")
+			send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hang","arguments":{"marker":"` + marker + `"}}}`)
+			pids := testkit.WaitMarked(t, marker, 2)
+			pids = append(pids, testkit.SandboxHelpers(pids)...)
 			t.Cleanup(func() {
 				for _, pid := range pids {
 					syscall.Kill(pid, syscall.SIGKILL)
@@ -755,6 +762,7 @@ func TestMCPStdioExitsOnSIGTERMWithStdinOpen(t *testing.T) {
 			// first. (With a socket, ServeStdio's grace gives the calls
 			// time to do so, but the test does not rely on its length.)
 			if kind == "pipe" {
+				testkit.WaitNoneMarked(t, marker, "agentos mcp stopped by SIGTERM")
 				for _, pid := range pids {
 					testkit.WaitGone(t, pid, "agentos mcp stopped by SIGTERM")
 				}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/testkit"
@@ -41,10 +41,15 @@ def eats_memory() -> int:
     return len(b)
 
 @tool
-def leaves_a_child(pidfile: str) -> str:
-    child = subprocess.Popen(["sleep", "300"])
-    with open(pidfile, "w") as f:
-        f.write(str(child.pid))
+def leaves_a_child(marker: str) -> str:
+    # The interpreter is what the sandbox lets a skill start; marker, on its
+    # command line, is how the test finds it from outside. The call returns
+    # once the child says it runs.
+    child = subprocess.Popen([sys.executable, "-I", "-S", "-c",
+                              "import sys, time; print('up', flush=True); time.sleep(300)", marker],
+                             stdout=subprocess.PIPE)
+    if child.stdout.readline() != b"up\n":
+        return "the child did not start"
     return "returned"
 
 @tool
@@ -75,16 +80,12 @@ func TestMisbehavingSkillsAreContained(t *testing.T) {
 		t.Fatalf("100 MB of print() is stderr's problem, not the protocol's: %q %v", got, err)
 	}
 
-	pidfile := filepath.Join(home, "child.pid")
-	if err := run("leaves_a_child", map[string]any{"pidfile": pidfile}, &got); err != nil || got != "returned" {
+	// The child ran when the call returned; the call's end ends it.
+	marker := "agentos-left-child-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := run("leaves_a_child", map[string]any{"marker": marker}, &got); err != nil || got != "returned" {
 		t.Fatalf("leaves_a_child: %q %v", got, err)
 	}
-	b, _ := os.ReadFile(pidfile)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid == 0 {
-		t.Fatal("no child pid recorded")
-	}
-	testkit.WaitGone(t, pid, "the skill call that started it")
+	testkit.WaitNoneMarked(t, marker, "the skill call that started it")
 
 	var page struct{ Nodes []any }
 	call(t, c, "data.read", map[string]any{"shape": "note"}, &page)

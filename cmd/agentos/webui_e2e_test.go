@@ -150,7 +150,9 @@ func TestWebUIInChromium(t *testing.T) {
 	// The conversation: the script asks for a CLI write while the page is
 	// open, then for a long job, an engine crash and restart, and a job of
 	// the new engine; it ends with its result.
-	pidfile := filepath.Join(t.TempDir(), "pids")
+	// The long job's worker, found by its skill's folder on its command line.
+	waiter := testkit.SkillDir(home, "waiter")
+	var waiting []int
 	var stdout strings.Builder
 	var res *webuiResult
 	var wrote string
@@ -175,15 +177,17 @@ func TestWebUIInChromium(t *testing.T) {
 			// The engine's first job, so its id (j1) is the one the next
 			// engine gives its own first job.
 			var started struct{ Job string }
-			call(t, d.client(t), "capabilities.invoke", map[string]any{"capability": "wait.long", "params": map[string]any{"pidfile": pidfile}, "async": true}, &started)
-			testkit.WaitPIDs(t, pidfile, 1)
+			call(t, d.client(t), "capabilities.invoke", map[string]any{"capability": "wait.long", "async": true}, &started)
+			waiting = testkit.WaitMarked(t, waiter, 1)
+			waiting = append(waiting, testkit.SandboxHelpers(waiting)...)
 			fmt.Fprintf(stdin, "LONGJOB %s\n", started.Job)
 		case line == "CRASH":
 			// Killed, as a crash would: no job.finished for the running job.
 			// A new engine serves its bridge at the same address, where the
 			// page's event stream reconnects by itself.
 			d.kill()
-			for _, pid := range testkit.WaitPIDs(t, pidfile, 1) {
+			testkit.WaitNoneMarked(t, waiter, "the killed engine's job")
+			for _, pid := range waiting {
 				testkit.WaitGone(t, pid, "the killed engine's job")
 			}
 			d = startDaemonArgs(t, home, "--bridge-addr", strings.TrimPrefix(url, "http://"))
@@ -299,15 +303,13 @@ func overrideWebReader(t *testing.T, home, allowed string) {
 }
 
 // waitTools is a skill's tools.py providing "wait.long", which reports
-// progress once and then waits for ten minutes, having written its pid to
-// pidfile (no child process: when the engine dies, so does it).
-const waitTools = `import os, time
+// progress once and then waits for ten minutes (no child process: when the
+// engine dies, so does it).
+const waitTools = `import time
 from agentos import provides, progress
 
 @provides("wait.long")
-def wait_long(pidfile: str) -> dict:
-    with open(pidfile, "a") as f:
-        f.write("%d\n" % os.getpid())
+def wait_long() -> dict:
     progress(1, 2, "waiting")
     time.sleep(600)
     return {}

@@ -21,26 +21,32 @@ def count(n: int) -> dict:
 `
 
 // HangTools is a skill's tools.py providing "hang", which never returns:
-// it appends its pid and its child's to pidfile (see WaitPIDs); and
-// "outer", which appends its own pid and calls hang through the engine (a
-// nested call).
-const HangTools = `import os, subprocess, time
+// it starts a child that sleeps with marker as its last argument (see
+// Marked: pass SkillDir, and Marked finds the worker too), and with a
+// pidfile also appends its pid and its child's to it (see WaitPIDs; only
+// without the sandbox, which denies writes there and has pids of its own);
+// and "outer", which calls hang through the engine (a nested call), having
+// appended its own pid to pidfile if given. The child is sys.executable, the
+// one program the sandbox lets a skill start.
+const HangTools = `import os, subprocess, sys, time
 from agentos import provides, capability, progress
 
 @provides("hang")
-def hang(pidfile: str) -> dict:
-    child = subprocess.Popen(["sleep", "300"])
-    with open(pidfile, "a") as f:
-        f.write("%d\n%d\n" % (os.getpid(), child.pid))
+def hang(marker: str = "agentos-hang", pidfile: str = "") -> dict:
+    child = subprocess.Popen([sys.executable, "-I", "-S", "-c", "import time; time.sleep(600)", marker])
+    if pidfile:
+        with open(pidfile, "a") as f:
+            f.write("%d\n%d\n" % (os.getpid(), child.pid))
     progress(1, 2, "started")
-    time.sleep(300)
+    time.sleep(600)
     return {}
 
 @provides("outer")
-def outer(pidfile: str) -> dict:
-    with open(pidfile, "a") as f:
-        f.write("%d\n" % os.getpid())
-    return capability("hang").invoke({"pidfile": pidfile})
+def outer(marker: str = "agentos-hang", pidfile: str = "") -> dict:
+    if pidfile:
+        with open(pidfile, "a") as f:
+            f.write("%d\n" % os.getpid())
+    return capability("hang").invoke({"marker": marker, "pidfile": pidfile})
 `
 
 // CallOutcome is how a tools/call started by CallHang ended.
@@ -53,11 +59,21 @@ type CallOutcome struct {
 // goroutine (it never returns by itself) and delivers how the call ended;
 // its worker and child write their pids to pidfile (see WaitPIDs).
 func CallHang(ctx context.Context, c *client.Client, pidfile string) <-chan CallOutcome {
+	return callHang(ctx, c, map[string]any{"pidfile": pidfile})
+}
+
+// CallHangMarked is CallHang with the child marked by marker (see Marked)
+// instead of pids written to a file: what works under the sandbox.
+func CallHangMarked(ctx context.Context, c *client.Client, marker string) <-chan CallOutcome {
+	return callHang(ctx, c, map[string]any{"marker": marker})
+}
+
+func callHang(ctx context.Context, c *client.Client, args map[string]any) <-chan CallOutcome {
 	done := make(chan CallOutcome, 1)
 	go func() {
 		var req mcp.CallToolRequest
 		req.Params.Name = "hang"
-		req.Params.Arguments = map[string]any{"pidfile": pidfile}
+		req.Params.Arguments = args
 		res, err := c.CallTool(ctx, req)
 		done <- CallOutcome{res, err}
 	}()

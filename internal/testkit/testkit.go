@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +74,112 @@ func AddSkill(t testing.TB, home, id, allowed, tools string) {
 	}
 }
 
-// WaitPIDs waits until pidfile lists at least n pids and returns them.
+// SkillDir is where AddSkill writes skill id of home: the folder the engine
+// hands the skill's worker (its command line says --skill SkillDir), so also
+// a marker for Marked that finds a skill's workers.
+func SkillDir(home, id string) string {
+	return filepath.Join(home, "skills", id)
+}
+
+// Marked lists the live processes (host pids; zombies, which have no
+// command line, are left out) one of whose arguments is exactly marker.
+// Pids a skill reports are no use to a test: in the sandbox's PID namespace
+// they are not the host's, and the sandbox keeps a skill from writing them
+// anywhere the test could read. A command line is visible from the host.
+func Marked(marker string) []int {
+	if marker == "" {
+		panic("testkit.Marked: empty marker")
+	}
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if slices.Contains(strings.Split(string(b), "\x00"), marker) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// WaitMarked waits until at least n live processes carry marker (see
+// Marked) and returns them.
+func WaitMarked(t testing.TB, marker string, n int) []int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pids := Marked(marker)
+		if len(pids) >= n {
+			return pids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d processes marked %q started: pids %v", len(pids), n, marker, pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitNoneMarked fails the test (killing them) if processes carrying marker
+// (see Marked) are still alive after several seconds; what names what they
+// should not have outlived.
+func WaitNoneMarked(t testing.TB, marker, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := Marked(marker)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Fatalf("processes %v marked %q outlived %s", pids, marker, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sandboxHelperArg is the argument the sandbox's helper (init of a call's
+// namespaces, the worker's parent) runs with: broker/sandbox's childArg.
+const sandboxHelperArg = "__agentos-sandbox"
+
+// SandboxHelpers lists the parents of pids that are the sandbox's helper: a
+// sandboxed call's own process, which carries no marker, to wait on with
+// WaitGone. Without the sandbox there are none.
+func SandboxHelpers(pids []int) []int {
+	var helpers []int
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after it.
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, err := strconv.Atoi(fields[1])
+		if err != nil || slices.Contains(helpers, ppid) {
+			continue
+		}
+		args, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", ppid))
+		if err == nil && slices.Contains(strings.Split(string(args), "\x00"), sandboxHelperArg) {
+			helpers = append(helpers, ppid)
+		}
+	}
+	return helpers
+}
+
+// WaitPIDs waits until pidfile lists at least n pids and returns them: for
+// skills run without the sandbox only (see Marked).
 func WaitPIDs(t testing.TB, pidfile string, n int) []int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -61,3 +61,31 @@ func TestWaitPIDsAndWaitGone(t *testing.T) {
 	WaitGone(t, pids[0], "its kill") // a zombie until reaped: counts as gone
 	cmd.Wait()
 }
+
+// Marked finds a process by an argument of its command line, not by part of
+// one; WaitNoneMarked returns once it ended; a parent that is not the
+// sandbox's helper is not one of SandboxHelpers.
+func TestMarkedFindsAProcessByItsCommandLine(t *testing.T) {
+	marker := "testkit-marked-" + strconv.Itoa(os.Getpid())
+	if got := Marked(marker); len(got) != 0 {
+		t.Fatalf("marked before start: %v", got)
+	}
+	cmd := exec.Command("/usr/bin/python3", "-I", "-S", "-c", "import time; time.sleep(30)", marker)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	pids := WaitMarked(t, marker, 1)
+	if len(pids) != 1 || pids[0] != cmd.Process.Pid {
+		t.Fatalf("marked %v for a running %d", pids, cmd.Process.Pid)
+	}
+	if got := Marked(marker[:len(marker)-1]); len(got) != 0 {
+		t.Fatalf("a prefix of the marker matched %v", got)
+	}
+	if h := SandboxHelpers(pids); len(h) != 0 {
+		t.Fatalf("the test binary taken for a sandbox helper: %v", h)
+	}
+	cmd.Process.Kill()
+	WaitNoneMarked(t, marker, "its kill") // a zombie until reaped: no command line
+}
