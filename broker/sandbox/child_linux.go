@@ -24,9 +24,25 @@ type childSpec struct {
 	Landlock   bool     `json:"landlock"`
 }
 
+// init becomes the helper before the rest of the program initialises: Go
+// runs package inits in import-path order as their dependencies allow, so
+// this one (which needs only the standard library and x/sys) runs ahead of
+// the agentos binary's heavier ones (a JSON Schema compiler's meta-schemas
+// alone cost ~8 ms), which a helper that only confines and execs never
+// needs. MaybeRunChild still marks the program as one that can be its own
+// helper: without that call the runner does not use it.
+func init() { dispatchChild() }
+
 // MaybeRunChild turns this process into the sandbox helper when it was started as
 // one, and never returns then. Call it first thing in main (and in TestMain).
 func MaybeRunChild() {
+	dispatchChild()
+	hooked.Store(true)
+}
+
+// dispatchChild runs the helper (or answers the probe) when this process was
+// started as one, and never returns then.
+func dispatchChild() {
 	if len(os.Args) >= 2 {
 		switch os.Args[1] {
 		case childArg:
@@ -35,7 +51,6 @@ func MaybeRunChild() {
 			os.Exit(0)
 		}
 	}
-	hooked.Store(true)
 }
 
 // runChild is the helper: init of the call's namespaces. Everything it applies is
