@@ -114,7 +114,7 @@ type Status struct {
 	Skills      []string         `json:"skills"`
 	JobsRunning int              `json:"jobs_running"`
 	LastEventID int64            `json:"last_event_id"`
-	Bridge      string           `json:"bridge,omitempty"` // URL of the web UI and HTTP API
+	Bridge      string           `json:"bridge,omitempty"`  // URL of the web UI and HTTP API
 	Sandbox     *Sandbox         `json:"sandbox,omitempty"` // how skills are confined; absent when skills cannot run
 }
 
