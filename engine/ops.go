@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/engine/httpop"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 )
@@ -29,8 +33,8 @@ type skillOps struct {
 	invoke func(ctx context.Context, p wire.InvokeParams) (any, error)
 	// progress records the tool's progress on its job.
 	progress func(current, total float64, message string)
-	// net is where its http op may connect (httpop.go).
-	net *httpNet
+	// http is its http.request op.
+	http *httpop.Net
 }
 
 // runTool runs tool t of skill sk in a fresh process as (part of) job j,
@@ -54,7 +58,7 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 				})
 			},
 			progress: func(current, total float64, message string) { s.jobs.progress(j, current, total, message) },
-			net:      &httpNet{skill: sk, own: s.ownListeners()},
+			http:     httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
 }
@@ -74,7 +78,7 @@ func (o *skillOps) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage,
 func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	switch op.Name {
 	case "http.request":
-		return o.httpRequest(ctx, op.Params)
+		return o.http.Request(ctx, op.Params)
 	case "graph.read":
 		return o.method(ctx, wire.MethodRead, op.Params)
 	case "graph.search":
@@ -102,3 +106,41 @@ func (o *skillOps) Log(level, message string) {
 	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "warning": slog.LevelWarn, "warn": slog.LevelWarn, "error": slog.LevelError}[level]
 	o.log.Log(context.Background(), lvl, message, "skill", o.skill.ID, "tool", o.tool, "call", o.callID)
 }
+
+// ownListeners are the engine's listeners a skill's http op must never
+// reach: the bridge it serves (ServerOptions.Bridge) and the address
+// config.yaml gives the bridge (default 127.0.0.1:3456), where a bridge of
+// this home started apart (`agentos bridge`) listens. Any loopback address
+// with one of their ports is refused. `agentos mcp --http` listeners are
+// not known to the engine: they are loopback addresses, so a skill reaches
+// one only if its allowed-tools names that host:port exactly.
+func (s *Server) ownListeners() []broker.Listener {
+	var own []broker.Listener
+	add := func(hostPort string) {
+		host, port, err := net.SplitHostPort(hostPort)
+		if err != nil {
+			return
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			ip = netip.IPv4Unspecified() // a name: refuse the port on every local address
+		}
+		if ap, err := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port)); err == nil {
+			own = append(own, broker.Listener{Name: "bridge", Addr: ap})
+		}
+	}
+	if u, err := url.Parse(s.opts.Bridge); err == nil && u.Host != "" {
+		add(u.Host)
+	}
+	s.cfgMu.RLock()
+	addr := s.fileCfg.Bridge.Addr
+	s.cfgMu.RUnlock()
+	if addr == "" {
+		addr = defaultBridgeAddr
+	}
+	add(addr)
+	return own
+}
+
+// defaultBridgeAddr is bridge.DefaultAddr (the bridge imports this package).
+const defaultBridgeAddr = "127.0.0.1:3456"

@@ -1,11 +1,10 @@
-package engine
+package httpop
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +50,7 @@ func (tg *target) port() string {
 // as the engine builds it for a skill with the given allowed-tools.
 type httpFixture struct {
 	ops       broker.OpHandler
-	net       *httpNet
+	net       *Net
 	auditPath string
 }
 
@@ -68,10 +67,22 @@ func newHTTPFixture(t *testing.T, allowed string, own ...broker.Listener) *httpF
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { audit.Close() })
-	n := &httpNet{skill: sk, own: own}
-	ops := &skillOps{skill: sk, tool: "steal", callID: "c1", version: "test", log: slog.New(slog.DiscardHandler), net: n}
-	return &httpFixture{ops: broker.NewGate(audit, nil).Wrap(sk, "steal", "c1", ops), net: n, auditPath: path}
+	n := New(sk, own, "test")
+	return &httpFixture{ops: broker.NewGate(audit, nil).Wrap(sk, "steal", "c1", httpOnly{n}), net: n, auditPath: path}
 }
+
+// httpOnly answers the http op with n, as the engine's op handler does.
+type httpOnly struct{ n *Net }
+
+func (h httpOnly) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage, error) {
+	res, err := h.n.Request(ctx, op.Params)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+func (httpOnly) Progress(float64, float64, string) {}
+func (httpOnly) Log(string, string)                {}
 
 func (f *httpFixture) get(t *testing.T, url string) (map[string]any, error) {
 	t.Helper()

@@ -1,4 +1,4 @@
-package engine
+package httpop
 
 import (
 	"bytes"
@@ -31,15 +31,16 @@ const (
 	httpIdleConn     = 5 * time.Second // a call's idle connections close this long after its last request
 )
 
-// httpNet is where one call's http op may connect (DESIGN §7.1): its
+// Net is where one call's http op may connect (DESIGN §7.1): its
 // connections are dialed only to addresses broker.CheckHTTPDial allows for
 // the skill, after DNS resolution, for the first request and every
 // redirect, and never through a proxy (a proxy would resolve the name
 // itself, out of our sight). Each call has its own transport, so a
 // connection one skill was allowed to open is never reused by another.
-type httpNet struct {
-	skill *broker.Skill
-	own   []broker.Listener // the engine's own listeners (its bridge): never reached
+type Net struct {
+	skill   *broker.Skill
+	own     []broker.Listener // the engine's own listeners (its bridge): never reached
+	version string            // the engine's, for the User-Agent
 
 	// Test hooks, set only by this package's tests (never from config or
 	// options): lookup replaces DNS, dial replaces the connect that
@@ -51,7 +52,7 @@ type httpNet struct {
 	tr   *http.Transport
 }
 
-func (n *httpNet) transport() *http.Transport {
+func (n *Net) transport() *http.Transport {
 	n.once.Do(func() {
 		n.tr = &http.Transport{
 			Proxy:                 nil,
@@ -69,7 +70,7 @@ func (n *httpNet) transport() *http.Transport {
 // dialContext connects to addr (host:port from the URL) at the first of
 // its addresses the skill may reach. When none may be reached, the denial
 // is the error, naming the allowed-tools entry that would allow it.
-func (n *httpNet) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (n *Net) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func (n *httpNet) dialContext(ctx context.Context, network, addr string) (net.Co
 
 // dialAddr connects to ip:port. The socket's own connect is checked once
 // more (net.Dialer.Control sees the very address connect(2) gets).
-func (n *httpNet) dialAddr(ctx context.Context, network, host, port string, ip netip.Addr) (net.Conn, error) {
+func (n *Net) dialAddr(ctx context.Context, network, host, port string, ip netip.Addr) (net.Conn, error) {
 	target := net.JoinHostPort(ip.String(), port)
 	if n.dial != nil {
 		return n.dial(ctx, network, target)
@@ -130,44 +131,6 @@ func (n *httpNet) dialAddr(ctx context.Context, network, host, port string, ip n
 	return d.DialContext(ctx, network, target)
 }
 
-// ownListeners are the engine's listeners a skill's http op must never
-// reach: the bridge it serves (ServerOptions.Bridge) and the address
-// config.yaml gives the bridge (default 127.0.0.1:3456), where a bridge of
-// this home started apart (`agentos bridge`) listens. Any loopback address
-// with one of their ports is refused. `agentos mcp --http` listeners are
-// not known to the engine: they are loopback addresses, so a skill reaches
-// one only if its allowed-tools names that host:port exactly.
-func (s *Server) ownListeners() []broker.Listener {
-	var own []broker.Listener
-	add := func(hostPort string) {
-		host, port, err := net.SplitHostPort(hostPort)
-		if err != nil {
-			return
-		}
-		ip, err := netip.ParseAddr(host)
-		if err != nil {
-			ip = netip.IPv4Unspecified() // a name: refuse the port on every local address
-		}
-		if ap, err := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port)); err == nil {
-			own = append(own, broker.Listener{Name: "bridge", Addr: ap})
-		}
-	}
-	if u, err := url.Parse(s.opts.Bridge); err == nil && u.Host != "" {
-		add(u.Host)
-	}
-	s.cfgMu.RLock()
-	addr := s.fileCfg.Bridge.Addr
-	s.cfgMu.RUnlock()
-	if addr == "" {
-		addr = defaultBridgeAddr
-	}
-	add(addr)
-	return own
-}
-
-// defaultBridgeAddr is bridge.DefaultAddr (the bridge imports this package).
-const defaultBridgeAddr = "127.0.0.1:3456"
-
 type httpParams struct {
 	Method  string            `json:"method"`
 	URL     string            `json:"url"`
@@ -177,10 +140,16 @@ type httpParams struct {
 	Timeout float64           `json:"timeout"`
 }
 
-// httpRequest makes a skill's HTTP request. Redirects are followed only to
-// hosts the skill may reach too, at most httpMaxRedirects times; every
-// connection goes through o.net's checks; bodies are capped at httpMaxBody.
-func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, error) {
+// New is the http op of one call of skill, which must never reach own.
+func New(skill *broker.Skill, own []broker.Listener, version string) *Net {
+	return &Net{skill: skill, own: own, version: version}
+}
+
+// Request makes a skill's HTTP request (the http.request op's params).
+// Redirects are followed only to hosts the skill may reach too, at most
+// httpMaxRedirects times; every connection goes through n's checks; bodies
+// are capped at httpMaxBody.
+func (n *Net) Request(ctx context.Context, raw json.RawMessage) (any, error) {
 	var p httpParams
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, wire.Errorf(wire.KindInvalid, "http.request: %v", err)
@@ -216,13 +185,13 @@ func (o *skillOps) httpRequest(ctx context.Context, raw json.RawMessage) (any, e
 		req.Header.Set(k, v)
 	}
 	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "agentos/"+o.version+" (skill "+o.skill.ID+")")
+		req.Header.Set("User-Agent", "agentos/"+n.version+" (skill "+n.skill.ID+")")
 	}
-	client := &http.Client{Transport: o.net.transport(), CheckRedirect: func(r *http.Request, via []*http.Request) error {
+	client := &http.Client{Transport: n.transport(), CheckRedirect: func(r *http.Request, via []*http.Request) error {
 		if len(via) >= httpMaxRedirects {
 			return fmt.Errorf("more than %d redirects", httpMaxRedirects)
 		}
-		return broker.CheckRedirect(o.skill, r.URL)
+		return broker.CheckRedirect(n.skill, r.URL)
 	}}
 	resp, err := client.Do(req)
 	if err != nil {
