@@ -33,32 +33,7 @@ type FileConfig struct {
 	// (default) or off; passed to broker.RunnerOptions.Sandbox.
 	Sandbox string `yaml:"sandbox"`
 	// Skills holds the user's settings and grants per skill id (DESIGN §7.0).
-	Skills map[string]SkillConfig `yaml:"skills"`
-}
-
-// SkillConfig is skills.<id> in config.yaml.
-type SkillConfig struct {
-	// Settings is a free map the skill reads with agentos.settings.get;
-	// the host:port of every http(s) URL in it joins the skill's http scope.
-	Settings map[string]any `yaml:"settings"`
-	// Grant adds permissions beyond the skill's allowed-tools, in the same
-	// grammar; files(read|write PATH...) only ever comes from here.
-	Grant []Grant `yaml:"grant"`
-}
-
-// Grant is one entry of skills.<id>.grant, with its line for errors.
-type Grant struct {
-	Text string
-	Line int
-}
-
-// UnmarshalYAML takes a grant as a plain string.
-func (g *Grant) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return fmt.Errorf("line %d: a grant is a string in the allowed-tools grammar, like \"files(read ~/Notes)\"", n.Line)
-	}
-	g.Text, g.Line = n.Value, n.Line
-	return nil
+	Skills map[string]broker.SkillConfig `yaml:"skills"`
 }
 
 // BridgeConfig is the bridge's part of config.yaml; flags override it.
@@ -95,7 +70,7 @@ func LoadConfig(path string) (*FileConfig, error) {
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Skills)) {
-		if err := cfg.Skills[id].validate(id); err != nil {
+		if err := cfg.Skills[id].Validate(id); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

@@ -43,7 +43,7 @@ func TestLoadConfigReadsSkillSettingsAndGrants(t *testing.T) {
 		t.Fatalf("nested settings do not travel as JSON: %s %v", b, err)
 	}
 	g := cfg.Skills["notes"].Grant
-	if len(g) != 2 || g[0] != (Grant{Text: "files(read ~/Notes)", Line: 6}) || g[1].Line != 7 {
+	if len(g) != 2 || g[0] != (broker.Grant{Text: "files(read ~/Notes)", Line: 6}) || g[1].Line != 7 {
 		t.Fatalf("grants: %+v", g)
 	}
 }
@@ -62,72 +62,6 @@ func TestLoadConfigRejectsABadSkillsEntryNamingItsLine(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestEffectivePermissionsJoinAllowedToolsGrantsAndSettingsURLs(t *testing.T) {
-	perms, err := broker.ParsePermissions("http(api.openai.com) secrets(openai) files(read ~/Wanted)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &broker.Skill{ID: "openai", Permissions: perms}
-	sc := SkillConfig{
-		Settings: map[string]any{
-			"base_url": "http://127.0.0.1:1234/v1",
-			"mirrors":  []any{"https://api.openai.com/v1", "ftp://files.example.com/", "not a url", map[string]any{"u": "http://[::1]:8080/x"}},
-			"count":    3,
-		},
-		Grant: []Grant{{Text: "secrets(openai azure) files(read ~/Notes write /tmp/out)", Line: 4}, {Text: "capability(llm)", Line: 5}},
-	}
-	got, eff := applyConfig(s, sc, "/home/ann")
-	if got == s || s.Permissions.Allows(broker.OpSecrets, "azure") {
-		t.Fatal("applyConfig changed the discovered skill instead of a copy")
-	}
-	if want := "capability(llm) files(read /home/ann/Notes) files(write /tmp/out) http(127.0.0.1:1234 [::1]:8080 api.openai.com api.openai.com:443) secrets(azure openai)"; got.Permissions.String() != want {
-		t.Fatalf("effective:\n got %s\nwant %s", got.Permissions.String(), want)
-	}
-	if got.Permissions.Allows(broker.OpHTTP, "127.0.0.1:9999") || got.Permissions.Allows(broker.OpHTTP, "files.example.com:21") {
-		t.Fatal("a settings URL opened more than its host:port")
-	}
-	if !slices.Equal(eff.read, []string{"/home/ann/Notes"}) || !slices.Equal(eff.write, []string{"/tmp/out"}) {
-		t.Fatalf("files: read %q write %q", eff.read, eff.write)
-	}
-	from := map[string][]string{}
-	for _, ps := range eff.sources {
-		from[ps.Permission] = ps.From
-	}
-	for perm, want := range map[string][]string{
-		"http(127.0.0.1:1234)":        {"settings.base_url"},
-		"http([::1]:8080)":            {"settings.mirrors[3].u"},
-		"http(api.openai.com:443)":    {"settings.mirrors[0]"},
-		"http(api.openai.com)":        {"allowed-tools"},
-		"secrets(openai)":             {"allowed-tools", "grant"},
-		"secrets(azure)":              {"grant"},
-		"files(read /home/ann/Notes)": {"grant"},
-		"capability(llm)":             {"grant"},
-	} {
-		if !slices.Equal(from[perm], want) {
-			t.Errorf("%s from %q, want %q", perm, from[perm], want)
-		}
-	}
-	if _, asked := from["files(read ~/Wanted)"]; asked || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "files(read ~/Wanted)") {
-		t.Fatalf("a SKILL.md files request must be a warning, not a permission: %q %v", got.Warnings, from)
-	}
-	var settings map[string]any
-	if err := json.Unmarshal(eff.settings, &settings); err != nil || settings["base_url"] != "http://127.0.0.1:1234/v1" {
-		t.Fatalf("settings for the call: %s %v", eff.settings, err)
-	}
-}
-
-func TestEffectivePermissionsWithoutConfigAreTheSkillsOwn(t *testing.T) {
-	perms, _ := broker.ParsePermissions("graph(read)")
-	got, eff := applyConfig(&broker.Skill{ID: "x", Permissions: perms}, SkillConfig{}, "")
-	if got.Permissions.String() != "graph(read)" || eff.settings != nil || eff.read != nil || len(eff.sources) != 1 {
-		t.Fatalf("%s %+v", got.Permissions, eff)
-	}
-	tilde, eff := applyConfig(&broker.Skill{ID: "x"}, SkillConfig{Grant: []Grant{{Text: "files(read ~/Notes)", Line: 3}}}, "")
-	if len(eff.read) != 0 || len(tilde.Warnings) != 1 || !strings.Contains(tilde.Warnings[0], "line 3") {
-		t.Fatalf("a ~ grant with no home: read %q warnings %q", eff.read, tilde.Warnings)
 	}
 }
 

@@ -293,13 +293,13 @@ type skillSummary struct {
 	*broker.Skill
 	Guide             string             `json:"guide,omitempty"`
 	Capabilities      []string           `json:"capabilities"`
-	PermissionSources []PermissionSource `json:"permission_sources"`
+	PermissionSources []broker.PermissionSource `json:"permission_sources"`
 }
 
 func (s *Server) summarize(sk *broker.Skill, withGuide bool) skillSummary {
-	out := skillSummary{Skill: sk, Capabilities: []string{}, PermissionSources: s.skills.effectiveOf(sk).sources}
+	out := skillSummary{Skill: sk, Capabilities: []string{}, PermissionSources: s.skills.effectiveOf(sk).Sources}
 	if out.PermissionSources == nil {
-		out.PermissionSources = []PermissionSource{}
+		out.PermissionSources = []broker.PermissionSource{}
 	}
 	if withGuide {
 		out.Guide = sk.Guide

@@ -44,13 +44,13 @@ type skillsRuntime struct {
 	// expands ~/ grants.
 	configPath string
 	home       string
-	skillCfg   map[string]SkillConfig
+	skillCfg   map[string]broker.SkillConfig
 
 	reloadMu    sync.Mutex // one discovery at a time, so the newest result is the one kept
 	onChange    func([]*broker.Skill)
 	mu          sync.RWMutex
 	skills      []*broker.Skill // Permissions are the effective ones (applyConfig)
-	effective   map[*broker.Skill]*effective
+	effective   map[*broker.Skill]*broker.Effective
 	fingerprint string
 	calls       atomic.Int64
 }
@@ -147,9 +147,9 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 			rt.log.Warn("config.yaml configures a skill that is not installed", "skill", id)
 		}
 	}
-	effs := make(map[*broker.Skill]*effective, len(skills))
+	effs := make(map[*broker.Skill]*broker.Effective, len(skills))
 	for i, s := range skills {
-		cp, eff := applyConfig(s, cfg[s.ID], rt.home)
+		cp, eff := broker.ApplyConfig(s, cfg[s.ID], rt.home)
 		skills[i], effs[cp] = cp, eff
 	}
 	rt.mu.Lock()
@@ -169,7 +169,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 // loadSkillConfig re-reads the skills: part of config.yaml. A file that no
 // longer loads keeps the settings and grants of the last one that did (the
 // engine started with a valid one), and the error is logged.
-func (rt *skillsRuntime) loadSkillConfig() map[string]SkillConfig {
+func (rt *skillsRuntime) loadSkillConfig() map[string]broker.SkillConfig {
 	if rt.configPath == "" {
 		return rt.skillCfg
 	}
@@ -197,13 +197,13 @@ func configFingerprint(path string) string {
 
 // effectiveOf is what config.yaml adds to s, a skill of list(); a skill
 // from elsewhere gets nothing.
-func (rt *skillsRuntime) effectiveOf(s *broker.Skill) *effective {
+func (rt *skillsRuntime) effectiveOf(s *broker.Skill) *broker.Effective {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
 	if e := rt.effective[s]; e != nil {
 		return e
 	}
-	return &effective{}
+	return &broker.Effective{}
 }
 
 // watch polls the skill folders and reloads on change, so an edited skill
@@ -321,7 +321,7 @@ func (rt *skillsRuntime) newCall(j *Job, s *broker.Skill, t *broker.Tool, params
 	return broker.Call{ID: j.ID + "." + strconv.FormatInt(rt.calls.Add(1), 10), Skill: s.ID, SkillDir: s.Dir,
 		Module: t.Module, Function: t.Function, Params: params,
 		Timeout: min(time.Duration(t.Timeout*float64(time.Second)), maxToolTimeout), Nested: j.parentJob != nil,
-		ReadPaths: eff.read, WritePaths: eff.write, Settings: eff.settings}
+		ReadPaths: eff.Read, WritePaths: eff.Write, Settings: eff.Settings}
 }
 
 // store upserts what a @returns tool returned, with provenance, and answers

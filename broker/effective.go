@@ -1,4 +1,4 @@
-package engine
+package broker
 
 import (
 	"cmp"
@@ -11,8 +11,33 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agentos/agentos/broker"
+	"go.yaml.in/yaml/v3"
 )
+
+// SkillConfig is skills.<id> in config.yaml.
+type SkillConfig struct {
+	// Settings is a free map the skill reads with agentos.settings.get;
+	// the host:port of every http(s) URL in it joins the skill's http scope.
+	Settings map[string]any `yaml:"settings"`
+	// Grant adds permissions beyond the skill's allowed-tools, in the same
+	// grammar; files(read|write PATH...) only ever comes from here.
+	Grant []Grant `yaml:"grant"`
+}
+
+// Grant is one entry of skills.<id>.grant, with its line for errors.
+type Grant struct {
+	Text string
+	Line int
+}
+
+// UnmarshalYAML takes a grant as a plain string.
+func (g *Grant) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return fmt.Errorf("line %d: a grant is a string in the allowed-tools grammar, like \"files(read ~/Notes)\"", n.Line)
+	}
+	g.Text, g.Line = n.Value, n.Line
+	return nil
+}
 
 // Where an effective permission came from (DESIGN §7.0). A settings URL
 // is named by its key path: settings.base_url, settings.endpoints[1].
@@ -31,20 +56,20 @@ type PermissionSource struct {
 	From       []string `json:"from"`
 }
 
-// effective is what config.yaml adds to one discovered skill: the sources
+// Effective is what config.yaml adds to one discovered skill: the sources
 // of its effective permissions, the settings handed to each call, and the
 // files the sandbox lets a call reach.
-type effective struct {
-	sources     []PermissionSource
-	settings    json.RawMessage // a JSON object; nil when the user set none
-	read, write []string
+type Effective struct {
+	Sources     []PermissionSource
+	Settings    json.RawMessage // a JSON object; nil when the user set none
+	Read, Write []string
 }
 
-// validate checks skills.<id> at load: every grant parses (its line is
+// Validate checks skills.<id> at load: every grant parses (its line is
 // named) and the settings can travel as JSON.
-func (sc SkillConfig) validate(id string) error {
+func (sc SkillConfig) Validate(id string) error {
 	for _, g := range sc.Grant {
-		if _, err := broker.ParseGrant(g.Text, ""); err != nil {
+		if _, err := ParseGrant(g.Text, ""); err != nil {
 			return fmt.Errorf("line %d: skills.%s.grant: %v", g.Line, id, err)
 		}
 	}
@@ -54,16 +79,16 @@ func (sc SkillConfig) validate(id string) error {
 	return nil
 }
 
-// applyConfig returns a copy of s whose Permissions are the effective ones:
+// ApplyConfig returns a copy of s whose Permissions are the effective ones:
 // its allowed-tools ∪ the user's grants ∪ http(host:port) of every URL in
 // its settings. files(...) counts only from a grant: in a SKILL.md it is a
 // request, shown as a warning and not given. home expands ~/ of grants;
 // without one a ~/ grant is left out with a warning. s is not modified
 // (discovery may hand out the same value again).
-func applyConfig(s *broker.Skill, sc SkillConfig, home string) (*broker.Skill, *effective) {
+func ApplyConfig(s *Skill, sc SkillConfig, home string) (*Skill, *Effective) {
 	out := *s
 	out.Warnings = slices.Clone(s.Warnings)
-	perms := broker.Permissions{}
+	perms := Permissions{}
 	from := map[[2]string][]string{}
 	add := func(op, scope, source string) {
 		k := [2]string{op, scope}
@@ -75,26 +100,26 @@ func applyConfig(s *broker.Skill, sc SkillConfig, home string) (*broker.Skill, *
 		}
 	}
 	for op, scopes := range s.Permissions {
-		if op == broker.OpFiles {
+		if op == OpFiles {
 			continue
 		}
 		for _, sc := range scopes {
 			add(op, sc, fromAllowedTools)
 		}
 	}
-	if req := (broker.Permissions{broker.OpFiles: s.Permissions[broker.OpFiles]}); len(req[broker.OpFiles]) > 0 {
+	if req := (Permissions{OpFiles: s.Permissions[OpFiles]}); len(req[OpFiles]) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf(
 			"SKILL.md asks for %s: only the user can grant files, in config.yaml skills.%s.grant", req, s.ID))
 	}
 	for _, g := range sc.Grant {
-		p, err := broker.ParseGrant(g.Text, home)
+		p, err := ParseGrant(g.Text, home)
 		if err != nil { // LoadConfig checked the syntax; this is a grant of ~/ with no home
 			out.Warnings = append(out.Warnings, fmt.Sprintf("config.yaml line %d: grant left out: %v", g.Line, err))
 			continue
 		}
 		for op, scopes := range p {
 			for _, scope := range scopes {
-				if op == broker.OpFiles && !filepath.IsAbs(scope[strings.IndexByte(scope, ':')+1:]) {
+				if op == OpFiles && !filepath.IsAbs(scope[strings.IndexByte(scope, ':')+1:]) {
 					out.Warnings = append(out.Warnings, fmt.Sprintf(
 						"config.yaml line %d: grant %q left out: the engine has no home directory to expand ~ to", g.Line, g.Text))
 					continue
@@ -104,23 +129,23 @@ func applyConfig(s *broker.Skill, sc SkillConfig, home string) (*broker.Skill, *
 		}
 	}
 	for _, h := range settingsURLs(sc.Settings) {
-		add(broker.OpHTTP, h.scope, fromSettings+h.key)
+		add(OpHTTP, h.scope, fromSettings+h.key)
 	}
-	eff := &effective{}
+	eff := &Effective{}
 	for k, src := range from {
-		eff.sources = append(eff.sources, PermissionSource{
-			Permission: broker.Permissions{k[0]: {k[1]}}.String(), Op: k[0], Scope: k[1], From: src})
+		eff.Sources = append(eff.Sources, PermissionSource{
+			Permission: Permissions{k[0]: {k[1]}}.String(), Op: k[0], Scope: k[1], From: src})
 	}
-	slices.SortFunc(eff.sources, func(a, b PermissionSource) int {
+	slices.SortFunc(eff.Sources, func(a, b PermissionSource) int {
 		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.Scope, b.Scope))
 	})
 	for op := range perms {
 		slices.Sort(perms[op])
 	}
 	out.Permissions = perms
-	eff.read, eff.write = perms.Files()
+	eff.Read, eff.Write = perms.Files()
 	if len(sc.Settings) > 0 {
-		eff.settings, _ = json.Marshal(sc.Settings) // validate made sure it encodes
+		eff.Settings, _ = json.Marshal(sc.Settings) // validate made sure it encodes
 	}
 	return &out, eff
 }
@@ -149,10 +174,10 @@ func settingsURLs(settings map[string]any) []settingsURL {
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 				return
 			}
-			scope := broker.HTTPScope(u)
+			scope := HTTPScope(u)
 			// Only what the grammar accepts as a scope: a URL with an odd
 			// host must not become an entry nobody could have written.
-			if _, err := broker.ParseGrant("http("+scope+")", ""); err == nil {
+			if _, err := ParseGrant("http("+scope+")", ""); err == nil {
 				out = append(out, settingsURL{key: key, scope: scope})
 			}
 		}
