@@ -291,8 +291,8 @@ func (s *Server) subscribe(_ context.Context, c *call, p *wire.SubscribeParams) 
 // and the hosts of URLs in its settings), each with where it came from.
 type skillSummary struct {
 	*broker.Skill
-	Guide             string             `json:"guide,omitempty"`
-	Capabilities      []string           `json:"capabilities"`
+	Guide             string                    `json:"guide,omitempty"`
+	Capabilities      []string                  `json:"capabilities"`
 	PermissionSources []broker.PermissionSource `json:"permission_sources"`
 }
 
