@@ -14,6 +14,7 @@ import (
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
+	"github.com/agentos/agentos/internal/redact"
 )
 
 // Job is one invocation as the engine tracks it: the record jobs.get
@@ -25,7 +26,7 @@ type Job struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	parentJob *Job
-	secrets   *secretSet // values its calls got from secrets.get (redact.go)
+	secrets   *redact.Set // values its calls got from secrets.get (redact.go)
 	shares    *lineShares
 	// replyHolds: the method that runs the job writes its result in the
 	// reply, and gives the shares back once that is on the wire.
@@ -85,7 +86,7 @@ func jobFrom(ctx context.Context) *Job {
 func (t *jobTable) start(parent context.Context, caller string) *Job {
 	ctx, cancel := context.WithCancel(parent)
 	j := &Job{Job: wire.Job{ID: "j" + strconv.FormatInt(t.next.Add(1), 10), Caller: caller, State: wire.JobRunning,
-		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &secretSet{}, shares: &lineShares{}}
+		StartedAt: time.Now().UTC()}, cancel: cancel, done: make(chan struct{}), secrets: &redact.Set{}, shares: &lineShares{}}
 	if p := jobFrom(parent); p != nil {
 		j.Parent, j.parentJob = p.ID, p
 	}

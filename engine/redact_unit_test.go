@@ -3,13 +3,15 @@ package engine
 import (
 	"strings"
 	"testing"
+
+	"github.com/agentos/agentos/internal/redact"
 )
 
 // The redactor replaces a value in every spelling a message may hold it in,
 // and the piece of it left where a message was clipped.
 func TestJobRedactFormsAndFragments(t *testing.T) {
-	parent := &Job{secrets: &secretSet{}}
-	child := &Job{secrets: &secretSet{}, parentJob: parent}
+	parent := &Job{secrets: &redact.Set{}}
+	child := &Job{secrets: &redact.Set{}, parentJob: parent}
 	const v = `tok"en-0123456789`
 	recordSecret(child, "api", v)
 	recordSecret(child, "multi", "line-one-secret\nline-two-secret")
@@ -28,7 +30,7 @@ func TestJobRedactFormsAndFragments(t *testing.T) {
 			}
 		}
 	}
-	if got := (&Job{secrets: &secretSet{}}).redact("x " + v); !strings.Contains(got, v) {
+	if got := (&Job{secrets: &redact.Set{}}).redact("x " + v); !strings.Contains(got, v) {
 		t.Errorf("a job not handed the secret redacted it: %q", got)
 	}
 }
