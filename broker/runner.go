@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,10 @@ type RunnerOptions struct {
 	// temp dir). The engine gives each home its own, so it can sweep the
 	// dirs a killed engine left (SweepCallDirs) without touching another's.
 	TempDir string
+	// Runner is config.yaml's runner: spawn (default: one exec per call) or
+	// fork (a pre-imported template forks each call; DESIGN §7.1 "Fork
+	// server"). Fork falls back to spawn for any call it cannot serve.
+	Runner string
 }
 
 // Runner runs tool calls, each in a fresh worker process (DESIGN §7,
@@ -59,6 +64,11 @@ type Runner struct {
 	sandbox    sandbox.Status
 	sandboxErr error  // an unknown mode: every call is refused with it
 	tempDir    string // where call dirs are made
+
+	kind       string // RunnerSpawn or RunnerFork
+	forkMu     sync.Mutex
+	forks      map[string]*forkServer // skill root → its running template
+	forkFailed map[string]time.Time   // skill root → when its template last failed to start
 }
 
 // NewRunner returns a Runner. A missing interpreter or SDK folder shows up as an
@@ -87,7 +97,15 @@ func NewRunner(opts RunnerOptions) *Runner {
 	if sb.Mode != sandbox.Off && len(sb.Missing) > 0 {
 		opts.Logger.Info("sandbox layers missing", "mode", sb.Mode, "layers", sb.Layers, "missing", sb.Why)
 	}
+	kind, kindErr := ParseRunnerKind(opts.Runner)
+	if kindErr != nil {
+		opts.Logger.Warn("unknown runner kind; spawning every call", "err", kindErr)
+		kind = RunnerSpawn
+	}
 	return &Runner{
+		kind:       kind,
+		forks:      map[string]*forkServer{},
+		forkFailed: map[string]time.Time{},
 		sandbox:    sb,
 		sandboxErr: modeErr,
 		python:     opts.Python,
@@ -156,6 +174,10 @@ type Call struct {
 func (r *Runner) Sandbox() (mode string, layers, missing []string) {
 	return string(r.sandbox.Mode), slices.Clone(r.sandbox.Layers), slices.Clone(r.sandbox.Missing)
 }
+
+// Close stops the runner's fork servers (and any call they still run). A runner
+// that spawns has nothing to stop; a closed runner starts new templates on demand.
+func (r *Runner) Close() { r.stopForkServers() }
 
 // Running reports how many worker processes are running now.
 func (r *Runner) Running() int { return int(r.running.Load()) }

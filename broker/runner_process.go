@@ -36,6 +36,9 @@ type workerProc struct {
 	// launch is the sandbox helper that runs the interpreter as init of the
 	// call's namespaces; nil when the worker is the interpreter itself.
 	launch *sandbox.Launch
+	// forked is set when a fork server started the worker (runner: fork); cmd
+	// is nil then.
+	forked *forkedCall
 }
 
 // exitState is how the interpreter ended: its own wait status, or the one the
@@ -73,6 +76,14 @@ func workerEnv(dir string) []string {
 // group, the pipes and the kill semantics are the same.
 func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
 	python, sdkDir, limits := r.python, r.sdkDir, r.limits
+	if r.forkable(c) {
+		args := []string{python, "-I", "-S", filepath.Join(sdkDir, workerScript), "--sdk", sdkDir, "--skill", c.SkillDir}
+		w, err := r.startForked(c, dir, append(args, limits.workerArgs()...))
+		if err == nil {
+			return w, nil
+		}
+		r.log.Warn("fork server unavailable; spawning the call", "err", err)
+	}
 	var opened []*os.File
 	defer func() {
 		if err != nil {
@@ -162,7 +173,7 @@ func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
 // sets them on the interpreter it starts instead: on the helper itself (a Go
 // program that reserves address space up front) a memory limit would kill it.
 func (w *workerProc) applyLimits(l Limits) error {
-	if w.launch != nil {
+	if w.launch != nil || w.forked != nil {
 		return nil
 	}
 	return l.applyTo(w.pid)
@@ -192,6 +203,9 @@ func (w *workerProc) watchExit() {
 // hasExited reports, without waiting or reaping, whether the leader has
 // exited: its watchExit goroutine may not have run yet on a loaded machine.
 func (w *workerProc) hasExited() bool {
+	if w.forked != nil {
+		return w.forked.hasExited()
+	}
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, w.pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	// With WNOHANG, a leader still running leaves info's pid zero.
@@ -201,6 +215,9 @@ func (w *workerProc) hasExited() bool {
 // signalGroup sends sig to every process in the worker's group. ESRCH (nobody left)
 // is not an error worth reporting.
 func (w *workerProc) signalGroup(sig unix.Signal) error {
+	if w.forked != nil {
+		return w.forked.signal(sig)
+	}
 	if err := unix.Kill(-w.pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("signal %s to process group %d: %w", unix.SignalName(sig), w.pid, err)
 	}
@@ -236,7 +253,10 @@ func (w *workerProc) reap(drain time.Duration) (exitState, error) {
 	// Once more, now that the leader is gone: catches anything it forked after the
 	// first signal. The zombie leader still holds the group id.
 	killErr = errors.Join(killErr, w.signalGroup(unix.SIGKILL))
-	waitErr := w.cmd.Wait()
+	var waitErr error
+	if w.cmd != nil {
+		waitErr = w.cmd.Wait()
+	}
 	var exitErr *exec.ExitError
 	if errors.As(waitErr, &exitErr) {
 		waitErr = nil // a non-zero status is information, not a failure to wait
@@ -263,6 +283,10 @@ func (w *workerProc) reap(drain time.Duration) (exitState, error) {
 // exitState is the interpreter's end: the helper's report when sandboxed (the
 // helper, as init, cannot die by the interpreter's signal), else the process's own.
 func (w *workerProc) exitState() exitState {
+	if w.forked != nil {
+		w.forked.close()
+		return w.forked.exitState()
+	}
 	if w.launch != nil {
 		res, ok := w.launch.Result()
 		w.launch.Close()

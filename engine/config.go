@@ -32,6 +32,10 @@ type FileConfig struct {
 	// Sandbox is how skills are confined (DESIGN §7.1): strict, best-effort
 	// (default) or off; passed to broker.RunnerOptions.Sandbox.
 	Sandbox string `yaml:"sandbox"`
+	// Runner is how each call's process is made (DESIGN §7.1 "Fork server"):
+	// spawn (default, one exec per call) or fork (opt-in); passed to
+	// broker.RunnerOptions.Runner.
+	Runner string `yaml:"runner"`
 	// Skills holds the user's settings and grants per skill id (DESIGN §7.0).
 	Skills map[string]broker.SkillConfig `yaml:"skills"`
 }
@@ -62,6 +66,9 @@ func LoadConfig(path string) (*FileConfig, error) {
 		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if _, err := sandbox.ParseMode(cfg.Sandbox); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := broker.ParseRunnerKind(cfg.Runner); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	for name, c := range cfg.Capabilities {
