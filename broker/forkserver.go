@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 )
 
 // Runner kinds, config.yaml's `runner:` (DESIGN §7.1 "Fork server").
@@ -63,32 +62,3 @@ func (r *Runner) forkable(c Call) bool {
 // forkRoot is the folder the template for c's skill may read: the skill's parent,
 // so one template serves every skill of a skills folder.
 func forkRoot(c Call) string { return filepath.Dir(c.SkillDir) }
-
-// interpreterFiles derives the interpreter's read+execute paths as the sandbox
-// helper does (broker/sandbox/landlock_linux.go interpreterPaths).
-func interpreterFiles(python string) (exec, libs []string) {
-	exec = []string{python}
-	real, err := filepath.EvalSymlinks(python)
-	if err == nil && real != python {
-		exec = append(exec, real)
-	} else if err != nil {
-		real = python
-	}
-	prefix := filepath.Dir(filepath.Dir(real))
-	var found []string
-	for _, pattern := range []string{"lib/python3*", "lib64/python3*", "lib/*-linux-gnu*"} {
-		m, _ := filepath.Glob(filepath.Join(prefix, pattern))
-		found = append(found, m...)
-	}
-	for _, pattern := range []string{"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64", "/usr/lib64"} {
-		m, _ := filepath.Glob(pattern)
-		found = append(found, m...)
-	}
-	found = append(found, "/etc/ld.so.cache")
-	for _, l := range found {
-		if p, err := filepath.EvalSymlinks(l); err == nil && !slices.Contains(libs, p) {
-			libs = append(libs, p)
-		}
-	}
-	return exec, libs
-}

@@ -84,7 +84,7 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 	if tmp == "" {
 		tmp = os.TempDir()
 	}
-	exec, libs := interpreterFiles(r.python)
+	exec, libs := sandbox.InterpreterPaths(r.python)
 	cfg, err := json.Marshal(forkConfig{Exec: exec, Libs: libs})
 	if err != nil {
 		return nil, err

@@ -109,11 +109,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	checkVault(cfg.Home, log)
 	shapeSet := newShapeSet(reg, store, paths.ShapesDir, log)
-	skills, err := newSkillsRuntime(ctx, paths, fileCfg.Python, fileCfg.Sandbox, cfg.SkillsDirs, store, bus, log, shapeSet.reload)
+	skills, err := newSkillsRuntime(ctx, paths,
+		runSettings{python: fileCfg.Python, sandbox: fileCfg.Sandbox, runner: fileCfg.Runner}, cfg.SkillsDirs, store, bus, log, shapeSet.reload)
 	if err != nil {
 		return err
 	}
-	defer skills.audit.Close()
+	defer skills.close()
 	skills.reload(ctx, true)
 	srv := newServer(serverDeps{store: store, shapes: shapeSet, bus: bus, log: log, skills: skills,
 		config: fileCfg, configPath: paths.Config}, opts)

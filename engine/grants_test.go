@@ -91,7 +91,7 @@ skills:
     grant: ["files(read ~/Notes /srv/team/notes) files(write ~/Notes/out)"]
 `), 0o600)
 	ctx := context.Background()
-	rt, err := newSkillsRuntime(ctx, paths, "/usr/bin/python3", "", nil, nil, NewBus(16), slog.New(slog.DiscardHandler), nil)
+	rt, err := newSkillsRuntime(ctx, paths, runSettings{python: "/usr/bin/python3"}, nil, nil, NewBus(16), slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,10 +59,25 @@ type skillsRuntime struct {
 // slot for days.
 const maxToolTimeout = time.Hour
 
+// runSettings are config.yaml's keys on how tools run.
+type runSettings struct {
+	python  string // the interpreter (python:)
+	sandbox string // strict, best-effort or off (sandbox:)
+	runner  string // fork or spawn (runner:)
+}
+
+// close stops what the runtime started for later calls (the fork servers).
+func (rt *skillsRuntime) close() {
+	if rt.runner != nil {
+		rt.runner.Close()
+	}
+	rt.audit.Close()
+}
+
 // newSkillsRuntime finds the interpreter, extracts the SDK and discovers
 // the skills. Without an interpreter the engine still runs: skills are
 // listed as unusable and the reason is given on every skills.run.
-func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode string, extraDirs []string, store *graph.Store, bus *Bus, log *slog.Logger, onChange func([]*broker.Skill)) (*skillsRuntime, error) {
+func newSkillsRuntime(ctx context.Context, paths wire.Paths, run runSettings, extraDirs []string, store *graph.Store, bus *Bus, log *slog.Logger, onChange func([]*broker.Skill)) (*skillsRuntime, error) {
 	audit, err := broker.OpenAuditLog(paths.AuditLog)
 	if err != nil {
 		return nil, err
@@ -76,7 +91,7 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode
 	if home, err := os.UserHomeDir(); err == nil {
 		rt.home = home
 	}
-	py, err := broker.FindPython(ctx, python)
+	py, err := broker.FindPython(ctx, run.python)
 	if err != nil {
 		rt.unusable = fmt.Sprintf("no Python interpreter: %v (set python: in config.yaml)", err)
 		log.Warn("skills cannot run", "reason", rt.unusable)
@@ -97,7 +112,8 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, python, sandboxMode
 	} else if n > 0 {
 		log.Info("swept call dirs an earlier engine left", "dirs", n)
 	}
-	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log, Sandbox: sandboxMode, TempDir: paths.Tmp})
+	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log,
+		Sandbox: run.sandbox, Runner: run.runner, TempDir: paths.Tmp})
 	if mode, layers, missing := rt.runner.Sandbox(); len(missing) > 0 {
 		log.Warn("skills run with sandbox layers missing", "mode", mode, "layers", layers, "missing", missing)
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -129,34 +127,4 @@ func addPathRule(ruleset int, path string, rights uint64) error {
 		return fmt.Errorf("allow %s: %w", path, errno)
 	}
 	return nil
-}
-
-// interpreterPaths derives what the interpreter needs from its path: the binary
-// (and the file its symlinks name), its prefix's lib/python* folders, the dynamic
-// loader's cache and the system's shared-library folders.
-func interpreterPaths(python string) (exec, libs []string) {
-	exec = []string{python}
-	real, err := filepath.EvalSymlinks(python)
-	if err == nil && real != python {
-		exec = append(exec, real)
-	} else if err != nil {
-		real = python
-	}
-	prefix := filepath.Dir(filepath.Dir(real))
-	for _, pattern := range []string{"lib/python3*", "lib64/python3*", "lib/*-linux-gnu*"} {
-		m, _ := filepath.Glob(filepath.Join(prefix, pattern))
-		libs = append(libs, m...)
-	}
-	for _, pattern := range []string{"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64", "/usr/lib64"} {
-		m, _ := filepath.Glob(pattern)
-		libs = append(libs, m...)
-	}
-	libs = append(libs, "/etc/ld.so.cache")
-	var out []string
-	for _, l := range libs {
-		if r, err := filepath.EvalSymlinks(l); err == nil && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return exec, out
 }

@@ -162,7 +162,7 @@ func (st Status) Prepare(spec Spec) (_ *Launch, err error) {
 	cs.Dir = filepath.Clean(spec.Dir)
 	cs.Read = cleanAll(spec.Read)
 	cs.Write = cleanAll(spec.Write)
-	cs.Exec, cs.Libs = interpreterPaths(spec.Path)
+	cs.Exec, cs.Libs = InterpreterPaths(spec.Path)
 	l := &Launch{}
 	defer func() {
 		if err != nil {

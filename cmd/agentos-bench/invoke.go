@@ -55,35 +55,23 @@ func (b *bench) invoke(ctx context.Context, n int) error {
 			mode, layers, missing, ms(percentile(floor, .99))))
 	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(p50), ms(fp50)
 
-	// The same on an engine whose config.yaml says sandbox: off: what the
-	// layers cost.
-	offHome := filepath.Join(b.dir, "home-nosandbox")
-	if err := writeNoopSkill(offHome); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(offHome, "config.yaml"), []byte("sandbox: off\n"), 0o600); err != nil {
-		return err
-	}
-	exe, err := os.Executable()
+	// The same on engines whose config.yaml says runner: fork (the fork
+	// server, sandboxed), and sandbox: off: what each costs or saves.
+	forkP50, err := b.noopOnEngine(ctx, "home-fork", "runner: fork\n", n)
 	if err != nil {
 		return err
 	}
-	offEngine, offClient, err := startEngineChild(ctx, exe, offHome)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		offClient.Close()
-		offEngine.Process.Signal(os.Interrupt)
-		offEngine.Wait()
-	}()
-	offP50, err := b.noopLatency(ctx, offClient, n)
+	b.latencyRow("no-op skill call, sandboxed fork server (p50)", forkP50, fp50, 0.25,
+		"≤ 0.25× python3 -I -S -c 'import json'",
+		"runner: fork: a fresh process forked from a template that has imported the SDK, inside the same sandbox layers")
+	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(forkP50), ms(fp50)
+	offP50, err := b.noopOnEngine(ctx, "home-nosandbox", "sandbox: off\n", n)
 	if err != nil {
 		return err
 	}
 	b.latencyRow("no-op skill call, sandbox off (p50)", offP50, fp50, 1.5,
-		"— (what the sandbox costs: the row above less this one)",
-		fmt.Sprintf("the sandbox adds %s a call", ms(p50-offP50)))
+		"— (what the sandbox costs: the spawn row less this one)",
+		fmt.Sprintf("the sandbox adds %s a call with spawn", ms(p50-offP50)))
 	b.rows[len(b.rows)-1].Ours, b.rows[len(b.rows)-1].Floor = ms(offP50), ms(fp50)
 
 	call := func() error {
@@ -151,4 +139,30 @@ func (b *bench) sandbox(ctx context.Context) (mode string, layers, missing []str
 		return "unknown", nil, nil
 	}
 	return st.Sandbox.Mode, st.Sandbox.Layers, st.Sandbox.Missing
+}
+
+// noopOnEngine measures no-op calls on an engine of its own whose home has
+// config as its config.yaml.
+func (b *bench) noopOnEngine(ctx context.Context, name, config string, n int) (time.Duration, error) {
+	home := filepath.Join(b.dir, name)
+	if err := writeNoopSkill(home); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(config), 0o600); err != nil {
+		return 0, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd, c, err := startEngineChild(ctx, exe, home)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		c.Close()
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	return b.noopLatency(ctx, c, n)
 }
