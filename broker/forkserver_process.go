@@ -130,6 +130,9 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 		errR.Close()
 		return nil, err
 	}
+	// The template has its end now: ours closed, a template that dies at
+	// start (no interpreter, a failed layer) is EOF at once, not a wait.
+	ctlTemplate.Close()
 	fs := &forkServer{root: root, launch: launch, ctl: ctlEngine, dead: make(chan struct{}), tail: newStderrTail(r.limits.StderrTail)}
 	go func() {
 		_, _ = io.Copy(fs.tail, errR)

@@ -243,3 +243,27 @@ func TestForkRunnerSpawnsCallsWithGrants(t *testing.T) {
 		t.Errorf("a call with files grants went to a fork server")
 	}
 }
+
+// With runner: fork, a runner whose interpreter or SDK is missing says so
+// (unavailable), as spawn does, instead of making the call wait: a template
+// that dies at start is seen at once.
+func TestForkRunnerWithoutAnInterpreterIsUnavailable(t *testing.T) {
+	t.Parallel()
+	requirePython(t)
+	for name, opts := range map[string]RunnerOptions{
+		"interpreter missing": {Python: "/nonexistent/python3", SDKDir: writeFixtureSDK(t)},
+		"sdk without shim":    {Python: systemPython, SDKDir: t.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts.Runner, opts.Sandbox, opts.TempDir = RunnerFork, "best-effort", t.TempDir()
+			r := NewRunner(opts)
+			t.Cleanup(r.Close)
+			c := fixtureCall(t, "echo", nil)
+			// Shorter than forkStartTimeout: a start that waited for the
+			// template would end the call as timeout, not unavailable.
+			c.Timeout = forkStartTimeout / 2
+			_, err := r.Run(context.Background(), c, nil)
+			runError(t, err, KindUnavailable)
+		})
+	}
+}
