@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +74,7 @@ func Schema(v any, omit ...string) json.RawMessage {
 	if req, ok := s["required"].([]any); ok {
 		kept := req[:0]
 		for _, r := range req {
-			if !contains(omit, r.(string)) {
+			if !slices.Contains(omit, r.(string)) {
 				kept = append(kept, r)
 			}
 		}
@@ -84,15 +85,6 @@ func Schema(v any, omit ...string) json.RawMessage {
 	}
 	b, _ := json.Marshal(s)
 	return b
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func build(t reflect.Type) *structInfo {
@@ -280,7 +272,7 @@ func (c *constraint) check(f reflect.Value) string {
 			return c.rule
 		case c.pattern != nil && !c.pattern.MatchString(s):
 			return fmt.Sprintf("must match %s", c.pattern)
-		case c.enum != nil && !contains(c.enum, s):
+		case c.enum != nil && !slices.Contains(c.enum, s):
 			return fmt.Sprintf("must be one of %s, not %q", strings.Join(c.enum, ", "), s)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
