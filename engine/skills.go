@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/broker"
+	"github.com/agentos/agentos/broker/sandbox"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/sdk"
@@ -111,6 +112,9 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, run runSettings, ex
 		log.Warn("sweeping call dirs an earlier engine left", "err", err)
 	} else if n > 0 {
 		log.Info("swept call dirs an earlier engine left", "dirs", n)
+	}
+	if n := sandbox.SweepCgroups(); n > 0 {
+		log.Info("swept pids cgroups that killed engines left", "cgroups", n)
 	}
 	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log,
 		Sandbox: run.sandbox, Runner: run.runner, TempDir: paths.Tmp})

@@ -20,6 +20,7 @@ type childSpec struct {
 	Libs       []string `json:"libs"` // its stdlib and shared libraries: read and execute
 	Cgroup     string   `json:"cgroup,omitempty"`
 	NoNewPrivs bool     `json:"no_new_privs"`
+	DropCaps   bool     `json:"drop_caps"`
 	Seccomp    bool     `json:"seccomp"`
 	Landlock   bool     `json:"landlock"`
 }
@@ -96,6 +97,11 @@ func runChild() int {
 			return fail("seccomp", err)
 		}
 	}
+	if cs.DropCaps {
+		if err := dropCapabilities(); err != nil {
+			return fail("drop capabilities", err)
+		}
+	}
 	proc, err := os.StartProcess(cs.Path, cs.Args, &os.ProcAttr{
 		Dir:   cs.Dir,
 		Env:   cs.Env,
@@ -145,4 +151,29 @@ func runChild() int {
 		}
 		return 1
 	}
+}
+
+// dropCapabilities empties this thread's bounding, ambient, effective,
+// permitted and inheritable sets, so that the interpreter it starts holds no
+// capability, even as root: exec gives root the bounding set, now empty.
+func dropCapabilities() error {
+	for c := 0; c < 64; c++ {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		if err == unix.EINVAL {
+			break // past the kernel's last capability
+		}
+		if err != nil && os.Geteuid() == 0 {
+			// Without CAP_SETPCAP an ordinary user has nothing to drop; root must.
+			return fmt.Errorf("bounding set, capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("ambient set: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var none [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &none[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	return nil
 }

@@ -58,7 +58,7 @@ func probe() (have []string, why map[string]string) {
 		}
 		return nil, why
 	}
-	have = append(have, LayerNoNewPrivs)
+	have = append(have, LayerNoNewPrivs, LayerNoCaps)
 	if seccompArch == 0 {
 		why[LayerSeccomp] = "no seccomp filter for this CPU architecture"
 	} else if !seccompAvailable() {
@@ -158,7 +158,7 @@ func (st Status) Prepare(spec Spec) (_ *Launch, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the sandbox helper: %w", err)
 	}
-	cs := childSpec{Spec: spec, NoNewPrivs: true, Seccomp: st.has(LayerSeccomp), Landlock: st.has(LayerLandlock)}
+	cs := childSpec{Spec: spec, NoNewPrivs: true, DropCaps: st.has(LayerNoCaps) && !spec.KeepCaps, Seccomp: st.has(LayerSeccomp), Landlock: st.has(LayerLandlock)}
 	cs.Dir = filepath.Clean(spec.Dir)
 	cs.Read = cleanAll(spec.Read)
 	cs.Write = cleanAll(spec.Write)
@@ -279,4 +279,35 @@ func (l *Launch) Close() {
 		}
 		l.cgroup = ""
 	}
+}
+
+// SweepCgroups removes the pids cgroups that helpers of dead processes left
+// behind (an engine killed with kill -9 cannot remove its own). A cgroup is
+// named after the pid that made it; one whose maker is alive, or that still
+// holds a process (rmdir refuses it), is left alone. It returns how many it
+// removed.
+func SweepCgroups() int {
+	base, err := pidsCgroupBase()
+	if err != nil {
+		return 0
+	}
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "agentos-call-")
+		if !e.IsDir() || !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
+		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		if os.Remove(filepath.Join(base, e.Name())) == nil {
+			n++
+		}
+	}
+	return n
 }

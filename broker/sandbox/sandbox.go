@@ -31,6 +31,7 @@ func ParseMode(s string) (Mode, error) {
 // Layer names, as system.status reports them.
 const (
 	LayerNoNewPrivs = "no_new_privs"
+	LayerNoCaps     = "no_caps"
 	LayerSeccomp    = "seccomp"
 	LayerLandlock   = "landlock"
 	LayerNetNS      = "netns"
@@ -39,7 +40,7 @@ const (
 )
 
 // AllLayers lists every layer in the order they are reported.
-var AllLayers = []string{LayerNoNewPrivs, LayerSeccomp, LayerLandlock, LayerNetNS, LayerPIDNS, LayerPids}
+var AllLayers = []string{LayerNoNewPrivs, LayerNoCaps, LayerSeccomp, LayerLandlock, LayerNetNS, LayerPIDNS, LayerPids}
 
 // Rlimit is one resource limit the helper sets on the interpreter.
 type Rlimit struct {
@@ -57,6 +58,11 @@ type Spec struct {
 	Write   []string `json:"write"`   // read-write trees beyond Dir (files(write) grants)
 	Rlimits []Rlimit `json:"rlimits"` // set on the interpreter (soft = hard)
 	PidsMax int      `json:"pids_max"`
+	// KeepCaps leaves the interpreter its capabilities (no_caps is not
+	// applied): only for the fork server's template, which runs no skill code
+	// and needs CAP_SYS_ADMIN for each call's PID namespace; every process it
+	// forks for a call drops them all.
+	KeepCaps bool `json:"keep_caps"`
 }
 
 // Status is the report of the sandbox layers of a program: what runs, what is

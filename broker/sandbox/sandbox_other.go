@@ -37,3 +37,6 @@ func (st Status) Prepare(Spec) (*Launch, error) { return nil, errors.New("no san
 func (l *Launch) Start() error           { return errors.New("no sandbox outside Linux") }
 func (l *Launch) Result() (Result, bool) { return Result{}, false }
 func (l *Launch) Close()                 {}
+
+// SweepCgroups has nothing to sweep outside Linux.
+func SweepCgroups() int { return 0 }
