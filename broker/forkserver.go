@@ -7,15 +7,15 @@ import (
 
 // Runner kinds, config.yaml's `runner:` (DESIGN §7.1 "Fork server").
 const (
-	RunnerSpawn = "spawn" // one sandbox helper and one interpreter exec per call (the default)
-	RunnerFork  = "fork"  // a pre-imported template per skill root forks each call
+	RunnerSpawn = "spawn" // one sandbox helper and one interpreter exec per call
+	RunnerFork  = "fork"  // a pre-imported template per skill root forks each call (the default)
 )
 
-// ParseRunnerKind reads a config value; empty means spawn.
+// ParseRunnerKind reads a config value; empty means fork.
 func ParseRunnerKind(s string) (string, error) {
 	switch s {
 	case "":
-		return RunnerSpawn, nil
+		return RunnerFork, nil
 	case RunnerSpawn, RunnerFork:
 		return s, nil
 	}
@@ -40,8 +40,9 @@ type forkRequest struct {
 	Rlimits [][2]int64 `json:"rlimits"`
 }
 
-// forkReply is a message on a call's reply socket: first the call's init (pid and
-// its pidfd) or a setup error, later the worker's wait status and CPU time.
+// forkReply is a message on a call's reply socket: first the worker's ready (its
+// pid and pidfd) or a setup error, later its wait status and CPU time from the
+// template.
 type forkReply struct {
 	Ready      bool   `json:"ready"`
 	PIDNS      bool   `json:"pidns"`

@@ -39,7 +39,7 @@ type forkServer struct {
 }
 
 // forkedCall is the engine's hold on a call the template forked: a pidfd of the
-// call's init (PID 1 of the call's PID namespace) and the reply socket on which
+// call's worker (PID 1 of the call's PID namespace) and the reply socket on which
 // the worker's exit is reported.
 type forkedCall struct {
 	pidfd int
@@ -117,6 +117,8 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 		Read: []string{r.sdkDir, root},
 		// The template's cgroup holds every call it forks.
 		PidsMax: r.limits.Processes*cap(r.slots) + 16,
+		// For each call's PID namespace; every call's process drops them.
+		KeepCaps: true,
 	})
 	if err != nil {
 		errR.Close()
@@ -222,7 +224,7 @@ func readReply(c *net.UnixConn) (forkReply, []int, error) {
 }
 
 // fork asks the template to run the worker command args on the call's pipe ends,
-// and returns the call once its init is running.
+// and returns the call once its worker is ready (narrowed to the call).
 func (fs *forkServer) fork(req forkRequest, stdin, stdout, stderr *os.File) (_ *forkedCall, err error) {
 	replyEngine, replyTemplate, err := seqpacketPair()
 	if err != nil {
@@ -261,7 +263,7 @@ func (fs *forkServer) fork(req forkRequest, stdin, stdout, stderr *os.File) (_ *
 	return &forkedCall{pidfd: fds[0], reply: replyEngine}, nil
 }
 
-// hostPID is the call init's pid as the engine sees it (for logs), from the
+// hostPID is the worker's pid as the engine sees it (for logs), from the
 // pidfd's fdinfo; 0 when unknown.
 func (fc *forkedCall) hostPID() int {
 	f, err := os.Open("/proc/self/fdinfo/" + strconv.Itoa(fc.pidfd))
@@ -280,7 +282,7 @@ func (fc *forkedCall) hostPID() int {
 }
 
 // watch reads the reply socket until the worker's exit is reported or the call's
-// init is gone (EOF: it was killed, and with it the call's namespace).
+// template is gone (EOF).
 func (fc *forkedCall) watch() {
 	for {
 		msg, fds, err := readReply(fc.reply)
@@ -299,8 +301,10 @@ func (fc *forkedCall) watch() {
 	}
 }
 
-// signal sends sig to the call's init, which passes SIGTERM, SIGINT, SIGHUP and
-// SIGQUIT on to the worker; SIGKILL ends the call's whole namespace.
+// signal sends sig to the worker. As PID 1 of its namespace it has handlers for
+// SIGTERM, SIGHUP, SIGQUIT and the other signals that end a process (and Python's
+// for SIGINT), so they end it as they end a spawned worker; SIGKILL ends the call's
+// whole namespace.
 func (fc *forkedCall) signal(sig unix.Signal) error {
 	if err := unix.PidfdSendSignal(fc.pidfd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("signal %s to forked call: %w", unix.SignalName(sig), err)
@@ -308,14 +312,14 @@ func (fc *forkedCall) signal(sig unix.Signal) error {
 	return nil
 }
 
-// hasExited reports, without waiting, whether the call's init has exited.
+// hasExited reports, without waiting, whether the worker has exited.
 func (fc *forkedCall) hasExited() bool {
 	fds := []unix.PollFd{{Fd: int32(fc.pidfd), Events: unix.POLLIN}}
 	n, err := unix.Poll(fds, 0)
 	return err == nil && n > 0
 }
 
-// exitState is the worker's end as its init reported it.
+// exitState is the worker's end as the template reported it.
 func (fc *forkedCall) exitState() exitState {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()

@@ -33,7 +33,8 @@ type FileConfig struct {
 	// (default) or off; passed to broker.RunnerOptions.Sandbox.
 	Sandbox string `yaml:"sandbox"`
 	// Runner is how each call's process is made (DESIGN §7.1 "Fork server"):
-	// spawn (default, one exec per call) or fork (opt-in); passed to
+	// fork (default: a pre-imported template forks each call) or spawn (one
+	// exec per call, also the fallback); passed to
 	// broker.RunnerOptions.Runner.
 	Runner string `yaml:"runner"`
 	// Skills holds the user's settings and grants per skill id (DESIGN §7.0).

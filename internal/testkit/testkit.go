@@ -150,32 +150,40 @@ func WaitNoneMarked(t testing.TB, marker, what string) {
 // namespaces, the worker's parent) runs with: broker/sandbox's childArg.
 const sandboxHelperArg = "__agentos-sandbox"
 
-// SandboxHelpers lists the parents of pids that are the sandbox's helper: a
-// sandboxed call's own process, which carries no marker, to wait on with
+// SandboxHelpers lists the sandbox helpers among the ancestors of pids: a
+// spawned call's own helper (its worker's parent), or the helper that runs
+// the fork server's template (the worker's grandparent), to wait on with
 // WaitGone. Without the sandbox there are none.
 func SandboxHelpers(pids []int) []int {
 	var helpers []int
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so split after it.
-		s := string(b)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		ppid, err := strconv.Atoi(fields[1])
-		if err != nil || slices.Contains(helpers, ppid) {
-			continue
-		}
-		args, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", ppid))
-		if err == nil && slices.Contains(strings.Split(string(args), "\x00"), sandboxHelperArg) {
-			helpers = append(helpers, ppid)
+		for p, depth := parentPID(pid), 0; p > 1 && depth < 4; p, depth = parentPID(p), depth+1 {
+			args, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			if err == nil && slices.Contains(strings.Split(string(args), "\x00"), sandboxHelperArg) {
+				if !slices.Contains(helpers, p) {
+					helpers = append(helpers, p)
+				}
+				break
+			}
 		}
 	}
 	return helpers
+}
+
+// parentPID is pid's parent as /proc says, 0 when unknown.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces, so split after it.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // WaitPIDs waits until pidfile lists at least n pids and returns them: for

@@ -7,44 +7,61 @@ base layers (network namespace, seccomp, no_new_privs, a Landlock ruleset wide
 enough for every call). fd 0 is an AF_UNIX SOCK_SEQPACKET control socket. It
 pre-imports the worker module, says {"ready": ...} and then, per request (a JSON
 object plus four fds: the worker's stdin, stdout, stderr and a per-call reply
-socket), forks:
+socket), hands it to a spare and forks the next spare.
 
-    A  narrows Landlock to the call, unshare(CLONE_NEWPID), forks B, sends B's
-       pidfd on the reply socket and exits;
-    B  PID 1 of the call's own namespace: forks C, passes SIGTERM and friends on,
-       reaps, then sends C's wait status and CPU time on the reply socket;
-    C  the worker: fresh fork of the template, nothing of an earlier call in it.
+A spare is forked ahead of its call into a new PID namespace (unshare(CLONE_NEWPID)
+before the fork, setns back to the template's own after it), so it is PID 1 there
+and its exit ends every process the call starts. Before a call comes it drops every
+capability and builds the Landlock rules all calls share. Given a call, it adds the
+call's own (the skill folder, the call dir) and restricts itself, sends {"ready"}
+and a pidfd of itself on the reply socket (or a setup error), takes the worker's
+command line as its title (so ps names the skill) and runs the worker: a fresh fork
+of the template, with nothing of an earlier call in it.
 
-Nothing here is skill code; a skill never sees the control socket.
+The template reaps each call (a pidfd per call in its selector) and sends its wait
+status and CPU time on the call's reply socket. Nothing here is skill code;
+a skill never sees the control socket.
 """
 
 import ctypes
 import json
+import gc
 import os
+import selectors
 import signal
 import socket
 import sys
 
 from . import _worker  # noqa: F401  pre-imported: the point of the template
 from . import _conn, _decorators, _ops, settings  # noqa: F401
-import asyncio  # noqa: F401  common in skills and in the worker
+import asyncio  # noqa: F401  common in skills, and it imports inspect and traceback
 import inspect  # noqa: F401
 import resource
 import traceback  # noqa: F401
 
+# A template without inspect forks in a third of the time (its 10 MB against 19)
+# yet its calls take 2-3 ms longer (measured with agentos-bench, the cause not
+# found): keep it.
+
 _SYS_CREATE, _SYS_ADD, _SYS_RESTRICT = 444, 445, 446
 _CLONE_NEWPID = 0x20000000
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_CAP_VERSION_3 = 0x20080522
 _RULE_PATH_BENEATH = 1
 
 _FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
 _FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
 _READ = _FS_READ_FILE | _FS_READ_DIR
+_ALL = (1 << 64) - 1  # whatever the kernel handles
 _EXEC = _READ | _FS_EXECUTE
 _NET_BIND, _NET_CONNECT = 1, 2
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1, 2
 _DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
-_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+# Signals whose default action ends a process: PID 1 ignores them unless it has a
+# handler (SIGINT has Python's, KeyboardInterrupt; SIGPIPE and SIGXFSZ are ignored).
+_ENDING = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+           signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -85,43 +102,56 @@ def _handled_fs(abi: int) -> int:
     return h
 
 
-def narrow(cfg: dict, req: dict) -> None:
-    """A Landlock layer of the call's own paths on top of the template's: the same
-    rules the sandbox helper gives a spawned worker (broker/sandbox/landlock_linux.go)."""
-    abi = _landlock_abi()
-    if abi < 1:
-        return
-    full = _handled_fs(abi)
-    attr = _RulesetAttr(full, 0, 0)
-    size = 8
-    if abi >= 4:
-        attr.net, size = _NET_BIND | _NET_CONNECT, 16
-    if abi >= 6:
-        attr.scoped, size = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL, 24
-    ruleset = _syscall(_SYS_CREATE, ctypes.addressof(attr), size, 0)
-    try:
-        rules = [(cfg["exec"], _EXEC, False), (cfg["libs"], _EXEC, True),
-                 (req["read"], _READ, True), (_DEVICES, _READ | _FS_WRITE_FILE, True),
-                 ([req["dir"]], full, False)]
-        for paths, rights, optional in rules:
-            for p in paths:
-                try:
-                    fd = os.open(p, os.O_PATH | os.O_CLOEXEC)
-                except FileNotFoundError:
-                    if optional:
-                        continue
-                    raise
-                try:
-                    r = rights & full
-                    if not _isdir(fd):
-                        r &= _FILE_RIGHTS
-                    rule = _PathBeneath(r, fd)
-                    _syscall(_SYS_ADD, ruleset, _RULE_PATH_BENEATH, ctypes.addressof(rule), 0)
-                finally:
-                    os.close(fd)
-        _syscall(_SYS_RESTRICT, ruleset, 0)
-    finally:
-        os.close(ruleset)
+class Ruleset:
+    """A Landlock ruleset being built: the same rules the sandbox helper gives a
+    spawned worker (broker/sandbox/landlock_linux.go). A spare builds the rules
+    every call shares before its call arrives, and adds the call's own after."""
+
+    def __init__(self) -> None:
+        self.fd = -1
+        abi = _landlock_abi()
+        if abi < 1:
+            return
+        self.full = _handled_fs(abi)
+        attr = _RulesetAttr(self.full, 0, 0)
+        size = 8
+        if abi >= 4:
+            attr.net, size = _NET_BIND | _NET_CONNECT, 16
+        if abi >= 6:
+            attr.scoped, size = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL, 24
+        self.fd = _syscall(_SYS_CREATE, ctypes.addressof(attr), size, 0)
+        self.paths: set[str] = set()
+
+    def add(self, paths: list, rights: int, optional: bool) -> None:
+        if self.fd < 0:
+            return
+        for p in paths:
+            if p in self.paths:
+                continue
+            try:
+                fd = os.open(p, os.O_PATH | os.O_CLOEXEC)
+            except FileNotFoundError:
+                if optional:
+                    continue
+                raise
+            try:
+                r = rights & self.full
+                if not _isdir(fd):
+                    r &= _FILE_RIGHTS
+                rule = _PathBeneath(r, fd)
+                _syscall(_SYS_ADD, self.fd, _RULE_PATH_BENEATH, ctypes.addressof(rule), 0)
+            finally:
+                os.close(fd)
+            self.paths.add(p)
+
+    def restrict(self) -> None:
+        if self.fd < 0:
+            return
+        try:
+            _syscall(_SYS_RESTRICT, self.fd, 0)
+        finally:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _isdir(fd: int) -> bool:
@@ -138,14 +168,110 @@ def _send(sock: socket.socket, msg: dict, fds: list | None = None) -> None:
         sock.send(data)
 
 
-def _worker_proc(cfg: dict, req: dict, fds: list) -> None:
-    """C: becomes the worker with the call's stdio, environment and limits."""
-    for s in _FORWARDED:
-        signal.signal(s, signal.SIG_DFL)
-    stdin, stdout, stderr = fds[0], fds[1], fds[2]
-    os.dup2(stdin, 0)
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> None:
+    """Empties the bounding, ambient, effective, permitted and inheritable sets, as
+    the sandbox helper does for a spawned worker: root's capabilities (or those
+    of the template's user namespace) stay with the template."""
+    cap = 0
+    while _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    if cap == 0 and ctypes.get_errno() not in (0, 1):  # EPERM: nothing to drop
+        raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP: " + os.strerror(ctypes.get_errno()))
+    _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    hdr, data = _CapHeader(_CAP_VERSION_3, 0), (_CapData * 2)()
+    if _libc.capset(ctypes.byref(hdr), data) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "capset: " + os.strerror(e))
+
+
+def _title_area() -> tuple[int, int]:
+    """Where the kernel reads /proc/self/cmdline from (argv's strings, which
+    argv[0] starts and glibc's program_invocation_name points at) and its size;
+    (0, 0) when it cannot be found for sure."""
+    try:
+        addr = ctypes.c_void_p.in_dll(_libc, "program_invocation_name").value or 0
+    except ValueError:
+        return 0, 0
+    size = 0
+    for arg in sys.orig_argv:
+        b = os.fsencode(arg)
+        if ctypes.string_at(addr + size, len(b) + 1) != b + b"\0":
+            return 0, 0
+        size += len(b) + 1
+    return addr, size
+
+
+def set_title(area: tuple[int, int], argv: list[str]) -> None:
+    """Writes argv over the template's own (cut to fit), so that ps, and tests
+    looking for a call's processes, see the worker's command line."""
+    addr, size = area
+    if size == 0:
+        return
+    data = b"\0".join(os.fsencode(a) for a in argv)[: size - 1]
+    ctypes.memset(addr, 0, size)
+    ctypes.memmove(addr, data, len(data))
+
+
+def _exit_on(sig, _frame):
+    os._exit(128 + sig)
+
+
+def _spare(cfg: dict, sock: socket.socket, title: tuple[int, int]) -> None:
+    """A spare: PID 1 of a fresh namespace, made ready for a call before one
+    arrives, then, given one, narrowed to it and turned into its worker."""
+    # PID 1 ignores a signal it has no handler for, even from the engine; these
+    # end it (with status 128 + the signal) as their default action ends a
+    # spawned worker. Nothing of the template's other calls stays open in it.
+    for sig in _ENDING:
+        signal.signal(sig, _exit_on)
+    keep = sorted({0, 1, 2, sock.fileno()})
+    for lo, hi in zip(keep, keep[1:] + [1 << 16]):
+        os.closerange(lo + 1, hi)
+    try:
+        drop_capabilities()
+        rules = Ruleset()
+        rules.add(cfg["exec"], _EXEC, False)
+        rules.add(cfg["libs"], _EXEC, True)
+        rules.add(_DEVICES, _READ | _FS_WRITE_FILE, True)
+        rules.add([cfg["sdk"]], _READ, False)
+        setup_error = None
+    except BaseException as e:  # noqa: BLE001  the call it gets must hear it
+        setup_error = e
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 4)
+    except OSError:
+        os._exit(1)
+    if not data or len(fds) != 4:
+        os._exit(0)  # the template is gone, or handed us nothing
+    sock.close()
+    reply = socket.socket(fileno=fds[3])
+    try:
+        if setup_error is not None:
+            raise setup_error
+        req = json.loads(data)
+        rules.add(req["read"], _READ, True)
+        rules.add([req["dir"]], _ALL, False)
+        rules.restrict()
+        self_fd = os.pidfd_open(os.getpid())
+        _send(reply, {"ready": True, "pid": os.getpid()}, [self_fd])
+    except BaseException as e:  # noqa: BLE001  whatever it is, the call must hear it
+        try:
+            _send(reply, {"setup_error": f"fork server: {e}"})
+        except OSError:
+            pass
+        os._exit(125)
+    set_title(title, [sys.executable, "-I", "-S", *req["argv"]])
+    os.dup2(fds[0], 0)
+    os.dup2(fds[1], 1)
+    os.dup2(fds[2], 2)
     os.closerange(3, 1 << 16)
     os.chdir(req["dir"])
     os.environ.clear()
@@ -161,104 +287,151 @@ def _worker_proc(cfg: dict, req: dict, fds: list) -> None:
     os._exit(0)
 
 
-def _init_proc(cfg: dict, req: dict, fds: list, reply: socket.socket) -> None:
-    """B: PID 1 of the call's namespace; its exit ends every process of the call."""
-    child = -1
+def _unshare_pid() -> None:
+    if _libc.unshare(ctypes.c_int(_CLONE_NEWPID)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "unshare(CLONE_NEWPID): " + os.strerror(e))
 
-    def forward(sig, _frame):
-        if child > 0:
+
+def _setns_pid(pidfd: int) -> None:
+    if _libc.setns(ctypes.c_int(pidfd), ctypes.c_int(_CLONE_NEWPID)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "setns(CLONE_NEWPID): " + os.strerror(e))
+
+
+class _Template:
+    def __init__(self, cfg: dict, ctl: socket.socket) -> None:
+        self.cfg, self.ctl = cfg, ctl
+        self.self_fd = os.pidfd_open(os.getpid())  # our own PID namespace, to return to
+        self.title = _title_area()
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(ctl, selectors.EVENT_READ)
+        self.spare: tuple[int, int, socket.socket] | None = None  # pid, pidfd, its socket
+
+    def probe_pidns(self) -> bool:
+        """Whether a call can have a PID namespace of its own, made the way spares are."""
+        try:
+            _unshare_pid()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if os.getpid() == 1 else 1)
+            _setns_pid(self.self_fd)
+        except OSError:
+            return False
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+
+    def make_spare(self) -> None:
+        """Forks the next call's process ahead of its call, into a new PID namespace."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            _unshare_pid()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            self.ctl.close()
+            _spare(self.cfg, theirs, self.title)
+            os._exit(1)
+        theirs.close()
+        # Back in our own namespace, or the next fork would fail; a template that
+        # cannot return is no use, and the engine starts a new one.
+        try:
+            _setns_pid(self.self_fd)
+        except OSError:
+            os._exit(3)
+        pidfd = os.pidfd_open(pid)
+        self.spare = (pid, pidfd, ours)
+        self.sel.register(pidfd, selectors.EVENT_READ, (pid, None))
+
+    def start(self, data: bytes, fds: list) -> None:
+        """Hands a call to the spare (forking one if there is none), then forks the next."""
+        if self.spare is None:
+            self.make_spare()
+        reply = socket.socket(fileno=fds[3])
+        if self.spare is None:
+            for fd in fds[:3]:
+                os.close(fd)
             try:
-                os.kill(child, sig)
+                _send(reply, {"setup_error": "fork server: cannot make a PID namespace for the call"})
             except OSError:
                 pass
-
-    for s in _FORWARDED:
-        signal.signal(s, forward)
-    child = os.fork()
-    if child == 0:
-        _worker_proc(cfg, req, fds)
-    for fd in fds[:3]:
-        os.close(fd)
-    while True:
+            reply.close()
+            return
+        pid, pidfd, sock = self.spare
+        self.spare = None
         try:
-            pid, status, ru = os.wait4(-1, 0)
+            socket.send_fds(sock, [data], fds)
+            self.sel.modify(pidfd, selectors.EVENT_READ, (pid, reply))
+        except OSError as e:  # the spare died: the call hears why
+            try:
+                _send(reply, {"setup_error": f"fork server: hand the call to a spare: {e}"})
+            except OSError:
+                pass
+        sock.close()
+        for fd in fds[:3]:
+            os.close(fd)
+        self.make_spare()
+
+    def reap(self, pidfd: int, pid: int, reply: socket.socket | None) -> None:
+        self.sel.unregister(pidfd)
+        os.close(pidfd)
+        if self.spare is not None and self.spare[0] == pid:
+            self.spare[2].close()
+            self.spare = None  # killed before a call came: the next call forks one
+        try:
+            _, status, ru = os.wait4(pid, 0)
         except ChildProcessError:
-            os._exit(1)
-        if pid == child:
+            status, ru = None, None
+        if reply is None:
+            return
+        if status is not None:
             cpu = int((ru.ru_utime + ru.ru_stime) * 1e9)
             try:
                 _send(reply, {"status": status, "cpu_ns": cpu})
             except OSError:
                 pass
-            os._exit(0)
+        reply.close()
 
+    def serve(self) -> None:
+        self.make_spare()
+        while True:
+            for key, _ in self.sel.select():
+                if key.fileobj is self.ctl:
+                    self.request()
+                else:
+                    pid, reply = key.data
+                    self.reap(key.fd, pid, reply)
 
-def _call_proc(cfg: dict, req: dict, fds: list) -> None:
-    """A: narrows the sandbox to the call and starts its namespace."""
-    reply = socket.socket(fileno=fds[3])
-    try:
-        narrow(cfg, req)
-        if _libc.unshare(ctypes.c_int(_CLONE_NEWPID)) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, "unshare(CLONE_NEWPID): " + os.strerror(e))
-        pid = os.fork()
-        if pid == 0:
-            _init_proc(cfg, req, fds, reply)
-            os._exit(1)
-        pidfd = os.pidfd_open(pid)
-        _send(reply, {"pid": pid}, [pidfd])
-    except BaseException as e:  # noqa: BLE001  whatever it is, the call must hear it
+    def request(self) -> None:
         try:
-            _send(reply, {"setup_error": f"fork server: {e}"})
-        except OSError:
-            pass
-    os._exit(0)
-
-
-def _probe_pidns() -> bool:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0 if _libc.unshare(ctypes.c_int(_CLONE_NEWPID)) == 0 else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
-def main() -> None:
-    cfg = json.loads(sys.argv[1])
-    ctl = socket.socket(fileno=os.dup(0))
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.close(null)
-    _send(ctl, {"ready": True, "pidns": _probe_pidns(), "landlock": _landlock_abi()})
-    while True:
-        try:
-            data, fds, _flags, _addr = socket.recv_fds(ctl, 1 << 20, 4)
+            data, fds, _flags, _addr = socket.recv_fds(self.ctl, 1 << 20, 4)
         except InterruptedError:
-            continue
+            return
         if not data:
             os._exit(0)  # the engine closed its end
         if len(fds) != 4:
             for fd in fds:
                 os.close(fd)
-            continue
-        try:
-            req = json.loads(data)
-        except ValueError:
-            for fd in fds:
-                os.close(fd)
-            continue
-        pid = os.fork()
-        if pid == 0:
-            ctl.close()
-            _call_proc(cfg, req, fds)
-            os._exit(1)
-        for fd in fds:
-            os.close(fd)
-        while True:
-            try:
-                os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
+            return
+        self.start(data, fds)
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    cfg["sdk"] = sys.argv[2]
+    ctl = socket.socket(fileno=os.dup(0))
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.close(null)
+    t = _Template(cfg, ctl)
+    pidns = t.probe_pidns()
+    # What the template holds is shared with every call until written: out of
+    # the collector's reach, a child's collections do not copy it page by page.
+    gc.collect()
+    gc.freeze()
+    _send(ctl, {"ready": True, "pidns": pidns, "landlock": _landlock_abi()})
+    t.serve()
