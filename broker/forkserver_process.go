@@ -334,7 +334,7 @@ func (fc *forkedCall) close() {
 
 // startForked starts c's worker on a fork server; an error means the caller
 // spawns it instead.
-func (r *Runner) startForked(c Call, dir string, args []string) (w *workerProc, err error) {
+func (r *Runner) startForked(c Call, dir string, args []string, callLine []byte) (w *workerProc, err error) {
 	fs, err := r.forkServerFor(forkRoot(c))
 	if err != nil {
 		return nil, err
@@ -355,6 +355,7 @@ func (r *Runner) startForked(c Call, dir string, args []string) (w *workerProc, 
 		opened = append(opened, rd, wr)
 	}
 	inR, inW, outR, outW, errR, errW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
+	sent := prewrite(inW, callLine)
 	req := forkRequest{Argv: args[3:], // the script and its flags, as sys.argv
 		Env: workerEnv(dir), Dir: dir, Read: []string{r.sdkDir, c.SkillDir}}
 	for _, rl := range r.limits.rlimits() {
@@ -374,6 +375,7 @@ func (r *Runner) startForked(c Call, dir string, args []string) (w *workerProc, 
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
 		forked:     fc,
+		callSent:   sent,
 	}
 	go w.drainStderr()
 	go func() {

@@ -62,7 +62,20 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 	defer r.removeCallDir(dir)
 
 	start := time.Now()
-	w, err := r.startWorker(c, dir)
+	deadline := start.Add(c.Timeout)
+	// The worker is told the earlier of its own deadline and the caller's.
+	told := deadline
+	if d, ok := ctx.Deadline(); ok && d.Before(told) {
+		told = d
+	}
+	line, err := encodeLine(callMessage{
+		Type: msgCall, ID: c.ID, Skill: c.Skill, Module: c.Module, Function: c.Function,
+		Params: c.Params, DeadlineMS: max(time.Until(told).Milliseconds(), 1), Settings: c.Settings,
+	})
+	if err != nil { // params were checked by prepare: a bug
+		return nil, &RunError{Kind: KindInternal, Message: fmt.Sprintf("encode call line: %v", err)}
+	}
+	w, err := r.startWorker(c, dir, line)
 	if err != nil {
 		return nil, &RunError{Kind: KindUnavailable, Message: fmt.Sprintf("start worker: %v", err)}
 	}
@@ -88,8 +101,9 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 		readDone: make(chan struct{}),
 	}
 	go cr.read()
-	deadline := start.Add(c.Timeout)
-	cr.sendCall(deadline)
+	if !w.callSent {
+		cr.sendCall(line)
+	}
 
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -107,18 +121,7 @@ func (r *Runner) run(ctx context.Context, c Call, h OpHandler) (json.RawMessage,
 
 // sendCall writes the call line from its own goroutine: large params fill the pipe,
 // and a worker that never reads must not stall the loop that enforces its deadline.
-func (cr *callRun) sendCall(deadline time.Time) {
-	if d, ok := cr.opCtx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	line, err := encodeLine(callMessage{
-		Type: msgCall, ID: cr.c.ID, Skill: cr.c.Skill, Module: cr.c.Module, Function: cr.c.Function,
-		Params: cr.c.Params, DeadlineMS: max(time.Until(deadline).Milliseconds(), 1), Settings: cr.c.Settings,
-	})
-	if err != nil { // params were checked by prepare; this is a bug, and the worker will say no result
-		cr.log.Error("encode call line", "err", err)
-		return
-	}
+func (cr *callRun) sendCall(line []byte) {
 	cr.ops.Add(1)
 	go func() {
 		defer cr.ops.Done()

@@ -31,7 +31,8 @@ type workerProc struct {
 	stderrDone chan struct{} // closed when the stderr drain stops
 	exited     chan struct{} // closed when the leader has exited; it stays unreaped until reap
 
-	sendMu sync.Mutex // one line at a time on stdin
+	sendMu   sync.Mutex // one line at a time on stdin
+	callSent bool       // the call line was written before the worker started
 
 	// launch is the sandbox helper that runs the interpreter as init of the
 	// call's namespaces; nil when the worker is the interpreter itself.
@@ -74,11 +75,11 @@ func workerEnv(dir string) []string {
 // With the sandbox active the process started is the sandbox helper (package
 // sandbox), which applies the layers and runs the interpreter as its child; the
 // group, the pipes and the kill semantics are the same.
-func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
+func (r *Runner) startWorker(c Call, dir string, callLine []byte) (w *workerProc, err error) {
 	python, sdkDir, limits := r.python, r.sdkDir, r.limits
 	if r.forkable(c) {
 		args := []string{python, "-I", "-S", filepath.Join(sdkDir, workerScript), "--sdk", sdkDir, "--skill", c.SkillDir}
-		w, err := r.startForked(c, dir, append(args, limits.workerArgs()...))
+		w, err := r.startForked(c, dir, append(args, limits.workerArgs()...), callLine)
 		if err == nil {
 			return w, nil
 		}
@@ -103,6 +104,7 @@ func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("stdin pipe: %w", err)
 	}
+
 	outR, outW, err := pipe()
 	if err != nil {
 		return nil, fmt.Errorf("stdout pipe: %w", err)
@@ -167,6 +169,23 @@ func (r *Runner) startWorker(c Call, dir string) (w *workerProc, err error) {
 	go w.drainStderr()
 	go w.watchExit()
 	return w, nil
+}
+
+// prewriteMax is the largest call line written into the worker's stdin before
+// it starts: far below a pipe's 64 KiB, so the write never blocks.
+const prewriteMax = 16 << 10
+
+// prewrite writes a small call line into the empty stdin pipe before a forked
+// worker exists, so the worker finds its call as soon as it reads (its rlimits
+// are set before it reads); a larger one is sent later, by a goroutine, as the
+// worker drains it. A spawned worker gets its line after applyLimits. It
+// reports whether it wrote.
+func prewrite(stdin *os.File, line []byte) bool {
+	if len(line) > prewriteMax {
+		return false
+	}
+	_, err := stdin.Write(line)
+	return err == nil
 }
 
 // applyLimits sets the rlimits on the interpreter from outside. A sandbox helper

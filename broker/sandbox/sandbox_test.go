@@ -25,7 +25,7 @@ func TestParseModeTakesTheThreeModesOnly(t *testing.T) {
 // What a machine lacks is missing under every mode; off reports every layer
 // missing; only strict refuses, naming what is missing.
 func TestStatusNamesMissingLayersAndStrictRefuses(t *testing.T) {
-	have := []string{LayerNoNewPrivs, LayerSeccomp, LayerLandlock}
+	have := []string{LayerNoNewPrivs, LayerNoCaps, LayerSeccomp, LayerLandlock}
 	why := map[string]string{LayerNetNS: "no user namespaces", LayerPIDNS: "no user namespaces", LayerPids: "no cgroup"}
 	be := status(BestEffort, have, why)
 	if !slices.Equal(be.Layers, have) || len(be.Missing) != 3 || be.Check() != nil {

@@ -39,9 +39,8 @@ import inspect  # noqa: F401
 import resource
 import traceback  # noqa: F401
 
-# A template without inspect forks in a third of the time (its 10 MB against 19)
-# yet its calls take 2-3 ms longer (measured with agentos-bench, the cause not
-# found): keep it.
+# asyncio costs a call that imports it ~70 ms here; in the template it costs each
+# fork ~1.5 ms more (a 19 MB interpreter's page tables against 10 MB).
 
 _SYS_CREATE, _SYS_ADD, _SYS_RESTRICT = 444, 445, 446
 _CLONE_NEWPID = 0x20000000
@@ -420,6 +419,27 @@ class _Template:
         self.start(data, fds)
 
 
+# Compiled (never run) by the template, so that its children's compiles start warm.
+_WARM = '''
+import json
+from agentos import provides, returns
+
+
+@provides("x.y", models=["a"])
+@returns("note[]")
+async def tool(a: str, b: int | None = None, *, c: list[str] = ()) -> dict:
+    """Doc."""
+    class K:
+        x: int = 1
+    try:
+        async with a as b:
+            pass
+    except (ValueError, KeyError) as e:
+        raise RuntimeError(f"{a!r}: {e}") from None
+    return {k: [v for v in range(3) if v] for k in "ab"}
+'''
+
+
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     cfg["sdk"] = sys.argv[2]
@@ -431,6 +451,9 @@ def main() -> None:
     pidns = t.probe_pidns()
     # What the template holds is shared with every call until written: out of
     # the collector's reach, a child's collections do not copy it page by page.
+    # The first compile() in a process sets up the compiler's state: ~3 ms that
+    # every call's import of its skill would pay (imports from bytecode do not).
+    compile(_WARM, "<agentos-warm>", "exec")
     gc.collect()
     gc.freeze()
     _send(ctl, {"ready": True, "pidns": pidns, "landlock": _landlock_abi()})
