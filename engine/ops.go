@@ -108,15 +108,14 @@ func (o *skillOps) Log(level, message string) {
 }
 
 // ownListeners are the engine's listeners a skill's http op must never
-// reach: the bridge it serves (ServerOptions.Bridge) and the address
+// reach: the bridge it serves (ServerOptions.Bridge), the address
 // config.yaml gives the bridge (default 127.0.0.1:3456), where a bridge of
-// this home started apart (`agentos bridge`) listens. Any loopback address
-// with one of their ports is refused. `agentos mcp --http` listeners are
-// not known to the engine: they are loopback addresses, so a skill reaches
-// one only if its allowed-tools names that host:port exactly.
+// this home started apart (`agentos bridge`) listens, and what this home's
+// `agentos mcp --http` proxies announced (wire.AnnounceListener). Any
+// loopback address with one of their ports is refused.
 func (s *Server) ownListeners() []broker.Listener {
 	var own []broker.Listener
-	add := func(hostPort string) {
+	add := func(name, hostPort string) {
 		host, port, err := net.SplitHostPort(hostPort)
 		if err != nil {
 			return
@@ -126,11 +125,11 @@ func (s *Server) ownListeners() []broker.Listener {
 			ip = netip.IPv4Unspecified() // a name: refuse the port on every local address
 		}
 		if ap, err := netip.ParseAddrPort(net.JoinHostPort(ip.String(), port)); err == nil {
-			own = append(own, broker.Listener{Name: "bridge", Addr: ap})
+			own = append(own, broker.Listener{Name: name, Addr: ap})
 		}
 	}
 	if u, err := url.Parse(s.opts.Bridge); err == nil && u.Host != "" {
-		add(u.Host)
+		add("bridge", u.Host)
 	}
 	s.cfgMu.RLock()
 	addr := s.fileCfg.Bridge.Addr
@@ -138,7 +137,10 @@ func (s *Server) ownListeners() []broker.Listener {
 	if addr == "" {
 		addr = defaultBridgeAddr
 	}
-	add(addr)
+	add("bridge", addr)
+	for _, l := range wire.Listeners(wire.PathsFor(s.opts.Home)) {
+		add(l.Name+" proxy (agentos "+l.Name+" --http)", l.Addr)
+	}
 	return own
 }
 

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,5 +211,74 @@ func TestTheHTTPOpNeverReachesTheEngineOrLocalAddressesUnlessNamed(t *testing.T)
 	}
 	if allowedN != 1 || deniedN < 20 {
 		t.Fatalf("audit: %d allowed, %d denied http ops", allowedN, deniedN)
+	}
+}
+
+// A running `agentos mcp --http` proxy of this home is as far out of a
+// skill's reach as the bridge, even for a skill whose allowed-tools name its
+// address exactly: through it a skill would call every tool with the MCP
+// client's authority. Once the proxy is gone, its address is an ordinary one.
+func TestTheHTTPOpNeverReachesThisHomesMCPProxy(t *testing.T) {
+	home := testkit.Home(t)
+	d := startDaemon(t, home)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	testkit.AddSkill(t, home, "prober", "http("+addr+")", fetchTools)
+	c := d.client(t)
+	call(t, c, "skills.reload", nil, nil)
+
+	proxy := exec.Command(binPath, "mcp", "--no-autostart", "--http", addr)
+	proxy.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	if err := proxy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Process.Kill(); proxy.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for len(wire.Listeners(wire.PathsFor(home))) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("agentos mcp --http never announced its listener")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fetch := func() fetched {
+		t.Helper()
+		var out fetched
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Call(ctx, "skills.run", map[string]any{"skill": "prober", "tool": "fetch", "params": map[string]any{"url": "http://" + addr + "/mcp"}}, &out); err != nil {
+			t.Fatalf("skills.run: %v", err)
+		}
+		return out
+	}
+	if got := fetch(); got.Kind != string(wire.KindDenied) || !strings.Contains(got.Message, "mcp proxy") {
+		t.Fatalf("the MCP proxy's address, named exactly: %+v, want denied naming the mcp proxy", got)
+	}
+
+	// Gone (killed, so it could not remove its record): the address is the
+	// skill's to reach again, here a plain server the test starts on it.
+	proxy.Process.Kill()
+	proxy.Wait()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "someone else") })}
+	var ln net.Listener
+	for i := 0; i < 100; i++ {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if got := fetch(); got.Status != 200 || got.Text != "someone else" {
+		t.Fatalf("after the proxy exited: %+v, want the new server's page", got)
+	}
+	if left := wire.Listeners(wire.PathsFor(home)); len(left) != 0 {
+		t.Errorf("the dead proxy's record is still listed: %+v", left)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/loopback"
 	"github.com/agentos/agentos/mcpproxy"
 )
@@ -38,6 +39,12 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		}
 		defer l.Close()
 		ln = l
+		// The engine's http op refuses what this home's own processes listen on.
+		remove, err := wire.AnnounceListener(wire.PathsFor(e.home), "mcp", l.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer remove()
 	}
 	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("component", "mcp")
 	p, err := mcpproxy.New(ctx, mcpproxy.Options{Home: e.home, Autostart: !*noAutostart, Version: version, Logger: lg})

@@ -21,6 +21,7 @@ type Paths struct {
 	SkillsDir string
 	Config    string
 	Tmp       string // skill calls' working dirs
+	Listeners string // what this home's own processes listen on (AnnounceListener)
 }
 
 // PathsFor lays out home.
@@ -38,6 +39,7 @@ func PathsFor(home string) Paths {
 		SkillsDir: filepath.Join(home, "skills"),
 		Config:    filepath.Join(home, "config.yaml"),
 		Tmp:       filepath.Join(home, "tmp"),
+		Listeners: filepath.Join(home, "run", "listeners"),
 	}
 }
 
