@@ -3,6 +3,8 @@ package broker
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // Runner kinds, config.yaml's `runner:` (DESIGN §7.1 "Fork server").
@@ -37,6 +39,7 @@ type forkRequest struct {
 	Env     []string   `json:"env"`
 	Dir     string     `json:"dir"`
 	Read    []string   `json:"read"`
+	Write   []string   `json:"write"`
 	Rlimits [][2]int64 `json:"rlimits"`
 }
 
@@ -52,14 +55,29 @@ type forkReply struct {
 	SetupError string `json:"setup_error"`
 }
 
-// forkable reports whether c may run on a fork server: the runner asked for one,
-// the sandbox helper can start it, and the call has no files grants (the
-// template's Landlock ruleset holds only the SDK, the skill roots and the temp
-// dir; a call with grants is spawned).
-func (r *Runner) forkable(c Call) bool {
-	return r.kind == RunnerFork && r.sandbox.Active() && len(c.ReadPaths) == 0 && len(c.WritePaths) == 0
+// forkable reports whether c may run on a fork server: the runner asked for
+// one and the sandbox helper can start it.
+func (r *Runner) forkable(Call) bool {
+	return r.kind == RunnerFork && r.sandbox.Active()
 }
 
-// forkRoot is the folder the template for c's skill may read: the skill's parent,
-// so one template serves every skill of a skills folder.
-func forkRoot(c Call) string { return filepath.Dir(c.SkillDir) }
+// templateKey says which template runs c: one per skills folder and set of
+// files grants. A template's Landlock ruleset holds the SDK, the folder (the
+// skill's parent, so one template serves every skill in it), the temp dir and
+// the grants; each call narrows it to its own skill and dir. A call with
+// grants so runs on a template made for exactly those grants, never on one
+// that could reach more.
+type templateKey struct {
+	root          string
+	read, write   string // the grants' paths, sorted, NUL-joined
+	reads, writes []string
+}
+
+func templateFor(c Call) templateKey {
+	k := templateKey{root: filepath.Dir(c.SkillDir), reads: slices.Sorted(slices.Values(c.ReadPaths)), writes: slices.Sorted(slices.Values(c.WritePaths))}
+	k.read, k.write = strings.Join(k.reads, "\x00"), strings.Join(k.writes, "\x00")
+	return k
+}
+
+// id is the key as a map key and for logs.
+func (k templateKey) id() string { return k.root + "\x00r" + k.read + "\x00w" + k.write }

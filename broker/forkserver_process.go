@@ -36,6 +36,8 @@ type forkServer struct {
 	sendMu sync.Mutex
 	dead   chan struct{} // closed when the helper has exited
 	tail   *stderrTail
+	// lastUsed is when a call last asked for it (under the runner's forkMu).
+	lastUsed time.Time
 }
 
 // forkedCall is the engine's hold on a call the template forked: a pidfd of the
@@ -49,37 +51,51 @@ type forkedCall struct {
 	state exitState
 }
 
-// forkServerFor returns the running template for root, starting one when there
+// forkIdleStop is how long a template may go unused before it is stopped: one
+// made for a set of files grants that the user has since changed is never
+// used again.
+const forkIdleStop = 10 * time.Minute
+
+// forkServerFor returns the running template for k, starting one when there
 // is none or it died; nil (and the reason) when none can be had now.
-func (r *Runner) forkServerFor(root string) (*forkServer, error) {
+func (r *Runner) forkServerFor(k templateKey) (*forkServer, error) {
 	r.forkMu.Lock()
 	defer r.forkMu.Unlock()
-	if fs := r.forks[root]; fs != nil {
+	now := time.Now()
+	for id, fs := range r.forks {
+		if id != k.id() && now.Sub(fs.lastUsed) > forkIdleStop {
+			fs.stop()
+			delete(r.forks, id)
+		}
+	}
+	if fs := r.forks[k.id()]; fs != nil {
 		select {
 		case <-fs.dead:
-			delete(r.forks, root)
-			r.log.Warn("fork server died; starting a new one", "root", root, "stderr", fs.tail.String())
+			delete(r.forks, k.id())
+			r.log.Warn("fork server died; starting a new one", "root", k.root, "stderr", fs.tail.String())
 		default:
+			fs.lastUsed = now
 			return fs, nil
 		}
 	}
-	if t, ok := r.forkFailed[root]; ok && time.Since(t) < forkRetryAfter {
+	if t, ok := r.forkFailed[k.id()]; ok && now.Sub(t) < forkRetryAfter {
 		return nil, errors.New("fork server failed to start recently")
 	}
-	fs, err := r.startForkServer(root)
+	fs, err := r.startForkServer(k)
 	if err != nil {
-		r.forkFailed[root] = time.Now()
+		r.forkFailed[k.id()] = now
 		return nil, err
 	}
-	delete(r.forkFailed, root)
-	r.forks[root] = fs
+	delete(r.forkFailed, k.id())
+	fs.lastUsed = now
+	r.forks[k.id()] = fs
 	return fs, nil
 }
 
 // startForkServer starts a template inside the base sandbox: the network
 // namespace, seccomp, no_new_privs and a Landlock ruleset of the interpreter,
 // the SDK, root (read) and the temp dir (read-write), and waits for it to say ready.
-func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
+func (r *Runner) startForkServer(k templateKey) (_ *forkServer, err error) {
 	tmp := r.tempDir
 	if tmp == "" {
 		tmp = os.TempDir()
@@ -114,7 +130,7 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 	args := []string{r.python, "-I", "-S", "-c", forkServerScript, string(cfg), r.sdkDir}
 	launch, err := r.sandbox.Prepare(sandbox.Spec{
 		Path: r.python, Args: args, Env: workerEnv(tmp), Dir: tmp,
-		Read: []string{r.sdkDir, root},
+		Read: append([]string{r.sdkDir, k.root}, k.reads...), Write: k.writes,
 		// The template's cgroup holds every call it forks.
 		PidsMax: r.limits.Processes*cap(r.slots) + 16,
 		// For each call's PID namespace; every call's process drops them.
@@ -135,7 +151,7 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 	// The template has its end now: ours closed, a template that dies at
 	// start (no interpreter, a failed layer) is EOF at once, not a wait.
 	ctlTemplate.Close()
-	fs := &forkServer{root: root, launch: launch, ctl: ctlEngine, dead: make(chan struct{}), tail: newStderrTail(r.limits.StderrTail)}
+	fs := &forkServer{root: k.root, launch: launch, ctl: ctlEngine, dead: make(chan struct{}), tail: newStderrTail(r.limits.StderrTail)}
 	go func() {
 		_, _ = io.Copy(fs.tail, errR)
 		errR.Close()
@@ -156,7 +172,7 @@ func (r *Runner) startForkServer(root string) (_ *forkServer, err error) {
 		<-fs.dead
 		return nil, fmt.Errorf("fork server did not start: %w (stderr: %s)", err, strings.TrimSpace(fs.tail.String()))
 	}
-	r.log.Debug("fork server started", "root", root, "pid", cmd.Process.Pid)
+	r.log.Debug("fork server started", "root", k.root, "grants", len(k.reads)+len(k.writes), "pid", cmd.Process.Pid)
 	return fs, nil
 }
 
@@ -335,7 +351,7 @@ func (fc *forkedCall) close() {
 // startForked starts c's worker on a fork server; an error means the caller
 // spawns it instead.
 func (r *Runner) startForked(c Call, dir string, args []string, callLine []byte) (w *workerProc, err error) {
-	fs, err := r.forkServerFor(forkRoot(c))
+	fs, err := r.forkServerFor(templateFor(c))
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +373,7 @@ func (r *Runner) startForked(c Call, dir string, args []string, callLine []byte)
 	inR, inW, outR, outW, errR, errW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
 	sent := prewrite(inW, callLine)
 	req := forkRequest{Argv: args[3:], // the script and its flags, as sys.argv
-		Env: workerEnv(dir), Dir: dir, Read: []string{r.sdkDir, c.SkillDir}}
+		Env: workerEnv(dir), Dir: dir, Read: append([]string{r.sdkDir, c.SkillDir}, c.ReadPaths...), Write: c.WritePaths}
 	for _, rl := range r.limits.rlimits() {
 		req.Rlimits = append(req.Rlimits, [2]int64{int64(rl.Resource), int64(rl.Value)})
 	}

@@ -99,7 +99,7 @@ func template(t *testing.T, r *Runner, skill string) *forkServer {
 	t.Helper()
 	r.forkMu.Lock()
 	defer r.forkMu.Unlock()
-	fs := r.forks[filepath.Dir(skill)]
+	fs := r.forks[templateFor(Call{SkillDir: skill}).id()]
 	if fs == nil {
 		t.Fatalf("no fork server is running: the call was spawned (%v)", r.forkFailed)
 	}
@@ -228,20 +228,40 @@ func TestForkServerIsRestartedAfterItIsKilled(t *testing.T) {
 	}
 }
 
-func TestForkRunnerSpawnsCallsWithGrants(t *testing.T) {
+// A call with files grants is forked too, on a template made for exactly
+// those grants; a call without them, on the folder's plain template, cannot
+// read what the grant opened.
+func TestForkRunnerRunsCallsWithGrantsOnTheirOwnTemplate(t *testing.T) {
 	r, skill := forkRunner(t)
+	requireLayers(t, r, sandbox.LayerLandlock)
 	grant := t.TempDir()
-	raw, _ := json.Marshal(map[string]any{"path": filepath.Join(grant, "nothing")})
-	_, err := r.Run(context.Background(), Call{Skill: "forky", SkillDir: skill, Module: "tools", Function: "read_other",
-		Params: raw, Timeout: 20 * time.Second, ReadPaths: []string{grant}}, nil)
-	if err != nil {
+	note := filepath.Join(grant, "note.txt")
+	if err := os.WriteFile(note, []byte("granted"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	read := func(grants []string) string {
+		t.Helper()
+		raw, _ := json.Marshal(map[string]any{"path": note})
+		res, err := r.Run(context.Background(), Call{Skill: "forky", SkillDir: skill, Module: "tools", Function: "read_other",
+			Params: raw, Timeout: 20 * time.Second, ReadPaths: grants}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		decode(t, res, &got)
+		return got
+	}
+	if got := read([]string{grant}); got != "ok: granted" {
+		t.Errorf("with the grant: %q", got)
+	}
+	if got := read(nil); !strings.HasPrefix(got, "denied") {
+		t.Errorf("without the grant, on the plain template: %q", got)
 	}
 	r.forkMu.Lock()
 	n := len(r.forks)
 	r.forkMu.Unlock()
-	if n != 0 {
-		t.Errorf("a call with files grants went to a fork server")
+	if n != 2 {
+		t.Errorf("%d templates, want 2: the plain one and the grant's", n)
 	}
 }
 

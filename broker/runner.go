@@ -67,8 +67,8 @@ type Runner struct {
 
 	kind       string // RunnerSpawn or RunnerFork
 	forkMu     sync.Mutex
-	forks      map[string]*forkServer // skill root → its running template
-	forkFailed map[string]time.Time   // skill root → when its template last failed to start
+	forks      map[string]*forkServer // templateKey.id → its running template
+	forkFailed map[string]time.Time   // templateKey.id → when its template last failed to start
 }
 
 // NewRunner returns a Runner. A missing interpreter or SDK folder shows up as an

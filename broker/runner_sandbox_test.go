@@ -198,7 +198,7 @@ func hostileCall(t *testing.T, r *Runner, skill, fn string, params map[string]an
 	if err != nil {
 		t.Fatalf("%s: %v", fn, err)
 	}
-	if r.kind == RunnerFork && len(c.ReadPaths)+len(c.WritePaths) == 0 {
+	if r.kind == RunnerFork {
 		r.forkMu.Lock()
 		forked := len(r.forks) > 0
 		r.forkMu.Unlock()

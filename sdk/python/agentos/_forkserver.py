@@ -257,6 +257,7 @@ def _spare(cfg: dict, sock: socket.socket, title: tuple[int, int]) -> None:
             raise setup_error
         req = json.loads(data)
         rules.add(req["read"], _READ, True)
+        rules.add(req.get("write") or [], _ALL, True)  # files(write) grants
         rules.add([req["dir"]], _ALL, False)
         rules.restrict()
         self_fd = os.pidfd_open(os.getpid())
