@@ -31,6 +31,10 @@ const forkServerScript = "import sys; sys.path.insert(0, sys.argv[2]); from agen
 type forkConfig struct {
 	Exec []string `json:"exec"`
 	Libs []string `json:"libs"`
+	// Seccomp is the sandbox's filter (sandbox.SeccompProgram), which each
+	// call's process installs with a listener the template answers; empty
+	// without the seccomp layer.
+	Seccomp [][4]uint32 `json:"seccomp"`
 }
 
 // forkRequest is one call for the template (agentos/_forkserver.py).
@@ -53,6 +57,10 @@ type forkReply struct {
 	Status     *int   `json:"status"`
 	CPUNanos   int64  `json:"cpu_ns"`
 	SetupError string `json:"setup_error"`
+	// DeniedNr is a syscall the call's seccomp filter refused (its number and
+	// first argument), which its template answered with EPERM.
+	DeniedNr *int   `json:"denied_nr"`
+	Arg0     uint64 `json:"arg0"`
 }
 
 // forkable reports whether c may run on a fork server: the runner asked for

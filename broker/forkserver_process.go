@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,8 +48,9 @@ type forkedCall struct {
 	pidfd int
 	reply *net.UnixConn
 
-	mu    sync.Mutex
-	state exitState
+	mu      sync.Mutex
+	state   exitState
+	refused []string // until the exit is reported
 }
 
 // forkIdleStop is how long a template may go unused before it is stopped: one
@@ -101,7 +103,11 @@ func (r *Runner) startForkServer(k templateKey) (_ *forkServer, err error) {
 		tmp = os.TempDir()
 	}
 	exec, libs := sandbox.InterpreterPaths(r.python)
-	cfg, err := json.Marshal(forkConfig{Exec: exec, Libs: libs})
+	fc := forkConfig{Exec: exec, Libs: libs}
+	if slices.Contains(r.sandbox.Layers, sandbox.LayerSeccomp) {
+		fc.Seccomp = sandbox.SeccompProgram()
+	}
+	cfg, err := json.Marshal(fc)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +141,8 @@ func (r *Runner) startForkServer(k templateKey) (_ *forkServer, err error) {
 		PidsMax: r.limits.Processes*cap(r.slots) + 16,
 		// For each call's PID namespace; every call's process drops them.
 		KeepCaps: true,
+		// Each call's process installs the filter, with its own listener.
+		SelfFiltered: len(fc.Seccomp) > 0,
 	})
 	if err != nil {
 		errR.Close()
@@ -308,10 +316,16 @@ func (fc *forkedCall) watch() {
 		if err != nil {
 			return
 		}
-		if msg.Status != nil {
-			fc.mu.Lock()
-			fc.state = exitState{known: true, ws: syscall.WaitStatus(*msg.Status), cpu: time.Duration(msg.CPUNanos)}
-			fc.mu.Unlock()
+		fc.mu.Lock()
+		if msg.DeniedNr != nil {
+			fc.refused = append(fc.refused, sandbox.RefusedSyscall(*msg.DeniedNr, msg.Arg0))
+		}
+		done := msg.Status != nil
+		if done {
+			fc.state = exitState{known: true, ws: syscall.WaitStatus(*msg.Status), cpu: time.Duration(msg.CPUNanos), refused: fc.refused}
+		}
+		fc.mu.Unlock()
+		if done {
 			return
 		}
 	}
@@ -339,7 +353,9 @@ func (fc *forkedCall) hasExited() bool {
 func (fc *forkedCall) exitState() exitState {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	return fc.state
+	st := fc.state
+	st.refused = fc.refused
+	return st
 }
 
 // close releases the pidfd and the reply socket.

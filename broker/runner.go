@@ -46,6 +46,9 @@ type RunnerOptions struct {
 	// fork (a pre-imported template forks each call; DESIGN §7.1 "Fork
 	// server"). Fork falls back to spawn for any call it cannot serve.
 	Runner string
+	// Audit, when set, gets a not-allowed record for each syscall the
+	// sandbox refused a call (op "syscall", scope its name).
+	Audit *AuditLog
 }
 
 // Runner runs tool calls, each in a fresh worker process (DESIGN §7,
@@ -66,6 +69,7 @@ type Runner struct {
 	tempDir    string // where call dirs are made
 
 	kind       string // RunnerSpawn or RunnerFork
+	audit      *AuditLog
 	forkMu     sync.Mutex
 	forks      map[string]*forkServer // templateKey.id → its running template
 	forkFailed map[string]time.Time   // templateKey.id → when its template last failed to start
@@ -115,6 +119,7 @@ func NewRunner(opts RunnerOptions) *Runner {
 		slots:      make(chan struct{}, opts.MaxConcurrent),
 		maxQueue:   int64(opts.MaxQueue),
 		tempDir:    opts.TempDir,
+		audit:      opts.Audit,
 	}
 }
 

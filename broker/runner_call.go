@@ -281,6 +281,7 @@ func (cr *callRun) finish(out callOutcome) (json.RawMessage, *RunError) {
 	if err != nil {
 		cr.log.Warn("reap worker", "err", err)
 	}
+	cr.r.auditRefused(cr.c, state.refused)
 	close(cr.stopRead)
 	_ = cr.w.stdout.SetReadDeadline(time.Now())
 	<-cr.readDone
@@ -331,6 +332,19 @@ func (r *Runner) removeCallDir(dir string) {
 	})
 	if err := os.RemoveAll(dir); err != nil {
 		r.log.Warn("remove call dir", "dir", dir, "err", err)
+	}
+}
+
+// auditRefused writes a not-allowed audit record for each syscall the sandbox
+// refused the call: its doors shut in the kernel, but the attempt is seen.
+func (r *Runner) auditRefused(c Call, refused []string) {
+	for _, name := range refused {
+		r.log.Warn("the sandbox refused a skill's syscall", "skill", c.Skill, "call", c.ID, "syscall", name)
+		if r.audit == nil {
+			continue
+		}
+		_ = r.audit.Write(AuditRecord{At: time.Now(), Skill: c.Skill, Tool: c.Function, CallID: c.ID,
+			Op: "syscall", Scope: name, Allowed: false, Error: "refused by the sandbox (seccomp)"})
 	}
 }
 

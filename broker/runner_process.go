@@ -48,7 +48,8 @@ type exitState struct {
 	known    bool
 	ws       syscall.WaitStatus
 	cpu      time.Duration
-	setupErr string // the sandbox could not be set up; the interpreter never ran
+	setupErr string   // the sandbox could not be set up; the interpreter never ran
+	refused  []string // syscalls the sandbox's seccomp filter refused the call
 }
 
 // workerEnv is the whole environment of a worker (docs/worker-protocol.md): nothing
@@ -306,17 +307,19 @@ func (w *workerProc) exitState() exitState {
 		w.forked.close()
 		return w.forked.exitState()
 	}
+	var refused []string
 	if w.launch != nil {
 		res, ok := w.launch.Result()
 		w.launch.Close()
 		if ok {
-			return exitState{known: true, ws: res.Status, cpu: res.CPU, setupErr: res.SetupError}
+			return exitState{known: true, ws: res.Status, cpu: res.CPU, setupErr: res.SetupError, refused: res.Refused}
 		}
+		refused = res.Refused
 	}
 	state := w.cmd.ProcessState
 	if state == nil {
-		return exitState{}
+		return exitState{refused: refused}
 	}
 	ws, _ := state.Sys().(syscall.WaitStatus)
-	return exitState{known: true, ws: ws, cpu: state.UserTime() + state.SystemTime()}
+	return exitState{known: true, ws: ws, cpu: state.UserTime() + state.SystemTime(), refused: refused}
 }

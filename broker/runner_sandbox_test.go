@@ -166,7 +166,12 @@ func sandboxRunner(t *testing.T, kind string, tweak func(*RunnerOptions)) (*Runn
 	if err := os.WriteFile(filepath.Join(skill, "hostile.py"), []byte(hostileSkill), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opts := RunnerOptions{Python: systemPython, SDKDir: sdk, Sandbox: "best-effort", Runner: kind, TempDir: t.TempDir(),
+	audit, err := OpenAuditLog(filepath.Join(t.TempDir(), "engine-io.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { audit.Close() })
+	opts := RunnerOptions{Python: systemPython, SDKDir: sdk, Sandbox: "best-effort", Runner: kind, TempDir: t.TempDir(), Audit: audit,
 		Limits: Limits{CPUSeconds: 20, MemoryBytes: 1 << 30, OpenFiles: 64, Grace: 300 * time.Millisecond, Processes: 64}}
 	if tweak != nil {
 		tweak(&opts)
@@ -211,6 +216,27 @@ func hostileCall(t *testing.T, r *Runner, skill, fn string, params map[string]an
 		return string(res)
 	}
 	return s
+}
+
+// refusedSyscalls lists the scopes of the runner's audit records of refused
+// syscalls, in order.
+func refusedSyscalls(t *testing.T, r *Runner) []string {
+	t.Helper()
+	b, err := os.ReadFile(r.audit.f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec AuditRecord
+		if line == "" || json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec.Op == "syscall" && !rec.Allowed && rec.Skill == "hostile" {
+			out = append(out, rec.Scope)
+		}
+	}
+	return out
 }
 
 func mustBeDenied(t *testing.T, what, got string) {
@@ -258,6 +284,10 @@ func TestSandboxStopsRawNetwork(t *testing.T) {
 			t.Error("the TCP listener accepted a connection from the skill")
 		default:
 		}
+		// Shut in the kernel, and seen: each attempt is in the audit log.
+		if got, want := refusedSyscalls(t, r), []string{"socket(AF_INET)", "socket(AF_INET)", "socket(AF_UNIX)"}; !slices.Equal(got, want) {
+			t.Errorf("audited refusals %q, want %q", got, want)
+		}
 		_ = udp.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		if n, _, err := udp.ReadFrom(make([]byte, 16)); err == nil {
 			t.Errorf("the UDP listener got %d bytes from the skill", n)
@@ -275,6 +305,9 @@ func TestSandboxStopsPtraceOfTheEngine(t *testing.T) {
 		t.Parallel()
 		mustBeDenied(t, "ptrace", hostileCall(t, r, skill, "ptrace", map[string]any{"pid": os.Getpid()}, nil))
 		mustBeDenied(t, "ptrace of its own namespace's init", hostileCall(t, r, skill, "ptrace", map[string]any{"pid": 1}, nil))
+		if got := refusedSyscalls(t, r); len(got) < 2 || !slices.Contains(got, "ptrace") {
+			t.Errorf("audited refusals %q, want the ptrace attempts", got)
+		}
 	})
 }
 

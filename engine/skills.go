@@ -117,7 +117,7 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, run runSettings, ex
 		log.Info("swept pids cgroups that killed engines left", "cgroups", n)
 	}
 	rt.runner = broker.NewRunner(broker.RunnerOptions{Python: py, SDKDir: sdkDir, Logger: log,
-		Sandbox: run.sandbox, Runner: run.runner, TempDir: paths.Tmp})
+		Sandbox: run.sandbox, Runner: run.runner, TempDir: paths.Tmp, Audit: audit})
 	if mode, layers, missing := rt.runner.Sandbox(); len(missing) > 0 {
 		log.Warn("skills run with sandbox layers missing", "mode", mode, "layers", layers, "missing", missing)
 	}

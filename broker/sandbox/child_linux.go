@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,10 +93,20 @@ func runChild() int {
 			return fail("landlock", err)
 		}
 	}
+	// The status pipe carries a line per refused syscall, then the final report.
+	var statusMu sync.Mutex
+	send := func(r report) {
+		statusMu.Lock()
+		defer statusMu.Unlock()
+		_ = json.NewEncoder(statusOut).Encode(r)
+	}
 	if cs.Seccomp {
-		if err := applySeccomp(); err != nil {
+		listener, err := applySeccomp()
+		if err != nil {
 			return fail("seccomp", err)
 		}
+		unix.CloseOnExec(listener)
+		go superviseSeccomp(listener, func(name string) { send(report{Denied: name}) })
 	}
 	if cs.DropCaps {
 		if err := dropCapabilities(); err != nil {
@@ -142,7 +153,7 @@ func runChild() int {
 			continue
 		}
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		_ = json.NewEncoder(statusOut).Encode(report{Status: uint32(ws), CPUNanos: int64(cpu)})
+		send(report{Status: uint32(ws), CPUNanos: int64(cpu), Final: true})
 		switch {
 		case ws.Exited():
 			return ws.ExitStatus()

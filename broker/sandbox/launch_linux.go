@@ -158,7 +158,7 @@ func (st Status) Prepare(spec Spec) (_ *Launch, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the sandbox helper: %w", err)
 	}
-	cs := childSpec{Spec: spec, NoNewPrivs: true, DropCaps: st.has(LayerNoCaps) && !spec.KeepCaps, Seccomp: st.has(LayerSeccomp), Landlock: st.has(LayerLandlock)}
+	cs := childSpec{Spec: spec, NoNewPrivs: true, DropCaps: st.has(LayerNoCaps) && !spec.KeepCaps, Seccomp: st.has(LayerSeccomp) && !spec.SelfFiltered, Landlock: st.has(LayerLandlock)}
 	cs.Dir = filepath.Clean(spec.Dir)
 	cs.Read = cleanAll(spec.Read)
 	cs.Write = cleanAll(spec.Write)
@@ -238,26 +238,46 @@ func (l *Launch) Start() error {
 type Result struct {
 	Status     syscall.WaitStatus
 	CPU        time.Duration
-	SetupError string // a layer could not be applied; the interpreter never ran
+	SetupError string   // a layer could not be applied; the interpreter never ran
+	Refused    []string // syscalls the seccomp filter refused, by name (RefusedSyscall)
 }
 
+// report is one line on the helper's status pipe: a refused syscall, or the
+// final report (or a setup error).
 type report struct {
-	Status     uint32 `json:"status"`
-	CPUNanos   int64  `json:"cpu_ns"`
+	Status     uint32 `json:"status,omitempty"`
+	CPUNanos   int64  `json:"cpu_ns,omitempty"`
 	SetupError string `json:"setup_error,omitempty"`
+	Denied     string `json:"denied,omitempty"`
+	Final      bool   `json:"final,omitempty"`
 }
 
-// Result reads the helper's report; call it only after the helper has exited.
+// Result reads the helper's reports; call it only after the helper has exited.
+// ok is false when the final one is missing (the helper was killed), but the
+// refused syscalls it reported before are in the Result all the same.
 func (l *Launch) Result() (Result, bool) {
 	if l.statusR == nil {
 		return Result{}, false
 	}
 	_ = l.statusR.SetReadDeadline(time.Now().Add(time.Second))
-	var rep report
-	if err := json.NewDecoder(l.statusR).Decode(&rep); err != nil {
-		return Result{}, false
+	var res Result
+	dec := json.NewDecoder(l.statusR)
+	for {
+		var rep report
+		if err := dec.Decode(&rep); err != nil {
+			return res, false // killed before its final report: Refused still holds
+		}
+		switch {
+		case rep.Denied != "":
+			res.Refused = append(res.Refused, rep.Denied)
+		case rep.SetupError != "":
+			res.SetupError = rep.SetupError
+			return res, true
+		case rep.Final:
+			res.Status, res.CPU = syscall.WaitStatus(rep.Status), time.Duration(rep.CPUNanos)
+			return res, true
+		}
 	}
-	return Result{Status: syscall.WaitStatus(rep.Status), CPU: time.Duration(rep.CPUNanos), SetupError: rep.SetupError}, true
 }
 
 // Close releases the pipes and removes the call's cgroup.

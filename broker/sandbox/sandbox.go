@@ -63,6 +63,11 @@ type Spec struct {
 	// and needs CAP_SYS_ADMIN for each call's PID namespace; every process it
 	// forks for a call drops them all.
 	KeepCaps bool `json:"keep_caps"`
+	// SelfFiltered leaves the seccomp filter to the interpreter: the fork
+	// server's template, each of whose calls installs it with a listener of
+	// its own (the kernel allows one listener per filter chain), before any
+	// skill code runs, and refuses the call if it cannot.
+	SelfFiltered bool `json:"self_filtered"`
 }
 
 // Status is the report of the sandbox layers of a program: what runs, what is

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"errors"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -40,3 +41,9 @@ func (l *Launch) Close()                 {}
 
 // SweepCgroups has nothing to sweep outside Linux.
 func SweepCgroups() int { return 0 }
+
+// SeccompProgram is empty outside Linux.
+func SeccompProgram() [][4]uint32 { return nil }
+
+// RefusedSyscall names syscall nr: no filter refuses any outside Linux.
+func RefusedSyscall(nr int, _ uint64) string { return "syscall " + strconv.Itoa(nr) }

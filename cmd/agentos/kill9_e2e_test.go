@@ -22,7 +22,7 @@ func TestKill9OfTheEngineLeavesNoProcessAndNoCallDir(t *testing.T) {
 	}
 	call(t, d.client(t), wire.MethodInvoke, map[string]any{"capability": "hang", "params": map[string]any{"marker": marker}, "async": true}, &started)
 	pids := testkit.WaitMarked(t, marker, 2) // the worker and its child
-	helpers := testkit.SandboxHelpers(pids)
+	helpers := testkit.SandboxAncestors(pids)
 	var st wire.Status
 	call(t, d.client(t), wire.MethodStatus, nil, &st)
 	if st.Sandbox != nil && len(st.Sandbox.Missing) == 0 && len(helpers) == 0 {

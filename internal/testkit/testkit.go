@@ -150,14 +150,21 @@ func WaitNoneMarked(t testing.TB, marker, what string) {
 // namespaces, the worker's parent) runs with: broker/sandbox's childArg.
 const sandboxHelperArg = "__agentos-sandbox"
 
-// SandboxHelpers lists the sandbox helpers among the ancestors of pids: a
-// spawned call's own helper (its worker's parent), or the helper that runs
-// the fork server's template (the worker's grandparent), to wait on with
-// WaitGone. Without the sandbox there are none.
-func SandboxHelpers(pids []int) []int {
+// SandboxHelpers lists the parents of pids that are the sandbox's helper: a
+// spawned call's own process, which carries no marker, to wait on with
+// WaitGone. A forked call's parent is its template, which outlives the call;
+// without the sandbox there are none.
+func SandboxHelpers(pids []int) []int { return sandboxHelpers(pids, 1) }
+
+// SandboxAncestors lists the sandbox helpers among the ancestors of pids, up
+// to four levels: a spawned call's helper, and the helper that runs a forked
+// call's template (its grandparent). Both die with the engine.
+func SandboxAncestors(pids []int) []int { return sandboxHelpers(pids, 4) }
+
+func sandboxHelpers(pids []int, levels int) []int {
 	var helpers []int
 	for _, pid := range pids {
-		for p, depth := parentPID(pid), 0; p > 1 && depth < 4; p, depth = parentPID(p), depth+1 {
+		for p, depth := parentPID(pid), 0; p > 1 && depth < levels; p, depth = parentPID(p), depth+1 {
 			args, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
 			if err == nil && slices.Contains(strings.Split(string(args), "\x00"), sandboxHelperArg) {
 				if !slices.Contains(helpers, p) {

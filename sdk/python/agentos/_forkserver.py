@@ -191,6 +191,49 @@ def drop_capabilities() -> None:
         raise OSError(e, "capset: " + os.strerror(e))
 
 
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}.get(os.uname().machine, -1)
+_SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_NEW_LISTENER = 1, 8
+_NOTIF_RECV, _NOTIF_SEND = 0xC0502100, 0xC0182101
+_EPERM = 1
+
+
+def install_seccomp(rows: list) -> int:
+    """Installs the sandbox's filter (broker/sandbox SeccompProgram) on this
+    process, every refused syscall going to a listener, whose fd it returns:
+    the template answers it, so each attempt is audited as this call's."""
+    prog = (_SockFilter * len(rows))(*[_SockFilter(c, jt, jf, k) for c, jt, jf, k in rows])
+    fprog = _SockFprog(len(rows), prog)
+    return _syscall(_SYS_SECCOMP, _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_NEW_LISTENER, ctypes.addressof(fprog))
+
+
+def answer_seccomp(listener: int) -> dict | None:
+    """Answers one refused syscall on listener with EPERM and says which it was;
+    None when there was none to answer (its caller died first)."""
+    import fcntl
+    import struct
+
+    buf = bytearray(80)  # struct seccomp_notif
+    try:
+        fcntl.ioctl(listener, _NOTIF_RECV, buf, True)
+    except OSError:
+        return None
+    notif_id, _pid, _flags, nr, _arch, _ip, arg0 = struct.unpack_from("=QIIiIQQ", buf)
+    resp = struct.pack("=QqiI", notif_id, 0, -_EPERM, 0)  # struct seccomp_notif_resp
+    try:
+        fcntl.ioctl(listener, _NOTIF_SEND, bytearray(resp), True)
+    except OSError:
+        pass
+    return {"denied_nr": nr, "arg0": arg0}
+
+
 def _title_area() -> tuple[int, int]:
     """Where the kernel reads /proc/self/cmdline from (argv's strings, which
     argv[0] starts and glibc's program_invocation_name points at) and its size;
@@ -235,6 +278,13 @@ def _spare(cfg: dict, sock: socket.socket, title: tuple[int, int]) -> None:
     for lo, hi in zip(keep, keep[1:] + [1 << 16]):
         os.closerange(lo + 1, hi)
     try:
+        # First thing, and always a message: the template waits for it.
+        try:
+            listener = install_seccomp(cfg["seccomp"]) if cfg.get("seccomp") else -1
+        finally:
+            socket.send_fds(sock, [b"listener"], [listener] if listener >= 0 else [])
+        if listener >= 0:
+            os.close(listener)
         drop_capabilities()
         rules = Ruleset()
         rules.add(cfg["exec"], _EXEC, False)
@@ -299,6 +349,32 @@ def _setns_pid(pidfd: int) -> None:
         raise OSError(e, "setns(CLONE_NEWPID): " + os.strerror(e))
 
 
+class _Spare:
+    """A call's process forked ahead of its call: its pid and pidfd, the socket it
+    takes the call from, its seccomp listener, and once it has a call, the call's
+    reply socket."""
+
+    def __init__(self, pid: int, pidfd: int, sock: socket.socket) -> None:
+        self.pid, self.pidfd, self.sock = pid, pidfd, sock
+        self.listener = -1
+        self.reply: socket.socket | None = None
+
+    def take_listener(self, wait: float) -> None:
+        """The first message of the spare, with its listener unless it has no
+        seccomp filter (or failed to make one), within wait seconds."""
+        if self.listener >= 0 or wait <= 0:
+            return
+        self.sock.settimeout(wait)
+        try:
+            _, fds, _, _ = socket.recv_fds(self.sock, 64, 1)
+        except OSError:
+            return
+        finally:
+            self.sock.settimeout(None)
+        if fds:
+            self.listener = fds[0]
+
+
 class _Template:
     def __init__(self, cfg: dict, ctl: socket.socket) -> None:
         self.cfg, self.ctl = cfg, ctl
@@ -306,7 +382,8 @@ class _Template:
         self.title = _title_area()
         self.sel = selectors.DefaultSelector()
         self.sel.register(ctl, selectors.EVENT_READ)
-        self.spare: tuple[int, int, socket.socket] | None = None  # pid, pidfd, its socket
+        self.spare: _Spare | None = None
+        self.wants_listener = bool(cfg.get("seccomp"))
 
     def probe_pidns(self) -> bool:
         """Whether a call can have a PID namespace of its own, made the way spares are."""
@@ -343,9 +420,9 @@ class _Template:
             _setns_pid(self.self_fd)
         except OSError:
             os._exit(3)
-        pidfd = os.pidfd_open(pid)
-        self.spare = (pid, pidfd, ours)
-        self.sel.register(pidfd, selectors.EVENT_READ, (pid, None))
+        spare = _Spare(pid, os.pidfd_open(pid), ours)
+        self.spare = spare
+        self.sel.register(spare.pidfd, selectors.EVENT_READ, ("exit", spare))
 
     def start(self, data: bytes, fds: list) -> None:
         """Hands a call to the spare (forking one if there is none), then forks the next."""
@@ -361,40 +438,84 @@ class _Template:
                 pass
             reply.close()
             return
-        pid, pidfd, sock = self.spare
-        self.spare = None
+        spare, self.spare = self.spare, None
+        if self.wants_listener:
+            # Sent before the spare does anything else: here by now, or soon.
+            spare.take_listener(5.0)
         try:
-            socket.send_fds(sock, [data], fds)
-            self.sel.modify(pidfd, selectors.EVENT_READ, (pid, reply))
+            socket.send_fds(spare.sock, [data], fds)
+            spare.reply = reply
+            if spare.listener >= 0:
+                self.sel.register(spare.listener, selectors.EVENT_READ, ("seccomp", spare))
         except OSError as e:  # the spare died: the call hears why
             try:
                 _send(reply, {"setup_error": f"fork server: hand the call to a spare: {e}"})
             except OSError:
                 pass
-        sock.close()
+            reply.close()
+        spare.sock.close()
         for fd in fds[:3]:
             os.close(fd)
         self.make_spare()
 
-    def reap(self, pidfd: int, pid: int, reply: socket.socket | None) -> None:
-        self.sel.unregister(pidfd)
-        os.close(pidfd)
-        if self.spare is not None and self.spare[0] == pid:
-            self.spare[2].close()
+    def seccomp(self, spare: _Spare) -> None:
+        """A refused syscall of spare's call to answer, or its last process gone."""
+        if not self._pending(spare.listener):  # POLLHUP
+            self.sel.unregister(spare.listener)
+            os.close(spare.listener)
+            spare.listener = -1
+            return
+        msg = answer_seccomp(spare.listener)
+        if msg is not None and spare.reply is not None:
+            try:
+                _send(spare.reply, msg)
+            except OSError:
+                pass
+
+    def reap(self, spare: _Spare) -> None:
+        """A call's worker (or an unused spare) exited: its status goes to the call."""
+        self.sel.unregister(spare.pidfd)
+        os.close(spare.pidfd)
+        if self.spare is spare:
+            spare.sock.close()
             self.spare = None  # killed before a call came: the next call forks one
+        if spare.listener >= 0:
+            # What its processes were refused before they died is still queued.
+            while self._pending(spare.listener):
+                msg = answer_seccomp(spare.listener)
+                if msg is None:
+                    break
+                if spare.reply is not None:
+                    try:
+                        _send(spare.reply, msg)
+                    except OSError:
+                        break
+            if spare.reply is not None:
+                self.sel.unregister(spare.listener)
+            os.close(spare.listener)
+            spare.listener = -1
         try:
-            _, status, ru = os.wait4(pid, 0)
+            _, status, ru = os.wait4(spare.pid, 0)
         except ChildProcessError:
             status, ru = None, None
-        if reply is None:
+        if spare.reply is None:
             return
         if status is not None:
             cpu = int((ru.ru_utime + ru.ru_stime) * 1e9)
             try:
-                _send(reply, {"status": status, "cpu_ns": cpu})
+                _send(spare.reply, {"status": status, "cpu_ns": cpu})
             except OSError:
                 pass
-        reply.close()
+        spare.reply.close()
+
+    @staticmethod
+    def _pending(listener: int) -> bool:
+        import select
+
+        p = select.poll()
+        p.register(listener, select.POLLIN)
+        events = p.poll(0)
+        return bool(events) and bool(events[0][1] & select.POLLIN)
 
     def serve(self) -> None:
         self.make_spare()
@@ -402,9 +523,10 @@ class _Template:
             for key, _ in self.sel.select():
                 if key.fileobj is self.ctl:
                     self.request()
+                elif key.data[0] == "exit":
+                    self.reap(key.data[1])
                 else:
-                    pid, reply = key.data
-                    self.reap(key.fd, pid, reply)
+                    self.seccomp(key.data[1])
 
     def request(self) -> None:
         try:
