@@ -79,6 +79,8 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	switch op.Name {
 	case "http.request":
 		return o.http.Request(ctx, op.Params)
+	case "http.read":
+		return o.http.Read(ctx, op.Params)
 	case "graph.read":
 		return o.method(ctx, wire.MethodRead, op.Params)
 	case "graph.search":

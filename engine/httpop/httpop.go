@@ -50,6 +50,10 @@ type Net struct {
 
 	once sync.Once
 	tr   *http.Transport
+
+	mu      sync.Mutex
+	streams map[string]*stream // open bodies of stream requests (stream.go)
+	seq     int
 }
 
 func (n *Net) transport() *http.Transport {
@@ -138,6 +142,9 @@ type httpParams struct {
 	Body    *string           `json:"body"`
 	BodyB64 *string           `json:"body_b64"`
 	Timeout float64           `json:"timeout"`
+	// Stream leaves the body open: the result has a stream id instead of
+	// the body, read with http.read (stream.go).
+	Stream bool `json:"stream"`
 }
 
 // New is the http op of one call of skill, which must never reach own.
@@ -171,8 +178,17 @@ func (n *Net) Request(ctx context.Context, raw json.RawMessage) (any, error) {
 	if p.Timeout > 0 {
 		wait = time.Duration(p.Timeout * float64(time.Second))
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+	// The wait bounds the answer's headers; a stream's reads have their own.
+	callCtx := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(wait, cancel)
+	keep := false
+	defer func() {
+		if !keep {
+			timer.Stop()
+			cancel()
+		}
+	}()
 	method := strings.ToUpper(p.Method)
 	if method == "" {
 		method = http.MethodGet
@@ -214,6 +230,19 @@ func (n *Net) Request(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		return nil, wire.Errorf(wire.KindUnavailable, "http.request %s: %v", req.URL.Host, err)
 	}
+	headers := make(map[string]string, len(resp.Header))
+	for k, v := range resp.Header {
+		headers[k] = strings.Join(v, ", ")
+	}
+	if p.Stream && timer.Stop() {
+		id, err := n.open(callCtx, resp.Body, cancel, wait, req.URL.Host)
+		if err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		keep = true
+		return map[string]any{"status": resp.StatusCode, "headers": headers, "stream": id}, nil
+	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, httpMaxBody+1))
 	if err != nil {
@@ -221,10 +250,6 @@ func (n *Net) Request(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	if len(data) > httpMaxBody {
 		return nil, wire.Errorf(wire.KindInvalid, "http.request %s: the response body is larger than %d MiB", req.URL.Host, httpMaxBody>>20)
-	}
-	headers := make(map[string]string, len(resp.Header))
-	for k, v := range resp.Header {
-		headers[k] = strings.Join(v, ", ")
 	}
 	out := map[string]any{"status": resp.StatusCode, "headers": headers, "body": strings.ToValidUTF8(string(data), "\uFFFD")}
 	if !utf8.Valid(data) {

@@ -27,12 +27,12 @@ ops in flight at once.
 from ._conn import OpError
 from ._decorators import provides, returns, timeout, tool
 from . import settings
-from ._ops import Capability, Response, capability, graph, http, log, progress, secrets
+from ._ops import Capability, Response, StreamResponse, capability, graph, http, log, progress, secrets
 
 OpError.__module__ = "agentos"  # tracebacks say agentos.OpError, the name skills use
 
 __all__ = [
     "tool", "provides", "returns", "timeout",
     "http", "secrets", "graph", "capability", "progress", "log", "settings",
-    "OpError", "Response", "Capability",
+    "OpError", "Response", "StreamResponse", "Capability",
 ]

@@ -73,6 +73,59 @@ class Response:
         return f"<Response {self.status}>"
 
 
+class StreamResponse:
+    """An HTTP response whose body is read as it arrives (``http.stream``).
+    Iterate ``chunks()`` (bytes) or ``lines()`` (str, UTF-8, without the line
+    end); ``read()`` takes the rest at once. The engine closes it when the
+    call ends."""
+
+    def __init__(self, result: dict) -> None:
+        if not isinstance(result, dict) or "stream" not in result:
+            raise _conn.OpError("internal", "http.request answered a stream request without a stream")
+        self.status: int = int(result.get("status") or 0)
+        self.headers: Headers = Headers(result.get("headers"))
+        self._id = str(result["stream"])
+        self._done = False
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx status."""
+        return 200 <= self.status < 300
+
+    def chunks(self):
+        """The body's pieces as the server sends them."""
+        import base64
+
+        while not self._done:
+            r = _op("http.read", {"stream": self._id}, "http.read")
+            self._done = bool(r.get("eof"))
+            data = base64.b64decode(r.get("data_b64") or "")
+            if data:
+                yield data
+
+    def lines(self):
+        """The body's lines as they come, decoded as UTF-8 (bad bytes replaced)."""
+        import codecs
+
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        rest = ""
+        for chunk in self.chunks():
+            rest += dec.decode(chunk)
+            *done, rest = rest.split("\n")
+            for line in done:
+                yield line[:-1] if line.endswith("\r") else line
+        rest += dec.decode(b"", final=True)
+        if rest:
+            yield rest
+
+    def read(self) -> bytes:
+        """The rest of the body."""
+        return b"".join(self.chunks())
+
+    def __repr__(self) -> str:
+        return f"<StreamResponse {self.status}>"
+
+
 def _http_params(method: str, url: str, headers: dict | None, body: object,
                  json: object, timeout: float | None) -> dict:
     """The http.request op params (docs/worker-protocol.md)."""
@@ -112,6 +165,14 @@ class _HTTP:
         ``timeout`` is in seconds (the engine applies a default)."""
         p = _http_params(method, url, headers, body, json, timeout)
         return Response(_op("http.request", p, "http.request"))
+
+    def stream(self, method: str, url: str, headers: dict | None = None, body: object = None,
+               json: object = None, timeout: float | None = None) -> StreamResponse:
+        """request(), with the body read as it arrives (server-sent events, NDJSON):
+        ``timeout`` bounds the wait for the headers and for each piece after them."""
+        p = _http_params(method, url, headers, body, json, timeout)
+        p["stream"] = True
+        return StreamResponse(_op("http.request", p, "http.stream"))
 
     def get(self, url: str, **kw: object) -> Response:
         return self.request("GET", url, **kw)
