@@ -65,6 +65,7 @@ type Resolver struct {
 	skills    func() []*Skill
 	policy    func(capability string) Policy
 	secretSet func(ctx context.Context, name string) bool
+	models    func(skill string) []string // from the skill's settings; nil: none
 	now       func() time.Time
 
 	mu    sync.Mutex
@@ -89,6 +90,49 @@ func NewResolver(skills func() []*Skill, policy func(capability string) Policy, 
 		secretSet = func(context.Context, string) bool { return true }
 	}
 	return &Resolver{skills: skills, policy: policy, secretSet: secretSet, now: time.Now, stats: map[string]*providerStats{}}
+}
+
+// WithModels makes the resolver route a call that names a model (params
+// "model") to the providers that list it: in their @provides metadata
+// (models=[...]) or in what models returns for their skill (config.yaml's
+// skills.<id>.settings.models). Call it before the resolver is used.
+func (r *Resolver) WithModels(models func(skill string) []string) *Resolver {
+	r.models = models
+	return r
+}
+
+// serves reports whether c lists model.
+func (r *Resolver) serves(c Candidate, model string) bool {
+	if list, ok := c.Meta["models"].([]any); ok {
+		for _, m := range list {
+			if m == model {
+				return true
+			}
+		}
+	}
+	if r.models != nil && slices.Contains(r.models(c.Skill.ID), model) {
+		return true
+	}
+	return false
+}
+
+// forModel keeps the candidates that list model, when any does (a call
+// naming a model goes to a provider that has it); else all of them.
+func (r *Resolver) forModel(order []Candidate, model string) []Candidate {
+	if model == "" {
+		return order
+	}
+	var out []Candidate
+	for _, c := range order {
+		if r.serves(c, model) {
+			c.Reason = "serves model " + model + "; " + c.Reason
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return order
+	}
+	return out
 }
 
 // providers lists every runnable tool that provides capability.
@@ -317,9 +361,18 @@ func (r *Resolver) health(name string) (failing bool, latency time.Duration) {
 // for health. When several providers were all unavailable, the error is of
 // ErrUnavailable kind and names the last failure.
 func (r *Resolver) Invoke(ctx context.Context, capability, explicit string, run func(context.Context, Candidate) (any, error)) (any, error) {
+	return r.InvokeModel(ctx, capability, explicit, "", run)
+}
+
+// InvokeModel is Invoke for a call that names model (its params' "model"):
+// only the providers that list it are tried, when any does (WithModels).
+func (r *Resolver) InvokeModel(ctx context.Context, capability, explicit, model string, run func(context.Context, Candidate) (any, error)) (any, error) {
 	order, err := r.Rank(ctx, capability, explicit)
 	if err != nil {
 		return nil, err
+	}
+	if explicit == "" {
+		order = r.forModel(order, model)
 	}
 	var lastErr error
 	for _, c := range order {

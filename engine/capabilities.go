@@ -18,7 +18,11 @@ func (s *Server) invoke(ctx context.Context, j *Job, capability, explicit string
 	if depth := nesting(j); depth > maxNesting {
 		return nil, wire.Errorf(wire.KindDenied, "capability calls nested %d deep; the limit is %d", depth, maxNesting)
 	}
-	return s.resolver.Invoke(ctx, capability, explicit, func(ctx context.Context, c broker.Candidate) (any, error) {
+	var named struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(params, &named) // params were checked as an object; a model is optional
+	return s.resolver.InvokeModel(ctx, capability, explicit, named.Model, func(ctx context.Context, c broker.Candidate) (any, error) {
 		s.jobs.set(j, func(j *Job) { j.Skill, j.Tool, j.Reason = c.Skill.ID, c.Tool.Name, c.Reason })
 		res, err := s.runTool(ctx, j, c.Skill, c.Tool, params)
 		if err != nil {
@@ -45,6 +49,21 @@ func (s *Server) capabilityPolicy(capability string) broker.Policy {
 	s.cfgMu.RLock()
 	defer s.cfgMu.RUnlock()
 	return s.fileCfg.Capabilities[capability]
+}
+
+// skillModels is skills.<id>.settings.models of config.yaml: the models the
+// user says the skill serves, for routing by model name (DESIGN §13).
+func (s *Server) skillModels(skill string) []string {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	list, _ := s.fileCfg.Skills[skill].Settings["models"].([]any)
+	var out []string
+	for _, m := range list {
+		if name, ok := m.(string); ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // secretSet reports whether a secret is stored (its value is not read).

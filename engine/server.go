@@ -106,7 +106,7 @@ func newServer(d serverDeps, opts ServerOptions) *Server {
 		sem:     make(chan struct{}, opts.Workers),
 		conns:   map[*conn]net.Conn{},
 	}
-	s.resolver = broker.NewResolver(d.skills.list, s.capabilityPolicy, s.secretSet)
+	s.resolver = broker.NewResolver(d.skills.list, s.capabilityPolicy, s.secretSet).WithModels(s.skillModels)
 	s.methods = s.methodTable()
 	return s
 }
