@@ -224,8 +224,8 @@ func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
 	call(t, c, "system.ping", nil, nil)
 	var st wire.Status
 	call(t, c, "system.status", nil, &st)
-	if strings.Join(st.Skills, ",") != "demo,web-reader" {
-		t.Fatalf("status skills %v, want the test skill and the bundled one", st.Skills)
+	if strings.Join(st.Skills, ",") != "anthropic,demo,ollama,openai,web-reader" {
+		t.Fatalf("status skills %v, want the test skill and the bundled ones", st.Skills)
 	}
 }
 

@@ -33,7 +33,7 @@ import socket
 import sys
 
 from . import _worker  # noqa: F401  pre-imported: the point of the template
-from . import _conn, _decorators, _ops, settings  # noqa: F401
+from . import _conn, _decorators, _ops, llm, settings  # noqa: F401
 import asyncio  # noqa: F401  common in skills, and it imports inspect and traceback
 import inspect  # noqa: F401
 import resource
