@@ -357,3 +357,86 @@ def recipes() -> list:
 		t.Fatalf("servings not coerced by the skill's shape: %v", n.Fields)
 	}
 }
+
+// The web reader honours a page's declared charset (header or <meta>),
+// survives broken HTML, returns the page's links, stores the page without a
+// warning, and calls a bad URL the caller's mistake: invalid, said once,
+// with the provider's health untouched.
+func TestWebReaderCharsetsLinksAndBadURLs(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		latin1 := func(s string) string { // UTF-8 text as ISO-8859-1 bytes
+			b := make([]byte, 0, len(s))
+			for _, r := range s {
+				b = append(b, byte(r))
+			}
+			return string(b)
+		}
+		switch r.URL.Path {
+		case "/meta":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, latin1(`<html><head><meta charset="iso-8859-1"><title>Café crème</title></head><body><p>Déjà vu <a href="/menu#top">the menu</a> <a href="https://example.org/x">elsewhere</a> <a href="mailto:a@b">mail</a> <a href="/menu">again</a></p></body></html>`))
+		case "/header":
+			w.Header().Set("Content-Type", "text/html; charset=ISO-8859-1")
+			fmt.Fprint(w, latin1(`<title>Crème brûlée</title><p>Prix: 5€? no: 5 francs`))
+		case "/broken":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, `<html><title>Broken</title><body><div><p>unclosed <b>bold <a href="sub/page">link`)
+		}
+	}))
+	defer page.Close()
+	home := testkit.Home(t)
+	hostPort := strings.TrimPrefix(page.URL, "http://")
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"),
+		[]byte("skills:\n  web-reader:\n    grant: [\"http("+hostPort+")\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startDaemon(t, home).client(t)
+	type result struct {
+		Item struct {
+			Name, Content string
+			Links         []struct{ URL, Text string }
+		}
+		Warnings []string
+	}
+	read := func(path string) result {
+		t.Helper()
+		var res result
+		call(t, c, wire.MethodInvoke, map[string]any{"capability": "web.read", "params": map[string]any{"url": page.URL + path}}, &res)
+		if len(res.Warnings) > 0 {
+			t.Errorf("%s: warnings %q", path, res.Warnings)
+		}
+		return res
+	}
+	if res := read("/meta"); res.Item.Name != "Café crème" || !strings.Contains(res.Item.Content, "Déjà vu") {
+		t.Errorf("meta charset: %+v", res.Item)
+	} else if len(res.Item.Links) != 2 || res.Item.Links[0].URL != page.URL+"/menu" || res.Item.Links[0].Text != "the menu" ||
+		res.Item.Links[1].URL != "https://example.org/x" {
+		t.Errorf("links: %+v", res.Item.Links)
+	}
+	if res := read("/header"); res.Item.Name != "Crème brûlée" {
+		t.Errorf("header charset: %+v", res.Item)
+	}
+	if res := read("/broken"); res.Item.Name != "Broken" || !strings.Contains(res.Item.Content, "unclosed bold link") ||
+		len(res.Item.Links) != 1 || res.Item.Links[0].URL != page.URL+"/sub/page" {
+		t.Errorf("broken HTML: %+v", res.Item)
+	}
+
+	var out any
+	err := c.Call(context.Background(), wire.MethodInvoke, map[string]any{"capability": "web.read", "params": map[string]any{"url": "notaurl"}}, &out)
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Kind != wire.KindInvalid || strings.Count(we.Message, "http.request") > 1 || !strings.Contains(we.Message, "notaurl") {
+		t.Fatalf("notaurl: %v", err)
+	}
+	var caps struct {
+		Capabilities []struct {
+			Capability string
+			Providers  []struct{ Skill, Reason string }
+		}
+	}
+	call(t, c, "capabilities.list", nil, &caps)
+	for _, cp := range caps.Capabilities {
+		if cp.Capability == "web.read" && strings.Contains(cp.Providers[0].Reason, "fail") {
+			t.Errorf("a bad URL marked the reader unhealthy: %s", cp.Providers[0].Reason)
+		}
+	}
+}

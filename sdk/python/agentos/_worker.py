@@ -250,7 +250,11 @@ def skill_error(exc: BaseException, opts: dict, during: str) -> _Fail:
     if isinstance(exc, SystemExit):
         return _Fail("skill_failed", f"the tool called sys.exit({exc.code!r}) {during}")
     if isinstance(exc, _conn.OpError):
-        return _Fail(_op_error_kind(exc), f"{exc.op}: {exc.message}" if exc.op else exc.message or exc.kind,
+        # The engine's message may name the op already ("http.request: ..."): once is enough.
+        said = exc.message or exc.kind
+        if exc.op and not said.startswith(exc.op + ":") and not said.startswith(exc.op + " "):
+            said = f"{exc.op}: {said}"
+        return _Fail(_op_error_kind(exc), said,
                      format_tb(exc, opts["skill"], upto_skill=True))
     tb = format_tb(exc, opts["skill"])
     msg = _describe(exc)
