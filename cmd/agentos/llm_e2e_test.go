@@ -48,7 +48,7 @@ type fakeLLM struct {
 	limit  atomic.Int64 // requests still to answer 429 with retry-after: 1
 	// gate, when set, holds a stream after its first piece until it is
 	// closed (or 10 s pass): a piece seen before then came through live.
-	gate chan struct{}
+	gate   chan struct{}
 	last   atomic.Value // the last request body, decoded
 	header atomic.Value // the last request's headers
 }
