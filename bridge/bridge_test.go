@@ -245,8 +245,8 @@ func TestReadRoutesServeThePopulatedGraph(t *testing.T) {
 	for _, c := range caps.Capabilities {
 		names = append(names, c.Capability)
 	}
-	if len(skills.Skills) == 0 || !slices.Equal(names, []string{"llm", "web.read"}) {
-		t.Errorf("skills %+v, capabilities %v (the bundled llm providers and web-reader should be there)", skills, names)
+	if len(skills.Skills) == 0 || !slices.Equal(names, []string{"feeds.sync", "llm", "notes.import", "web.read"}) {
+		t.Errorf("skills %+v, capabilities %v (the bundled skills' capabilities should be there)", skills, names)
 	}
 
 	if err := os.WriteFile(wire.PathsFor(f.home).Config, []byte("user: {name: Ada, node: "+personID+"}\ncapabilities: {web.read: {pin: web-reader}}\n"), 0o600); err != nil {

@@ -10,7 +10,7 @@ func TestDefaultShapesLoadCleanly(t *testing.T) {
 	for _, err := range errs {
 		t.Errorf("load error: %v", err)
 	}
-	want := []string{"account", "event", "file", "item", "message", "note", "organization",
+	want := []string{"account", "event", "feed", "file", "item", "message", "note", "organization",
 		"person", "place", "post", "project", "tag", "task", "webpage"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {

@@ -59,8 +59,8 @@ func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 		}
 	}
 	call(t, c, "capabilities.list", nil, &list)
-	// echo sorts before the bundled llm and web.read.
-	if len(list.Capabilities) != 3 || list.Capabilities[0].Capability != "echo" || list.Capabilities[0].Providers[0].Skill != "cloud-echo" ||
+	// echo sorts before the bundled feeds.sync, llm, notes.import and web.read.
+	if len(list.Capabilities) != 5 || list.Capabilities[0].Capability != "echo" || list.Capabilities[0].Providers[0].Skill != "cloud-echo" ||
 		!strings.Contains(list.Capabilities[0].Providers[0].Reason, "cloud-first") {
 		t.Fatalf("capabilities.list: %+v", list)
 	}
