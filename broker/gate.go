@@ -106,8 +106,8 @@ func (o *gatedOps) HandleOp(ctx context.Context, op Op) (json.RawMessage, error)
 	return res, err
 }
 
-func (o *gatedOps) Progress(current, total float64, message string) {
-	o.inner.Progress(current, total, message)
+func (o *gatedOps) Progress(current, total float64, message, delta string) {
+	o.inner.Progress(current, total, message, delta)
 }
 
 func (o *gatedOps) Log(level, message string) { o.inner.Log(level, message) }

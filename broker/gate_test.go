@@ -340,7 +340,7 @@ func mustAudit(t *testing.T) *AuditLog {
 
 func TestGatePassesProgressAndLogThrough(t *testing.T) {
 	f := newGateFixture(t, "")
-	f.ops.Progress(1, 2, "half")
+	f.ops.Progress(1, 2, "half", "")
 	f.ops.Log("warning", "careful")
 	if len(f.inner.progress) != 1 || f.inner.progress[0] != "1/2 half" || len(f.inner.logs) != 1 || f.inner.logs[0] != "warning: careful" {
 		t.Fatalf("progress %q logs %q", f.inner.progress, f.inner.logs)

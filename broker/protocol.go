@@ -62,6 +62,7 @@ type workerMessage struct {
 	Current float64         `json:"current"`
 	Total   float64         `json:"total"`
 	Message string          `json:"message"`
+	Delta   string          `json:"delta"` // a progress message's streamed piece of the answer
 	Level   string          `json:"level"`
 }
 

@@ -222,7 +222,7 @@ func (cr *callRun) handle(m *workerMessage) (out callOutcome, done bool) {
 	case msgOp:
 		cr.startOp(m)
 	case msgProgress:
-		cr.notify(func() { cr.h.Progress(m.Current, m.Total, cr.redact(m.Message)) })
+		cr.notify(func() { cr.h.Progress(m.Current, m.Total, cr.redact(m.Message), cr.redact(m.Delta)) })
 	case msgLog:
 		cr.notify(func() { cr.h.Log(m.Level, cr.redact(m.Message)) })
 	case msgResult, msgError:

@@ -221,7 +221,7 @@ func (r *recorder) HandleOp(ctx context.Context, op Op) (json.RawMessage, error)
 	return op.Params, nil
 }
 
-func (r *recorder) Progress(current, total float64, message string) {
+func (r *recorder) Progress(current, total float64, message, _ string) {
 	r.mu.Lock()
 	r.progress = append(r.progress, strconv.FormatFloat(current, 'g', -1, 64)+"/"+strconv.FormatFloat(total, 'g', -1, 64)+" "+message)
 	f := r.onProg

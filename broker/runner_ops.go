@@ -23,7 +23,9 @@ type Op struct {
 // the worker sent them, and must not block.
 type OpHandler interface {
 	HandleOp(ctx context.Context, op Op) (json.RawMessage, error)
-	Progress(current, total float64, message string)
+	// Progress reports how far the call is; delta, when set, is a piece of a
+	// streamed answer (an LLM's tokens) to pass on as it comes.
+	Progress(current, total float64, message, delta string)
 	Log(level, message string)
 }
 
@@ -33,7 +35,7 @@ type denyOps struct{}
 func (denyOps) HandleOp(context.Context, Op) (json.RawMessage, error) {
 	return nil, &RunError{Kind: "denied", Message: "this call may not use engine ops"}
 }
-func (denyOps) Progress(float64, float64, string) {}
+func (denyOps) Progress(float64, float64, string, string) {}
 func (denyOps) Log(string, string)                {}
 
 // startOp serves one op in its own goroutine, so a slow op (an HTTP request) does

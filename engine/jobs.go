@@ -148,11 +148,14 @@ func (t *jobTable) finish(j *Job, result json.RawMessage, err error) {
 // maxKeptResult bounds the result a finished job keeps for jobs.get.
 const maxKeptResult = 1 << 20
 
-func (t *jobTable) progress(j *Job, current, total float64, msg string) {
+func (t *jobTable) progress(j *Job, current, total float64, msg, delta string) {
 	t.mu.Lock()
-	j.Progress = &wire.JobProgress{Current: current, Total: total, Message: msg}
-	ev := wire.Event{Type: wire.EventJobProgress, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID,
-		Data: map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}}
+	j.Progress = &wire.JobProgress{Current: current, Total: total, Message: msg, Delta: delta}
+	data := map[string]any{"job": j.ID, "tool": j.Tool, "current": current, "total": total, "message": msg}
+	if delta != "" {
+		data["delta"] = delta
+	}
+	ev := wire.Event{Type: wire.EventJobProgress, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID, Data: data}
 	t.mu.Unlock()
 	t.bus.Publish(ev)
 }

@@ -32,7 +32,7 @@ type skillOps struct {
 	// invoke runs a nested capability call, a job under this call's job.
 	invoke func(ctx context.Context, p wire.InvokeParams) (any, error)
 	// progress records the tool's progress on its job.
-	progress func(current, total float64, message string)
+	progress func(current, total float64, message, delta string)
 	// http is its http.request op.
 	http *httpop.Net
 }
@@ -57,7 +57,7 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 					return s.invoke(nj.ctx, nj, p.Capability, p.Provider, objectOrEmpty(p.Params))
 				})
 			},
-			progress: func(current, total float64, message string) { s.jobs.progress(j, current, total, message) },
+			progress: func(current, total float64, message, delta string) { s.jobs.progress(j, current, total, message, delta) },
 			http:     httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
@@ -99,8 +99,8 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 	return nil, wire.Errorf(wire.KindInvalid, "unknown op %q", op.Name)
 }
 
-func (o *skillOps) Progress(current, total float64, message string) {
-	o.progress(current, total, message)
+func (o *skillOps) Progress(current, total float64, message, delta string) {
+	o.progress(current, total, message, delta)
 }
 
 // Log writes a skill's log line to the engine log, tagged with the skill.

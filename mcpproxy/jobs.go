@@ -75,6 +75,9 @@ func (p *Proxy) sendProgress(ctx context.Context, token mcp.ProgressToken, d map
 	if msg, _ := d["message"].(string); msg != "" {
 		n["message"] = msg
 	}
+	if delta, _ := d["delta"].(string); delta != "" {
+		n["message"] = delta // a streamed piece of the answer (DESIGN §13)
+	}
 	if err := p.srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), n); err != nil {
 		p.log.Debug("progress notification not sent", "err", err)
 	}

@@ -40,11 +40,14 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 		}
 		return printJSON(e.stdout, started)
 	}
-	// Progress is drawn on stderr as it comes; interrupting cancels the job.
+	// Progress is drawn on stderr as it comes; a streamed answer's pieces
+	// (an llm call with stream: true) are printed there as they come;
+	// interrupting cancels the job.
 	bar := progressBar{w: e.stderr}
 	res, err := wire.Invoke(ctx, wire.PathsFor(e.home).Socket, wire.ClientOptions{Name: "cli"}, req,
 		wire.Follow{OnProgress: func(ev wire.Event) { bar.show(ev.Data) }})
 	bar.clear()
+	bar.endStream()
 	var cancelled *wire.Cancelled
 	switch {
 	case errors.As(err, &cancelled):
@@ -57,11 +60,28 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 
 // progressBar draws one line on stderr, rewritten in place.
 type progressBar struct {
-	w     io.Writer
-	drawn bool
+	w        io.Writer
+	drawn    bool
+	streamed bool // a streamed answer's pieces have been printed
+}
+
+// endStream ends the line a streamed answer was printed on.
+func (b *progressBar) endStream() {
+	if b.streamed {
+		fmt.Fprintln(b.w)
+	}
 }
 
 func (b *progressBar) show(d map[string]any) {
+	if delta, _ := d["delta"].(string); delta != "" {
+		b.clear()
+		fmt.Fprint(b.w, delta)
+		b.streamed = true
+		return
+	}
+	if b.streamed {
+		return // a bar would overwrite the text streamed so far
+	}
 	cur, _ := d["current"].(float64)
 	total, _ := d["total"].(float64)
 	msg, _ := d["message"].(string)

@@ -221,7 +221,7 @@ func TestLLMProvidersSpeakOneContract(t *testing.T) {
 				if got.Usage.InputTokens != 11 || got.Usage.OutputTokens != 7 {
 					t.Errorf("usage %+v", got.Usage)
 				}
-				if stream && (job.Progress == nil || job.Progress.Current != 3 || job.Progress.Message != "there") {
+				if stream && (job.Progress == nil || job.Progress.Current != 3 || job.Progress.Delta != "there") {
 					t.Errorf("streamed pieces as progress: %+v", job.Progress)
 				}
 			})
@@ -359,7 +359,7 @@ func TestLLMStreamsLive(t *testing.T) {
 	for {
 		var j wire.Job
 		call(t, c, wire.MethodJobsGet, map[string]any{"id": started.Job}, &j)
-		if j.Progress != nil && j.Progress.Message == "Hel" {
+		if j.Progress != nil && j.Progress.Delta == "Hel" {
 			break
 		}
 		if j.State != wire.JobRunning || time.Now().After(deadline) {
@@ -372,5 +372,18 @@ func TestLLMStreamsLive(t *testing.T) {
 	var got llmAnswer
 	if err := json.Unmarshal(j.Result, &got); err != nil || got.Message.Content != "Hello there" {
 		t.Fatalf("job %+v", j)
+	}
+}
+
+// agentos invoke prints a streamed answer's pieces on stderr as they come,
+// and the result on stdout as always.
+func TestInvokePrintsAStreamedAnswer(t *testing.T) {
+	oa := openAIServer(t)
+	home := llmHome(t, oa.srv.URL, "http://127.0.0.1:9", "http://127.0.0.1:9", "")
+	d := startDaemon(t, home)
+	call(t, d.client(t), wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-o"}, nil)
+	r := agentos(t, home, "invoke", "--provider", "openai", "llm", `{"stream": true, "messages": [{"role": "user", "content": "hi"}]}`)
+	if r.code != 0 || !strings.Contains(r.stderr, "Hello there\n") || !strings.Contains(r.stdout, `"content": "Hello there"`) {
+		t.Fatalf("invoke: %+v", r)
 	}
 }

@@ -83,6 +83,8 @@ type JobProgress struct {
 	Current float64 `json:"current"`
 	Total   float64 `json:"total,omitempty"`
 	Message string  `json:"message,omitempty"`
+	// Delta is the last streamed piece of an answer (DESIGN §13 stream: true).
+	Delta string `json:"delta,omitempty"`
 }
 
 // JobError is how a job failed.

@@ -24,7 +24,7 @@ import json
 import time
 
 from ._conn import OpError
-from ._ops import http, progress
+from ._ops import _emit, http
 
 __all__ = ["check", "post", "tool_arguments", "result", "stream_delta", "sse_events"]
 
@@ -151,10 +151,10 @@ def result(provider: str, model: str, content: str, tool_calls: list, input_toke
 
 
 def stream_delta(count: int, text: str) -> None:
-    """Reports one streamed piece of the answer as job progress: ``current`` counts
-    the pieces so far, ``message`` is the piece itself (DESIGN §13 ``{delta}``)."""
+    """Reports one streamed piece of the answer as job progress (DESIGN §13
+    ``{delta}``): ``current`` counts the pieces so far, ``delta`` is the piece."""
     if text:
-        progress(count, None, text)
+        _emit({"type": "progress", "current": count, "total": None, "message": "", "delta": text}, text)
 
 
 def sse_events(lines):
