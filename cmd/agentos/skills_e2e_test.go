@@ -273,6 +273,17 @@ func TestSkillsNewTestInstallRemove(t *testing.T) {
 	if !strings.Contains(r.stdout, "greeter") {
 		t.Fatalf("installed skill not listed: %+v", r)
 	}
+	// The scaffold's tool provides a capability: an MCP client lists it
+	// and calls it, and agentos invoke reaches it.
+	mc := mcpSession(t, home, "--no-autostart")
+	var greeting struct{ Greeting string }
+	okTool(t, mc, "greeter_hello", map[string]any{"name": "mcp"}, &greeting)
+	if greeting.Greeting != "hello, mcp" {
+		t.Fatalf("the scaffold over MCP: %+v", greeting)
+	}
+	if r := agentos(t, home, "invoke", "greeter.hello", `{"name": "cli"}`); r.code != 0 || !strings.Contains(r.stdout, "hello, cli") {
+		t.Fatalf("invoke greeter.hello: %+v", r)
+	}
 	if r := agentos(t, home, "skills", "remove", "greeter"); r.code != 0 {
 		t.Fatalf("remove: %+v", r)
 	}

@@ -21,19 +21,23 @@ var skillID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 const newSkillMD = `---
 name: %s
 description: Say what this skill does and when an agent should use it.
-allowed-tools: graph(read write)
+allowed-tools: graph(read)
 ---
 # %s
 
 Write here, for an agent, when to use this skill's tools and how.
 `
 
-const newSkillTools = `"""Tools of the %s skill. Standard library only; reach the network, secrets and
-the graph through the agentos SDK, within what SKILL.md's allowed-tools grants."""
-from agentos import tool, graph, log
+const newSkillTools = `"""Tools of the %[1]s skill. Standard library only; reach the network, secrets and
+the graph through the agentos SDK, within what SKILL.md's allowed-tools grants.
+
+@provides names the capability a tool provides: it is what agentos invoke, MCP
+clients (as the tool %[2]s) and other skills call. A function marked only @tool
+runs with agentos skills test and skills.run, and is offered to no one else."""
+from agentos import provides, graph, log
 
 
-@tool
+@provides("%[1]s.hello")
 def hello(name: str = "world") -> dict:
     """Say hello and count the notes in the graph."""
     page = graph.read(shape="note", limit=1000)
@@ -65,14 +69,15 @@ func runSkillsNew(e *env, args []string) error {
 	}
 	files := map[string]string{
 		"SKILL.md": fmt.Sprintf(newSkillMD, id, id),
-		"tools.py": fmt.Sprintf(newSkillTools, id),
+		"tools.py": fmt.Sprintf(newSkillTools, id, strings.ReplaceAll(id, ".", "_")+"_hello"),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(target, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
-	fmt.Fprintf(e.stdout, "created %s\ntry it: agentos skills test %s hello\n", target, target)
+	fmt.Fprintf(e.stdout, "created %s\ntry it:  agentos skills test %s hello\nthen:    agentos skills install %s && agentos invoke %s.hello '{\"name\": \"you\"}'\n",
+		target, target, target, id)
 	return nil
 }
 
