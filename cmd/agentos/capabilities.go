@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -59,7 +60,7 @@ func runCapabilities(ctx context.Context, e *env, args []string) error {
 }
 
 func runPrefer(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "prefer", "CAPABILITY SKILL", "Pin the provider of a capability (saved in config.yaml). `agentos prefer CAPABILITY \"\"` clears the pin.")
+	f := newFlags(e, "prefer", "CAPABILITY SKILL", "Pin the provider of a capability (saved in config.yaml). `agentos prefer CAPABILITY \"\"` clears the pin.").withJSON()
 	pos, err := f.parseN(args, 2, 2)
 	if err != nil {
 		return err
@@ -71,6 +72,9 @@ func runPrefer(ctx context.Context, e *env, args []string) error {
 	defer c.Close()
 	if err := c.Call(ctx, "capabilities.prefer", map[string]string{"capability": pos[0], "skill": strings.TrimSpace(pos[1])}, nil); err != nil {
 		return err
+	}
+	if f.jsonOut() {
+		return json.NewEncoder(e.stdout).Encode(map[string]string{"capability": pos[0], "pin": strings.TrimSpace(pos[1])})
 	}
 	if pos[1] == "" {
 		fmt.Fprintf(e.stdout, "%s: pin cleared\n", pos[0])

@@ -201,6 +201,31 @@ func TestVersionPrintsJSONOnRequest(t *testing.T) {
 	}
 }
 
+// --version, help CMD, and --json on stop and prefer, as a newcomer tries them.
+func TestVersionHelpAndJSONOnStopAndPrefer(t *testing.T) {
+	home := testkit.Home(t)
+	if r := agentos(t, home, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "agentos ") {
+		t.Fatalf("--version: %+v", r)
+	}
+	if r := agentos(t, home, "help", "stop"); r.code != 0 || !strings.Contains(r.stdout, "Usage: agentos stop") {
+		t.Fatalf("help stop: %+v", r)
+	}
+	startDaemon(t, home)
+	var pin struct{ Capability, Pin string }
+	r := agentos(t, home, "prefer", "--json", "web.read", "web-reader")
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &pin) != nil || pin.Pin != "web-reader" {
+		t.Fatalf("prefer --json: %+v", r)
+	}
+	var stopped struct {
+		Stopped bool
+		PID     int
+	}
+	r = agentos(t, home, "stop", "--json")
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &stopped) != nil || !stopped.Stopped || stopped.PID == 0 {
+		t.Fatalf("stop --json: %+v", r)
+	}
+}
+
 func TestWatchSinceZeroReplaysEarlierEvents(t *testing.T) {
 	home := testkit.Home(t)
 	startDaemon(t, home)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -183,7 +184,7 @@ func lockHeld(home string) bool {
 }
 
 func runStop(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "stop", "", "Stop the running engine gracefully (SIGTERM) and wait until it is gone.")
+	f := newFlags(e, "stop", "", "Stop the running engine gracefully (SIGTERM) and wait until it is gone.").withJSON()
 	timeout := f.Duration("timeout", 20*time.Second, "how long to wait before giving up")
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
@@ -213,6 +214,9 @@ func runStop(ctx context.Context, e *env, args []string) error {
 		// gone; unlike kill(pid, 0) it is also free once the process is a
 		// zombie nobody reaps.
 		if !lockHeld(e.home) {
+			if f.jsonOut() {
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"stopped": true, "pid": pid})
+			}
 			fmt.Fprintf(e.stdout, "engine stopped (pid %d)\n", pid)
 			return nil
 		}

@@ -81,9 +81,18 @@ func run(ctx context.Context, args []string, e *env) int {
 		usage(e.stderr)
 		return exitUsage
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch args[0] {
+	case "-h", "--help":
 		usage(e.stdout)
 		return exitOK
+	case "help": // help CMD is CMD --help
+		if len(args) == 1 {
+			usage(e.stdout)
+			return exitOK
+		}
+		args = []string{args[1], "--help"}
+	case "--version", "-V":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	home, err := wire.DefaultHome()
 	if err != nil {
@@ -106,7 +115,8 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEvery command takes --help; commands that print data take --json.")
+	fmt.Fprintln(w, "\nEvery command takes --help (or: agentos help COMMAND); commands that print data take --json.")
+	fmt.Fprintln(w, "agentos --version prints the version.")
 	fmt.Fprintln(w, "State lives in $AGENTOS_HOME (default ~/.agentos).")
 }
 
