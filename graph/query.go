@@ -2,11 +2,13 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/agentos/agentos/shapes"
@@ -53,6 +55,7 @@ const (
 // reused with another order is refused rather than misread.
 type cursor struct {
 	Order string  `json:"o"`
+	Query string  `json:"h,omitempty"` // the query it pages (queryKey): another query's is refused
 	Kind  string  `json:"k,omitempty"` // "" none (id orders), "i", "f", "s", "n" (null)
 	I     int64   `json:"i,omitempty"`
 	F     float64 `json:"f,omitempty"`
@@ -67,16 +70,25 @@ func encodeCursor(c cursor) string {
 
 var errCursor = errorf(ErrInvalid, "cursor is not valid for this query; repeat the query without a cursor to start over")
 
-func decodeCursor(s, order string) (*cursor, error) {
+func decodeCursor(s, order, query string) (*cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, errCursor
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || c.Seq <= 0 {
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || c.Query != query || c.Seq <= 0 {
 		return nil, errCursor
 	}
 	return &c, nil
+}
+
+// queryKey names what a page of q lists: its shape, filter and deleted
+// flag (the order is in the cursor already), hashed short. A cursor from
+// another query would skip or repeat rows of this one silently.
+func queryKey(q Query) string {
+	where, _ := json.Marshal(q.Where) // map keys are sorted
+	sum := sha256.Sum256([]byte(q.Shape + "\x00" + string(where) + "\x00" + strconv.FormatBool(q.IncludeDeleted)))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 func (c *cursor) value() any {
@@ -173,7 +185,7 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	page := &Page{Nodes: []*Node{}}
 	if len(rows) > limit {
 		last := rows[limit-1]
-		c := cursor{Order: ord.text, Seq: last.seq}
+		c := cursor{Order: ord.text, Query: queryKey(q), Seq: last.seq}
 		if ord.kind != orderID {
 			cursorValue(&c, last.val)
 		}
@@ -269,7 +281,7 @@ func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, er
 	}
 	var after *cursor
 	if q.Cursor != "" {
-		if after, err = decodeCursor(q.Cursor, ord.text); err != nil {
+		if after, err = decodeCursor(q.Cursor, ord.text, queryKey(q)); err != nil {
 			return "", nil, ord, err
 		}
 	}

@@ -207,7 +207,7 @@ func TestWhereQueriesUseIndexes(t *testing.T) {
 		{Shape: "task"},
 		{Shape: "task", Where: map[string]any{"title": "task 001"}},
 		{Shape: "task", Where: map[string]any{"done": true, "priority": 3}},
-		{Shape: "task", Where: map[string]any{"tags": "all"}, Cursor: encodeCursor(cursor{Seq: 10})},
+		{Shape: "task", Where: map[string]any{"tags": "all"}, Cursor: encodeCursor(cursor{Seq: 10, Query: queryKey(Query{Shape: "task", Where: map[string]any{"tags": "all"}})})},
 		{Shape: "task", Where: map[string]any{"project": "01JAAAAAAAAAAAAAAAAAAAAAAA", "done": false}},
 		{Shape: "task", Where: map[string]any{"title": "x"}, Order: "-priority"},
 	} {
@@ -290,5 +290,31 @@ func TestLongValuesStayFindableWithABoundedIndex(t *testing.T) {
 	ok(t, s.reader(ctx).query("SELECT max(length(value)) FROM vals", nil, 1, func(r []any) error { maxLen = r[0].(int64); return nil }))
 	if maxLen > maxIndexed {
 		t.Fatalf("vals holds a %d-character value", maxLen)
+	}
+}
+
+// A cursor pages the query it came from: with another filter, shape or order
+// it is refused rather than skipping or repeating rows.
+func TestACursorFromAnotherQueryIsRefused(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := context.Background()
+	seedTasks(t, s, 30)
+	first, err := s.Query(ctx, Query{Shape: "task", Where: map[string]any{"done": true}, Limit: 2})
+	ok(t, err)
+	if first.Cursor == "" {
+		t.Fatal("no cursor on a page with more")
+	}
+	_, err = s.Query(ctx, Query{Shape: "task", Where: map[string]any{"done": true}, Limit: 2, Cursor: first.Cursor})
+	ok(t, err)
+	for _, q := range []Query{
+		{Shape: "task", Limit: 2},
+		{Shape: "task", Where: map[string]any{"done": false}, Limit: 2},
+		{Shape: "note", Where: map[string]any{"done": true}, Limit: 2},
+		{Shape: "task", Where: map[string]any{"done": true}, Order: "title", Limit: 2},
+	} {
+		q.Cursor = first.Cursor
+		if _, err := s.Query(ctx, q); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v, want invalid", q, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -257,5 +258,32 @@ func TestWatchSinceZeroReplaysEarlierEvents(t *testing.T) {
 	}
 	if call == "" || !regexp.MustCompile(`graph\.changed.* `+call+`( |$)`).MatchString(text) {
 		t.Fatalf("the graph change does not name its call (%q):\n%s", call, text)
+	}
+}
+
+// read's more: hint is the same query's next page, filter, order and limit
+// kept, and running it lists that query's next rows only.
+func TestReadMoreHintKeepsTheQuery(t *testing.T) {
+	home := testkit.Home(t)
+	startDaemon(t, home)
+	for i, status := range []string{"todo", "done", "todo", "done", "todo", "todo"} {
+		if r := agentos(t, home, "call", "data.create", fmt.Sprintf(`{"shape":"task","fields":{"title":"t%d","status":%q}}`, i, status)); r.code != 0 {
+			t.Fatalf("create: %+v", r)
+		}
+	}
+	r := agentos(t, home, "read", "task", "--where", "status=todo", "--limit", "2")
+	i := strings.Index(r.stderr, "more: agentos ")
+	if r.code != 0 || i < 0 || !strings.Contains(r.stderr, "--where status=todo --limit 2 --cursor ") {
+		t.Fatalf("first page: %+v", r)
+	}
+	args := strings.Fields(strings.TrimSpace(r.stderr[i+len("more: agentos "):]))
+	r = agentos(t, home, args...)
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || strings.Contains(r.stdout, "t1") || strings.Contains(r.stdout, "t3") {
+		t.Fatalf("the hinted page: %+v", r)
+	}
+	// The cursor with another filter is refused, not misread.
+	cursor := args[len(args)-1]
+	if r := agentos(t, home, "read", "task", "--limit", "2", "--cursor", cursor); r.code == 0 || !strings.Contains(r.stderr, "cursor is not valid for this query") {
+		t.Fatalf("the cursor without its filter: %+v", r)
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,9 +110,33 @@ func runRead(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "no %s nodes match\n", pos[0])
 	}
 	if page.Cursor != "" {
-		fmt.Fprintf(e.stderr, "more: agentos read %s --cursor %s\n", pos[0], page.Cursor)
+		// The next page of this same query: the cursor is refused by any other.
+		next := []string{"agentos", "read", shellQuote(pos[0])}
+		for _, k := range slices.Sorted(maps.Keys(where)) {
+			next = append(next, "--where", shellQuote(fmt.Sprintf("%s=%v", k, where[k])))
+		}
+		if *order != "" {
+			next = append(next, "--order", shellQuote(*order))
+		}
+		if *limit != 20 {
+			next = append(next, "--limit", strconv.Itoa(*limit))
+		}
+		if *deleted {
+			next = append(next, "--deleted")
+		}
+		fmt.Fprintf(e.stderr, "more: %s --cursor %s\n", strings.Join(next, " "), page.Cursor)
 	}
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '=' || r == ':' || r == '/' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func shapeOf(ctx context.Context, c *wire.Client, name string) *shapes.Shape {
