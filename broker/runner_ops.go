@@ -36,7 +36,7 @@ func (denyOps) HandleOp(context.Context, Op) (json.RawMessage, error) {
 	return nil, &RunError{Kind: "denied", Message: "this call may not use engine ops"}
 }
 func (denyOps) Progress(float64, float64, string, string) {}
-func (denyOps) Log(string, string)                {}
+func (denyOps) Log(string, string)                        {}
 
 // startOp serves one op in its own goroutine, so a slow op (an HTTP request) does
 // not hold up the worker's other ops, its progress or the call's deadline.

@@ -57,8 +57,10 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 					return s.invoke(nj.ctx, nj, p.Capability, p.Provider, objectOrEmpty(p.Params))
 				})
 			},
-			progress: func(current, total float64, message, delta string) { s.jobs.progress(j, current, total, message, delta) },
-			http:     httpop.New(sk, s.ownListeners(), s.opts.Version),
+			progress: func(current, total float64, message, delta string) {
+				s.jobs.progress(j, current, total, message, delta)
+			},
+			http: httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
 }

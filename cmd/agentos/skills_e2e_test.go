@@ -258,6 +258,20 @@ func TestSkillsNewTestInstallRemove(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "data")); err == nil {
 		t.Fatal("skills test touched the user's home")
 	}
+	// A failing tool shows its traceback with the user's file and line, and
+	// --verbose the skill's log lines.
+	f, err := os.OpenFile(filepath.Join(dir, "tools.py"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, "\n\n@provides(\"greeter.boom\")\ndef boom() -> dict:\n    log.info(\"about to fail\")\n    raise ValueError(\"the numbers do not add up\")\n")
+	f.Close()
+	r = agentos(t, home, "skills", "test", "--verbose", dir)
+	if r.code == 0 || !strings.Contains(r.stdout, "FAIL boom: ValueError: the numbers do not add up") ||
+		!strings.Contains(r.stdout, `File "`+filepath.Join(dir, "tools.py")+`", line `) || !strings.Contains(r.stdout, "log info: about to fail") {
+		t.Fatalf("skills test of a failing tool: %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, "tools.py"), []byte(strings.Split(readFile(t, filepath.Join(dir, "tools.py")), "\n\n@provides(\"greeter.boom\")")[0]), 0o644)
 	if r := agentos(t, home, "skills", "new", "Bad_Name"); r.code != exitUsage {
 		t.Fatalf("bad id: %+v", r)
 	}
@@ -450,4 +464,13 @@ func TestWebReaderCharsetsLinksAndBadURLs(t *testing.T) {
 			t.Errorf("a bad URL marked the reader unhealthy: %s", cp.Providers[0].Reason)
 		}
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -181,7 +183,9 @@ func copyDir(src, dst string) error {
 // AGENTOS_HOME, so the user's graph is never touched.
 func runSkillsTest(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "skills", "test DIR [TOOL [JSON]]",
-		"Run a skill's tools in a throwaway engine (temp home and graph). Without TOOL, every tool that takes no required params is run.")
+		"Run a skill's tools in a throwaway engine (temp home and graph). Without TOOL, every tool that takes no required params is run.\n"+
+			"A failing tool's traceback (with file:line) and stderr are printed under it.")
+	verbose := f.Bool("verbose", false, "also print each call's log lines (the skill's log.info and friends)")
 	pos, err := f.parseN(args, 1, 3)
 	if err != nil {
 		return err
@@ -252,12 +256,33 @@ func runSkillsTest(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	failed := 0
+	logPath := wire.PathsFor(home).Log
 	for _, tool := range tools {
 		var raw rawJSON
+		from := fileSize(logPath)
 		err := c.Call(ctx, "skills.run", map[string]any{"skill": sk.ID, "tool": tool, "params": params}, &raw)
+		records := skillLogRecords(logPath, from, sk.ID)
+		if *verbose {
+			for _, r := range records {
+				if r["msg"] != "skill call failed" {
+					fmt.Fprintf(e.stdout, "     log %s: %s\n", strings.ToLower(r["level"]), r["msg"])
+				}
+			}
+		}
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stdout, "FAIL %s: %v\n", tool, err)
+			for _, r := range records {
+				if r["msg"] == "skill call failed" {
+					for _, key := range []string{"traceback", "stderr"} {
+						// The copy's paths are the user's files.
+						text := strings.ReplaceAll(strings.TrimSpace(r[key]), filepath.Join(home, "skills", filepath.Base(src)), src)
+						if text != "" {
+							fmt.Fprintf(e.stdout, "     %s:\n%s\n", key, indent(text, "       "))
+						}
+					}
+				}
+			}
 			continue
 		}
 		fmt.Fprintf(e.stdout, "ok   %s: %s\n", tool, clip(string(raw), 200))
@@ -266,4 +291,74 @@ func runSkillsTest(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%d of %d tools failed", failed, len(tools))
 	}
 	return nil
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// skillLogRecords are the engine log's records about skill id written after
+// offset from: its log lines and its failed calls' tracebacks.
+func skillLogRecords(path string, from int64, id string) []map[string]string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return nil
+	}
+	var out []map[string]string
+	for _, line := range strings.Split(string(b), "\n") {
+		if r := parseLogfmt(line); r["skill"] == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// parseLogfmt reads one slog text record: key=value pairs, a value bare or
+// quoted as Go quotes it.
+func parseLogfmt(line string) map[string]string {
+	rec := map[string]string{}
+	for line != "" {
+		line = strings.TrimLeft(line, " ")
+		k, rest, ok := strings.Cut(line, "=")
+		if !ok || k == "" {
+			break
+		}
+		var v string
+		if strings.HasPrefix(rest, `"`) {
+			end := 1
+			for end < len(rest) && rest[end] != '"' {
+				if rest[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(rest) {
+				break
+			}
+			if u, err := strconv.Unquote(rest[:end+1]); err == nil {
+				v = u
+			}
+			line = rest[end+1:]
+		} else {
+			v, line, _ = strings.Cut(rest, " ")
+		}
+		rec[k] = v
+	}
+	return rec
+}
+
+func indent(text, prefix string) string {
+	return prefix + strings.ReplaceAll(text, "\n", "\n"+prefix)
 }

@@ -82,7 +82,7 @@ func (h httpOnly) HandleOp(ctx context.Context, op broker.Op) (json.RawMessage, 
 	return json.Marshal(res)
 }
 func (httpOnly) Progress(float64, float64, string, string) {}
-func (httpOnly) Log(string, string)                {}
+func (httpOnly) Log(string, string)                        {}
 
 func (f *httpFixture) get(t *testing.T, url string) (map[string]any, error) {
 	t.Helper()
