@@ -287,3 +287,20 @@ func TestReadMoreHintKeepsTheQuery(t *testing.T) {
 		t.Fatalf("the cursor without its filter: %+v", r)
 	}
 }
+
+// read ID names the nodes at the other end of its edges, not bare ids.
+func TestReadIDShowsEdgeTargetsByTitle(t *testing.T) {
+	home := testkit.Home(t)
+	c := startDaemon(t, home).client(t)
+	var project, task struct{ ID string }
+	call(t, c, "data.create", map[string]any{"shape": "project", "fields": map[string]any{"name": "Garden planner"}}, &project)
+	call(t, c, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "Sow tomatoes", "project": project.ID}}, &task)
+	r := agentos(t, home, "read", task.ID)
+	if r.code != 0 || !strings.Contains(r.stdout, "Garden planner (project)  "+project.ID) {
+		t.Fatalf("read task: %+v", r)
+	}
+	r = agentos(t, home, "read", project.ID)
+	if r.code != 0 || !strings.Contains(r.stdout, "Sow tomatoes (task)") {
+		t.Fatalf("read project: %+v", r)
+	}
+}

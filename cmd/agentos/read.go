@@ -70,7 +70,7 @@ func runRead(ctx context.Context, e *env, args []string) error {
 		if err := raw.decode(&n); err != nil {
 			return err
 		}
-		return printNode(e, &n)
+		return printNode(e, &n, edgeTitles(ctx, c, &n))
 	}
 	params := map[string]any{"shape": pos[0], "limit": *limit}
 	if len(where) > 0 {
@@ -167,7 +167,49 @@ func displayOf(sh *shapes.Shape, n *graph.Node) (title, detail string) {
 	return title, detail
 }
 
-func printNode(e *env, n *graph.Node) error {
+// maxEdgeTitles bounds the lookups read ID makes to title its edges.
+const maxEdgeTitles = 50
+
+// edgeTitles reads the other end of n's edges (at most maxEdgeTitles) for
+// their titles and shapes: "Garden planner (project)".
+func edgeTitles(ctx context.Context, c *wire.Client, n *graph.Node) map[string]string {
+	out := map[string]string{}
+	shapesSeen := map[string]*shapes.Shape{}
+	for _, ed := range n.Edges {
+		id := ed.To
+		if ed.To == n.ID {
+			id = ed.From
+		}
+		if _, done := out[id]; done || len(out) >= maxEdgeTitles {
+			continue
+		}
+		var other graph.Node
+		out[id] = ""
+		if c.Call(ctx, "data.read", map[string]any{"id": id}, &other) != nil {
+			continue
+		}
+		name := firstShape(other.Shapes)
+		sh, ok := shapesSeen[name]
+		if !ok {
+			sh = shapeOf(ctx, c, name)
+			shapesSeen[name] = sh
+		}
+		title, _ := displayOf(sh, &other)
+		if title != "" {
+			out[id] = clip(title, 60) + " (" + name + ")"
+		}
+	}
+	return out
+}
+
+func firstShape(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func printNode(e *env, n *graph.Node, titles map[string]string) error {
 	t := newTable(e.stdout)
 	t.row("id", n.ID)
 	t.row("shapes", strings.Join(n.Shapes, ", "))
@@ -187,11 +229,17 @@ func printNode(e *env, n *graph.Node) error {
 	}
 	if len(n.Edges) > 0 {
 		t.row("", "")
+		named := func(id string) string {
+			if title := titles[id]; title != "" {
+				return title + "  " + id
+			}
+			return id
+		}
 		for _, ed := range n.Edges {
 			if ed.From == n.ID {
-				t.row("-"+ed.Label+"->", ed.To)
+				t.row("-"+ed.Label+"->", named(ed.To))
 			} else {
-				t.row("<-"+ed.Label+"-", ed.From)
+				t.row("<-"+ed.Label+"-", named(ed.From))
 			}
 		}
 	}
