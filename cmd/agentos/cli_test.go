@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/testkit"
 
 	"github.com/agentos/agentos/graph"
@@ -302,5 +303,53 @@ func TestReadIDShowsEdgeTargetsByTitle(t *testing.T) {
 	r = agentos(t, home, "read", project.ID)
 	if r.code != 0 || !strings.Contains(r.stdout, "Sow tomatoes (task)") {
 		t.Fatalf("read project: %+v", r)
+	}
+}
+
+// The write verbs of DESIGN §3, as a person types them.
+func TestWriteVerbs(t *testing.T) {
+	home := testkit.Home(t)
+	c := startDaemon(t, home).client(t)
+	id := func(r result) string {
+		t.Helper()
+		var n struct{ ID string }
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &n) != nil || n.ID == "" {
+			t.Fatalf("write: %+v", r)
+		}
+		return n.ID
+	}
+	task := id(agentos(t, home, "create", "--json", "task", `title=File taxes`, "due=2027-04-15", "priority=2"))
+	project := id(agentos(t, home, "create", "--json", "project", `{"name": "Paperwork"}`))
+	var node struct{ Fields map[string]any }
+	call(t, c, wire.MethodRead, map[string]any{"id": task}, &node)
+	if node.Fields["title"] != "File taxes" || node.Fields["priority"] != float64(2) || !strings.HasPrefix(fmt.Sprint(node.Fields["due"]), "2027-04-15") {
+		t.Fatalf("created task: %+v", node.Fields)
+	}
+	if r := agentos(t, home, "update", task, "priority=null", "title=File the taxes"); r.code != 0 || !strings.Contains(r.stdout, "updated task "+task+" File the taxes") {
+		t.Fatalf("update: %+v", r)
+	}
+	if r := agentos(t, home, "link", task, "project", project); r.code != 0 {
+		t.Fatalf("link: %+v", r)
+	}
+	if r := agentos(t, home, "read", task); !strings.Contains(r.stdout, "Paperwork (project)") || strings.Contains(r.stdout, "priority") {
+		t.Fatalf("read after update and link: %+v", r)
+	}
+	if r := agentos(t, home, "unlink", task, "project", project); r.code != 0 {
+		t.Fatalf("unlink: %+v", r)
+	}
+	if r := agentos(t, home, "delete", task); r.code != 0 || !strings.Contains(r.stdout, "deleted task") {
+		t.Fatalf("delete: %+v", r)
+	}
+	if r := agentos(t, home, "read", "task"); strings.Contains(r.stdout, task) {
+		t.Fatalf("a deleted task is listed: %+v", r)
+	}
+	if r := agentos(t, home, "restore", task); r.code != 0 || !strings.Contains(r.stdout, "restored task") {
+		t.Fatalf("restore: %+v", r)
+	}
+	if r := agentos(t, home, "read", task); strings.Contains(r.stdout, "Paperwork") || strings.Contains(r.stdout, "deleted") {
+		t.Fatalf("read after unlink and restore: %+v", r)
+	}
+	if r := agentos(t, home, "create", "task", "no-equals-sign"); r.code != exitUsage || !strings.Contains(r.stderr, "key=value") {
+		t.Fatalf("a bad field: %+v", r)
 	}
 }
