@@ -132,6 +132,19 @@ type capability struct {
 // and needed) and builds one tool per capability from system.schema, the
 // shape resources and the skill prompts. With no engine, it serves the fixed
 // tools only until ServeStdio's watcher reaches one.
+// freshHome says, when home holds no graph yet, that an engine started there
+// begins empty, and how to point at another home; "" for a home in use.
+func freshHome(home string) string {
+	if _, err := os.Stat(wire.PathsFor(home).DB); err == nil {
+		return ""
+	}
+	how := "set AGENTOS_HOME in the MCP client's config (\"env\": {\"AGENTOS_HOME\": \"...\"}, or claude mcp add -e AGENTOS_HOME=...)"
+	if os.Getenv("AGENTOS_HOME") == "" {
+		return fmt.Sprintf("AGENTOS_HOME is not set, so this starts a new, empty engine on %s; if the user's data lives in another home, %s.", home, how)
+	}
+	return fmt.Sprintf("%s holds no graph yet: this starts a new, empty engine there; if the user's data lives in another home, %s.", home, how)
+}
+
 func New(ctx context.Context, opts Options) (*Proxy, error) {
 	lg := opts.Logger
 	if lg == nil {
@@ -145,9 +158,18 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 
 	_, err := p.eng.Connect(ctx)
 	connected := err == nil
+	instructions := "agentos is the user's local capability broker: a typed graph of their data (read, search, create, update, delete, link) " +
+		"and skills that provide capabilities (one tool each, or `invoke`). Use `status` and `skills` to see what is there. " +
+		"Shapes are resources (agentos://shapes/{name}), nodes too (agentos://nodes/{id}), and each skill's guide is a prompt."
 	switch {
 	case connected:
 	case opts.Autostart:
+		if fresh := freshHome(opts.Home); fresh != "" {
+			// A client that dropped AGENTOS_HOME would quietly get a second,
+			// empty graph: say so where the user and the model both look.
+			lg.Warn(fresh, "home", opts.Home)
+			instructions = "WARNING: " + fresh + " " + instructions
+		}
 		lg.Info("no engine answers; starting it", "home", opts.Home)
 		if err := startEngine(ctx, opts, lg); err != nil {
 			lg.Error("could not start the engine", "err", err)
@@ -172,9 +194,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithPromptCapabilities(false),
 		server.WithLogging(),
 		server.WithRecovery(),
-		server.WithInstructions("agentos is the user's local capability broker: a typed graph of their data (read, search, create, update, delete, link) "+
-			"and skills that provide capabilities (one tool each, or `invoke`). Use `status` and `skills` to see what is there. "+
-			"Shapes are resources (agentos://shapes/{name}), nodes too (agentos://nodes/{id}), and each skill's guide is a prompt."),
+		server.WithInstructions(instructions),
 		// Fixed tools first, then capability tools: mcp-go lists tools by
 		// name, this puts the fixed ones back in the proxy's order.
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {

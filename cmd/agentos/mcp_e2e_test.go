@@ -770,3 +770,36 @@ func TestMCPStdioExitsOnSIGTERMWithStdinOpen(t *testing.T) {
 		})
 	}
 }
+
+// agentos mcp that would start an engine on a home with no graph (a client
+// that dropped AGENTOS_HOME lands on an empty ~/.agentos) says so in its
+// instructions; on a home in use it does not.
+func TestMCPWarnsWhenItStartsAnEmptyEngine(t *testing.T) {
+	initialize := func(home string) string {
+		t.Helper()
+		c, err := client.NewStdioMCPClient(binPath, []string{"AGENTOS_HOME=" + home}, "mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		t.Cleanup(func() { agentos(t, home, "stop") })
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var req mcp.InitializeRequest
+		req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+		res, err := c.Initialize(ctx, req)
+		if err != nil {
+			t.Fatalf("initialize: %v", err)
+		}
+		return res.Instructions
+	}
+	fresh := testkit.Home(t)
+	if got := initialize(fresh); !strings.HasPrefix(got, "WARNING: ") || !strings.Contains(got, "new, empty engine") || !strings.Contains(got, "AGENTOS_HOME") {
+		t.Fatalf("instructions on a fresh home: %q", got)
+	}
+	agentos(t, fresh, "stop")
+	if got := initialize(fresh); strings.Contains(got, "WARNING") {
+		t.Fatalf("instructions on a home in use: %q", got)
+	}
+}
