@@ -70,11 +70,27 @@ const timeFmt = new Intl.DateTimeFormat(undefined, {
 });
 const numFmt = new Intl.NumberFormat();
 
-/** when renders an ISO time as a <time> in the user's locale. */
+// A date written without a time (due: 2027-04-15) is stored as midnight UTC:
+// it is shown as that calendar date, never moved by the viewer's time zone.
+const dayFmt = new Intl.DateTimeFormat(undefined, {
+  year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
+});
+const dateOnly = /^(\d{4}-\d{2}-\d{2})(T00:00(:00(\.0+)?)?(Z|[+-]00:?00))?$/;
+
+/** isDateOnly reports whether an ISO value is a date without a time of day. */
+export function isDateOnly(iso) {
+  return typeof iso === "string" && dateOnly.test(iso);
+}
+
+/** when renders an ISO time as a <time> in the user's locale; a date
+ * without a time as the date itself. */
 export function when(iso, {timeOnly = false} = {}) {
   if (!iso) return h("span", {class: "muted"}, "—");
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
+  if (!timeOnly && isDateOnly(iso)) {
+    return h("time", {datetime: iso.slice(0, 10), title: iso.slice(0, 10)}, dayFmt.format(d));
+  }
   return h("time", {datetime: iso, title: iso}, timeOnly ? timeFmt.format(d) : dateFmt.format(d));
 }
 

@@ -353,3 +353,18 @@ func TestWriteVerbs(t *testing.T) {
 		t.Fatalf("a bad field: %+v", r)
 	}
 }
+
+// The CLI shows times one way: a date without a time as that date, whatever
+// the time zone; a time as local time.
+func TestCLIShowsDatesAsDatesAndTimesAsLocal(t *testing.T) {
+	home := testkit.Home(t)
+	c := startDaemon(t, home).client(t)
+	var task struct{ ID string }
+	call(t, c, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "Taxes", "due": "2027-04-15"}}, &task)
+	cmd := exec.Command(binPath, "read", task.ID)
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home, "TZ=America/Los_Angeles")
+	out, err := cmd.Output()
+	if err != nil || !regexp.MustCompile(`due\s+2027-04-15\n`).Match(out) {
+		t.Fatalf("read in Los Angeles: %v\n%s", err, out)
+	}
+}

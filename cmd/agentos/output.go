@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode/utf8"
 )
 
@@ -69,7 +70,7 @@ func show(v any) string {
 	case nil:
 		return ""
 	case string:
-		return x
+		return showTime(x)
 	case float64:
 		if x == float64(int64(x)) {
 			return fmt.Sprint(int64(x))
@@ -78,4 +79,22 @@ func show(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// showTime shows a stored time the one way the CLI shows times: a date
+// without a time of day (stored as midnight UTC: due: 2027-04-15) as that
+// date, any other as local time like the created and updated columns; a
+// string that is not a time, as it is.
+func showTime(s string) string {
+	if len(s) < 20 || s[4] != '-' || s[10] != 'T' {
+		return s
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	if u := t.UTC(); u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 && u.Nanosecond() == 0 {
+		return u.Format(time.DateOnly)
+	}
+	return t.Local().Format(time.DateTime)
 }

@@ -136,6 +136,20 @@ async function run() {
   const edge = page.locator("ul.edges a.node-link", {hasText: fx.person_name});
   check("node links to its assignee by name", (await edge.count()) === 1, `${await edge.count()} links`);
   check("node has history", (await page.locator("ol.history li.change").count()) >= 1);
+  const dueHere = await values.locator("tr", {hasText: "due"}).innerText();
+  check("a date-only due shows as its date", dueHere.includes("Apr 15, 2027"), dueHere);
+  // The same date west of UTC: a date without a time never moves a day back.
+  const west = await browser.newContext({viewport: {width: 1200, height: 800}, locale: "en-US", timezoneId: "America/Los_Angeles"});
+  try {
+    const wp = await west.newPage();
+    await wp.goto(base + "/#/node/" + fx.task_id);
+    const dueWest = wp.locator("table.values tr", {hasText: "due"});
+    await dueWest.waitFor();
+    const text = await dueWest.innerText();
+    check("a date-only due shows as its date in Los Angeles", text.includes("Apr 15, 2027") && !text.includes("Apr 14"), text);
+  } finally {
+    await west.close();
+  }
   await noErrorsShown("the task");
   await edge.click();
   await waitHash("#/node/" + fx.person_id);
