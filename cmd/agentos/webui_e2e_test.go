@@ -352,10 +352,10 @@ func populateForWebUI(t *testing.T, d *daemon) webuiFixture {
 	var tasks []map[string]any
 	for i := range 120 {
 		tasks = append(tasks, map[string]any{
-			"title":     fmt.Sprintf("%s %s (#%d)", verbs[i%len(verbs)], things[(i/len(verbs))%len(things)], i+1),
-			"status":    statuses[i%len(statuses)],
-			"priority":  1 + i%4,
-			"due":       time.Date(2026, 12, 1+i%28, 9, 0, 0, 0, time.UTC).Format(time.RFC3339),
+			"title":    fmt.Sprintf("%s %s (#%d)", verbs[i%len(verbs)], things[(i/len(verbs))%len(things)], i+1),
+			"status":   statuses[i%len(statuses)],
+			"priority": 1 + i%4,
+			"due":      time.Date(2026, 12, 1+i%28, 9, 0, 0, 0, time.UTC).Format(time.RFC3339),
 			// tasks[0] gets a date without a time below (the page checks it in two zones)
 			"project":   map[string]any{"name": projects[i%len(projects)]},
 			"assignees": []any{map[string]any{"email": people[i%len(people)]["email"]}},
