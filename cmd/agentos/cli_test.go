@@ -304,6 +304,10 @@ func TestReadIDShowsEdgeTargetsByTitle(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Sow tomatoes (task)") {
 		t.Fatalf("read project: %+v", r)
 	}
+	// An id pasted in lower case is still an id, not a shape name.
+	if r := agentos(t, home, "read", strings.ToLower(task.ID)); r.code != 0 || !strings.Contains(r.stdout, "Sow tomatoes") {
+		t.Fatalf("read lower-cased id: %+v", r)
+	}
 }
 
 // The write verbs of DESIGN §3, as a person types them.

@@ -17,9 +17,10 @@ import (
 	"github.com/agentos/agentos/shapes"
 )
 
-// idPattern matches node ids (26-character ULID-style); anything else given
-// to `read` is taken as a shape name.
-var idPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
+// idPattern matches node ids (26-character ULIDs) in either case: ids are
+// printed in upper case, but one pasted lower-cased is the same id. Anything
+// else given to `read` is taken as a shape name.
+var idPattern = regexp.MustCompile(`^(?i)[0-9A-HJKMNP-TV-Z]{26}$`)
 
 // whereFlag collects repeated --where key=value filters. Values that parse
 // as JSON (numbers, true, "quoted") are sent as such, the rest as strings.
@@ -60,7 +61,7 @@ func runRead(ctx context.Context, e *env, args []string) error {
 	defer c.Close()
 	if idPattern.MatchString(pos[0]) {
 		var raw rawJSON
-		if err := c.Call(ctx, "data.read", map[string]any{"id": pos[0]}, &raw); err != nil {
+		if err := c.Call(ctx, "data.read", map[string]any{"id": strings.ToUpper(pos[0])}, &raw); err != nil {
 			return err
 		}
 		if f.jsonOut() {
