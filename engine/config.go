@@ -43,6 +43,9 @@ type FileConfig struct {
 
 // BridgeConfig is the bridge's part of config.yaml; flags override it.
 type BridgeConfig struct {
+	// Failed is not read from config.yaml: it is why `agentos engine` could
+	// not serve the bridge (its port taken, its token unsafe).
+	Failed  string   `yaml:"-"`
 	Addr    string   `yaml:"addr"`    // listen address, loopback only (default 127.0.0.1:3456)
 	Origins []string `yaml:"origins"` // browser origins of apps allowed to call the bridge (CORS)
 	Hosts   []string `yaml:"hosts"`   // extra Host names accepted besides loopback ones

@@ -139,6 +139,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *wire.NoParams) (any, er
 		JobsRunning: s.jobs.running(),
 		LastEventID: s.bus.LastID(),
 		Bridge:      s.opts.Bridge,
+		BridgeError: s.opts.BridgeError,
 		Sandbox:     s.skills.sandbox(),
 	}, nil
 }

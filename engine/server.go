@@ -33,6 +33,7 @@ type ServerOptions struct {
 	Home        string
 	Socket      string
 	Bridge      string // URL of the bridge serving this home, "" when none (shown by system.status)
+	BridgeError string // why the engine serves no bridge although it was meant to (shown by system.status)
 }
 
 // Server serves the method table over any number of connections.

@@ -52,11 +52,13 @@ func listenEngineBridge(e *env, noBridge bool, addrFlag string) (net.Listener, e
 	}
 	if _, err := bridge.LoadOrCreateToken(bridge.TokenPath(e.home)); err != nil {
 		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
+		b.Failed = err.Error()
 		return nil, b, nil
 	}
 	ln, err := bridge.Listen(b.Addr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agentos: warning: %v; the engine runs without its bridge (web UI)\n", err)
+		b.Failed = err.Error()
 		return nil, b, nil
 	}
 	return ln, b, nil

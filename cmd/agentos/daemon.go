@@ -52,6 +52,7 @@ func runEngine(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if ln == nil {
+		cfg.Server.BridgeError = settings.Failed
 		return engine.Run(ctx, cfg)
 	}
 	stopBridge := bridge.Attach(ctx, &cfg, ln, bridgeOptions(e.home, settings))
@@ -257,6 +258,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	if st.Bridge != "" {
 		t.row("bridge", st.Bridge)
+	} else if st.BridgeError != "" {
+		t.row("bridge", "not serving: "+st.BridgeError)
 	}
 	t.row("nodes", fmt.Sprint(st.Nodes))
 	t.row("edges", fmt.Sprint(st.Edges))

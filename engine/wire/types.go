@@ -116,8 +116,9 @@ type Status struct {
 	Skills      []string         `json:"skills"`
 	JobsRunning int              `json:"jobs_running"`
 	LastEventID int64            `json:"last_event_id"`
-	Bridge      string           `json:"bridge,omitempty"`  // URL of the web UI and HTTP API
-	Sandbox     *Sandbox         `json:"sandbox,omitempty"` // how skills are confined; absent when skills cannot run
+	Bridge      string           `json:"bridge,omitempty"`       // URL of the web UI and HTTP API
+	BridgeError string           `json:"bridge_error,omitempty"` // why the engine serves no bridge it was meant to serve
+	Sandbox     *Sandbox         `json:"sandbox,omitempty"`      // how skills are confined; absent when skills cannot run
 }
 
 // Sandbox is the skills' sandbox (DESIGN §7.1): the mode config.yaml sets,
