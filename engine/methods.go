@@ -57,7 +57,10 @@ func def[P any](name, summary string, fn func(ctx context.Context, c *call, p *P
 		}}
 }
 
-// quietly marks m as emitting no started/completed events.
+// quietly marks m as emitting no started/completed events: liveness probes,
+// and the metadata reads clients make to find their way (system.schema,
+// shapes.*, skills.list/get: an MCP proxy makes them on every session and
+// change), which would bury the calls that matter in the activity feed.
 func (m *method) quietly() *method { m.quiet = true; return m }
 
 // inlineWhen lets m run on the read loop for the params when says so.
@@ -70,7 +73,7 @@ func (s *Server) methodTable() map[string]*method {
 		}).quietly().inlineWhen(always),
 		def(wire.MethodHello, "Name the caller on this connection (cli, mcp:<session>, bridge); shows in events and history. Answers the engine's version and pid.", s.hello).quietly().inlineWhen(always),
 		def(wire.MethodStatus, "Version, pid, uptime, paths, graph counts, skills and running jobs.", s.status),
-		def(wire.MethodSchema, "Every method with the JSON Schema of its params, every shape, every capability.", s.schema),
+		def(wire.MethodSchema, "Every method with the JSON Schema of its params, every shape, every capability.", s.schema).quietly(),
 		def(wire.MethodCreate, "Create a node of a shape, or merge into the node with the same identity.", s.dataCreate),
 		def(wire.MethodWrite, "Upsert many items of one shape in one transaction; returns their ids.", s.dataWrite),
 		def(wire.MethodRead, "Read one node by id, or a page of nodes of a shape filtered by field equality.", s.dataRead).inlineWhen(isPointRead),
@@ -82,10 +85,10 @@ func (s *Server) methodTable() map[string]*method {
 		def(wire.MethodSearch, "Full-text search over text fields, with snippets.", s.dataSearch),
 		def(wire.MethodNeighbors, "Nodes and edges around a node.", s.dataNeighbors),
 		def(wire.MethodNodeHistory, "Change records of a node, oldest first.", s.dataHistory),
-		def(wire.MethodShapesList, "All loaded shapes.", s.shapesList).inlineWhen(always),
-		def(wire.MethodShapesGet, "One shape by name.", s.shapesGet).inlineWhen(always),
-		def(wire.MethodSkillsList, "Installed skills with their tools, provided capabilities and permissions; invalid ones with the reason.", s.skillsList),
-		def(wire.MethodSkillsGet, "One skill in full, with its SKILL.md guide.", s.skillsGet),
+		def(wire.MethodShapesList, "All loaded shapes.", s.shapesList).inlineWhen(always).quietly(),
+		def(wire.MethodShapesGet, "One shape by name.", s.shapesGet).inlineWhen(always).quietly(),
+		def(wire.MethodSkillsList, "Installed skills with their tools, provided capabilities and permissions; invalid ones with the reason.", s.skillsList).quietly(),
+		def(wire.MethodSkillsGet, "One skill in full, with its SKILL.md guide.", s.skillsGet).quietly(),
 		def(wire.MethodSkillsReload, "Discover skills again now (edits are also picked up within a couple of seconds).", s.skillsReload),
 		def(wire.MethodSkillsRun, "Run one tool of one skill in a fresh process and return its result.", s.skillsRun),
 		def(wire.MethodCapList, "Capabilities with their providers ranked, and the reason for the ranking.", s.capabilitiesList),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +371,31 @@ func TestCLIShowsDatesAsDatesAndTimesAsLocal(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || !regexp.MustCompile(`due\s+2027-04-15\n`).Match(out) {
 		t.Fatalf("read in Los Angeles: %v\n%s", err, out)
+	}
+}
+
+// The metadata reads clients make to find their way (an MCP proxy makes them
+// on every session) stay out of the activity feed; a data call does not.
+func TestHousekeepingCallsDoNotFloodTheActivityFeed(t *testing.T) {
+	home := testkit.Home(t)
+	c := startDaemon(t, home).client(t)
+	for _, m := range []string{"system.schema", "shapes.list", "skills.list"} {
+		call(t, c, m, nil, nil)
+	}
+	call(t, c, "shapes.get", map[string]any{"name": "task"}, nil)
+	call(t, c, "skills.get", map[string]any{"id": "web-reader"}, nil)
+	call(t, c, "data.read", map[string]any{"shape": "task"}, nil)
+	var hist struct {
+		Events []struct{ Type, Method string }
+	}
+	call(t, c, "observer.history", map[string]any{"since": 0}, &hist)
+	var methods []string
+	for _, ev := range hist.Events {
+		if ev.Type == "started" {
+			methods = append(methods, ev.Method)
+		}
+	}
+	if !slices.Equal(methods, []string{"data.read"}) {
+		t.Errorf("started events for %v, want only data.read", methods)
 	}
 }
