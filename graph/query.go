@@ -42,6 +42,9 @@ type Query struct {
 type Page struct {
 	Nodes  []*Node `json:"nodes"`
 	Cursor string  `json:"cursor,omitempty"`
+	// Warnings name filter and order keys the shape does not declare (with
+	// a did-you-mean): a typo reads as an empty page otherwise.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 const (
@@ -183,6 +186,15 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		return nil, err
 	}
 	page := &Page{Nodes: []*Node{}}
+	keys := slices.Sorted(maps.Keys(q.Where))
+	if ord.kind == orderField {
+		keys = append(keys, ord.field)
+	}
+	for _, k := range keys {
+		if w := s.Shapes().UnknownKey(q.Shape, k); w != "" && !slices.Contains(page.Warnings, w) {
+			page.Warnings = append(page.Warnings, w)
+		}
+	}
 	if len(rows) > limit {
 		last := rows[limit-1]
 		c := cursor{Order: ord.text, Query: queryKey(q), Seq: last.seq}

@@ -180,3 +180,25 @@ func FromList(list []*Shape) *Registry {
 	r, _ := newRegistry(defined) // no refs recorded: nothing to warn about
 	return r
 }
+
+// UnknownKey is the warning for a read that filters or sorts shape by key
+// when key is none of its fields or relations (with a did-you-mean), as a
+// write warns of an undeclared key; "" for a known key, the standard
+// node keys, or a shape not loaded.
+func (r *Registry) UnknownKey(shape, key string) string {
+	s, ok := r.Get(shape)
+	if !ok {
+		return ""
+	}
+	if _, ok := s.Fields[key]; ok {
+		return ""
+	}
+	if _, ok := s.Relations[key]; ok {
+		return ""
+	}
+	switch key {
+	case "id", "created_at", "updated_at", "deleted_at":
+		return ""
+	}
+	return fmt.Sprintf("%s.%s is not a field of %s%s: it matches only nodes that were given it anyway", shape, key, shape, hint(closest(key, shapeKeyNames(s))))
+}

@@ -399,3 +399,18 @@ func TestHousekeepingCallsDoNotFloodTheActivityFeed(t *testing.T) {
 		t.Errorf("started events for %v, want only data.read", methods)
 	}
 }
+
+// A typo in --where or --order warns with a did-you-mean, as a write does,
+// instead of reading as an empty page.
+func TestReadWarnsOfUnknownWhereAndOrderKeys(t *testing.T) {
+	home := testkit.Home(t)
+	startDaemon(t, home)
+	r := agentos(t, home, "read", "task", "--where", "statsu=todo", "--order", "-priorty")
+	if r.code != 0 || !strings.Contains(r.stderr, `task.statsu is not a field of task (did you mean "status"?)`) ||
+		!strings.Contains(r.stderr, `task.priorty is not a field of task (did you mean "priority"?)`) {
+		t.Fatalf("read with typos: %+v", r)
+	}
+	if r := agentos(t, home, "read", "task", "--where", "status=todo", "--order", "-priority"); strings.Contains(r.stderr, "warning") {
+		t.Fatalf("read without typos warned: %+v", r)
+	}
+}

@@ -97,6 +97,9 @@ func runRead(ctx context.Context, e *env, args []string) error {
 	if err := raw.decode(&page); err != nil {
 		return err
 	}
+	for _, w := range page.Warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
 	sh := shapeOf(ctx, c, pos[0])
 	t := newTable(e.stdout)
 	t.row("ID", "TITLE", "DETAIL", "UPDATED")
