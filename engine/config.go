@@ -67,7 +67,7 @@ func LoadConfig(path string) (*FileConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(explainConfigError(err).Error(), "yaml: "))
 	}
 	if _, err := sandbox.ParseMode(cfg.Sandbox); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

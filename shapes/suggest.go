@@ -70,3 +70,6 @@ func editDistance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// Closest is closest for other packages' did-you-means (config.yaml keys).
+func Closest(input string, candidates []string) string { return closest(input, candidates) }
