@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -412,5 +413,39 @@ func TestReadWarnsOfUnknownWhereAndOrderKeys(t *testing.T) {
 	}
 	if r := agentos(t, home, "read", "task", "--where", "status=todo", "--order", "-priority"); strings.Contains(r.stderr, "warning") {
 		t.Fatalf("read without typos warned: %+v", r)
+	}
+}
+
+// Ctrl-C on a long invoke cancels its job and exits 130; with stderr not a
+// terminal, no spinner or escape code is written to it.
+func TestInvokeInterruptedExits130WithoutEscapeCodesOffATerminal(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	c := startDaemon(t, home).client(t)
+	marker := testkit.SkillDir(home, "hanger")
+	cmd := exec.Command(binPath, "invoke", "hang", `{"marker": "`+marker+`"}`)
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitMarked(t, marker, 2)
+	time.Sleep(1500 * time.Millisecond) // past the spinner's first second
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") || strings.Contains(stderr.String(), "\x1b[") {
+		t.Fatalf("invoke after Ctrl-C: %v, stderr %q", err, stderr.String())
+	}
+	testkit.WaitNoneMarked(t, marker, "the interrupted invoke")
+	var jobs struct{ Jobs []wire.Job }
+	call(t, c, "jobs.list", nil, &jobs)
+	for _, j := range jobs.Jobs {
+		if j.Capability == "hang" && j.State != wire.JobCancelled {
+			t.Errorf("the invoke's job is %s, want cancelled", j.State)
+		}
 	}
 }

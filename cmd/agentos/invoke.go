@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 )
@@ -43,45 +46,101 @@ func runInvoke(ctx context.Context, e *env, args []string) error {
 	// Progress is drawn on stderr as it comes; a streamed answer's pieces
 	// (an llm call with stream: true) are printed there as they come;
 	// interrupting cancels the job.
-	bar := progressBar{w: e.stderr}
+	// Progress and the spinner are drawn only on a terminal: a redirected
+	// stderr gets no escape codes, only a streamed answer's text.
+	f2, _ := e.stderr.(*os.File)
+	bar := &progressBar{w: e.stderr, tty: f2 != nil && isTerminal(f2)}
+	stopSpin := bar.spin()
 	res, err := wire.Invoke(ctx, wire.PathsFor(e.home).Socket, wire.ClientOptions{Name: "cli"}, req,
-		wire.Follow{OnProgress: func(ev wire.Event) { bar.show(ev.Data) }})
+		wire.Follow{OnStarted: bar.started, OnProgress: func(ev wire.Event) { bar.show(ev.Data) }})
+	stopSpin()
 	bar.clear()
 	bar.endStream()
 	var cancelled *wire.Cancelled
 	switch {
 	case errors.As(err, &cancelled):
-		return fmt.Errorf("interrupted: %w", cancelled)
+		return &interruptedError{err: fmt.Errorf("interrupted: %w", cancelled)}
 	case err != nil:
 		return err
 	}
 	return printJSON(e.stdout, rawJSON(res))
 }
 
-// progressBar draws one line on stderr, rewritten in place.
+// interruptedError is a command the user interrupted (Ctrl-C): exit 130, as
+// a shell reports a process ended by SIGINT.
+type interruptedError struct{ err error }
+
+func (e *interruptedError) Error() string { return e.err.Error() }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+// progressBar draws one line on stderr, rewritten in place: a spinner with
+// the elapsed time and the job id until progress comes, then the progress.
+// Without a terminal it draws nothing (a streamed answer's text still goes).
 type progressBar struct {
 	w        io.Writer
+	tty      bool
+	mu       sync.Mutex
 	drawn    bool
 	streamed bool // a streamed answer's pieces have been printed
+	shown    bool // progress came: the spinner stops
+	job      string
+	start    time.Time
 }
 
-// endStream ends the line a streamed answer was printed on.
-func (b *progressBar) endStream() {
-	if b.streamed {
-		fmt.Fprintln(b.w)
+func (b *progressBar) started(job string) {
+	b.mu.Lock()
+	b.job = job
+	b.mu.Unlock()
+}
+
+// spin draws the spinner every 100 ms after the first second, until stop.
+func (b *progressBar) spin() (stop func()) {
+	b.start = time.Now()
+	if !b.tty {
+		return func() {}
 	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			b.mu.Lock()
+			if !b.shown && !b.streamed && time.Since(b.start) >= time.Second {
+				line := fmt.Sprintf("%s %.1fs", frames[i%len(frames)], time.Since(b.start).Seconds())
+				if b.job != "" {
+					line += " (job " + b.job + ", Ctrl-C cancels)"
+				}
+				fmt.Fprintf(b.w, "\r\033[K%s", line)
+				b.drawn = true
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 func (b *progressBar) show(d map[string]any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if delta, _ := d["delta"].(string); delta != "" {
-		b.clear()
+		b.clearLocked()
 		fmt.Fprint(b.w, delta)
 		b.streamed = true
 		return
 	}
-	if b.streamed {
-		return // a bar would overwrite the text streamed so far
+	if b.streamed || !b.tty {
+		return // a bar would overwrite the text streamed so far; no bar off a terminal
 	}
+	b.shown = true
 	cur, _ := d["current"].(float64)
 	total, _ := d["total"].(float64)
 	msg, _ := d["message"].(string)
@@ -99,8 +158,21 @@ func (b *progressBar) show(d map[string]any) {
 }
 
 func (b *progressBar) clear() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clearLocked()
+}
+
+func (b *progressBar) clearLocked() {
 	if b.drawn {
 		fmt.Fprint(b.w, "\r\033[K")
 		b.drawn = false
+	}
+}
+
+// endStream ends the line a streamed answer was printed on.
+func (b *progressBar) endStream() {
+	if b.streamed {
+		fmt.Fprintln(b.w)
 	}
 }

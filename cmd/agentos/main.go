@@ -25,6 +25,7 @@ const (
 	exitUnreachable = 2
 	exitLocked      = 3
 	exitUsage       = 64
+	exitInterrupted = 130 // Ctrl-C: as a shell reports a process SIGINT ended
 )
 
 // env is what a command gets from the process: streams and the state dir.
@@ -141,7 +142,11 @@ func exitCode(e *env, err error) int {
 		return exitOK
 	}
 	var ue *usageError
+	var ie *interruptedError
 	switch {
+	case errors.As(err, &ie):
+		fmt.Fprintln(e.stderr, "agentos:", ie)
+		return exitInterrupted
 	case errors.As(err, &ue):
 		fmt.Fprintln(e.stderr, "agentos:", ue.msg)
 		return exitUsage

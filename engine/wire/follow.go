@@ -11,6 +11,8 @@ import (
 
 // Follow tunes Invoke.
 type Follow struct {
+	// OnStarted, when set, gets the job's id once the engine has taken it.
+	OnStarted func(job string)
 	// OnProgress gets each job.progress event of the job, in order.
 	OnProgress func(Event)
 	// RejoinWithin is how long a call whose engine went away waits for one
@@ -97,6 +99,9 @@ func Invoke(ctx context.Context, socket string, opts ClientOptions, p InvokePara
 		return nil, err
 	}
 	fl.id, fl.pid = started.Job, c.Engine.PID
+	if f.OnStarted != nil {
+		f.OnStarted(started.Job)
+	}
 	return fl.run(r, c)
 }
 
