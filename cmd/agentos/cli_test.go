@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -447,5 +448,48 @@ func TestInvokeInterruptedExits130WithoutEscapeCodesOffATerminal(t *testing.T) {
 		if j.Capability == "hang" && j.State != wire.JobCancelled {
 			t.Errorf("the invoke's job is %s, want cancelled", j.State)
 		}
+	}
+}
+
+// agentos completion bash is a script bash runs, completing commands,
+// subcommands, and the running engine's shapes for read.
+func TestCompletionScripts(t *testing.T) {
+	home := testkit.Home(t)
+	startDaemon(t, home)
+	r := agentos(t, home, "completion", "bash")
+	if r.code != 0 {
+		t.Fatalf("completion bash: %+v", r)
+	}
+	script := filepath.Join(t.TempDir(), "agentos.bash")
+	if err := os.WriteFile(script, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(words ...string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-c", fmt.Sprintf(`source %q; COMP_WORDS=(%s); COMP_CWORD=%d; _agentos; echo "${COMPREPLY[*]}"`,
+			script, strings.Join(words, " "), len(words)-1))
+		cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home, "PATH="+filepath.Dir(binPath)+":"+os.Getenv("PATH"))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("bash: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := complete("agentos", "sk"); got != "skills" {
+		t.Errorf("agentos sk<TAB>: %q", got)
+	}
+	if got := complete("agentos", "skills", "in"); got != "install" {
+		t.Errorf("agentos skills in<TAB>: %q", got)
+	}
+	if got := complete("agentos", "read", "tas"); got != "task" {
+		t.Errorf("agentos read tas<TAB>: %q", got)
+	}
+	for _, shell := range []string{"zsh", "fish"} {
+		if r := agentos(t, home, "completion", shell); r.code != 0 || !strings.Contains(r.stdout, "agentos") {
+			t.Errorf("completion %s: %+v", shell, r)
+		}
+	}
+	if r := agentos(t, home, "completion", "tcsh"); r.code != exitUsage {
+		t.Errorf("completion tcsh: %+v", r)
 	}
 }

@@ -67,6 +67,7 @@ func commands() []command {
 		{"prefer", "pin a capability's provider: agentos prefer CAPABILITY SKILL", runPrefer},
 		{"mcp", "serve MCP on stdio, forwarding to the engine", runMCP},
 		{"version", "print the version", runVersion},
+		{"completion", "print a shell completion script: agentos completion bash|zsh|fish", runCompletion},
 	}
 }
 
