@@ -493,3 +493,19 @@ func TestCompletionScripts(t *testing.T) {
 		t.Errorf("completion tcsh: %+v", r)
 	}
 }
+
+// Flag errors name the flag as --help shows it and say what was wrong.
+func TestFlagErrorsNameTheFlag(t *testing.T) {
+	home := testkit.Home(t)
+	for args, want := range map[string]string{
+		"read task --where bad": `read: --where "bad": want key=value`,
+		"read task --limt 3":    `unknown flag --limt (did you mean --limit?)`,
+		"read task --limit x":   `--limit "x": not a whole number`,
+		"read task --where":     `--where needs a value`,
+	} {
+		r := agentos(t, home, strings.Fields(args)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, " -limit") {
+			t.Errorf("agentos %s: %+v, want %q", args, r, want)
+		}
+	}
+}

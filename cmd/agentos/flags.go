@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/shapes"
 )
 
 // flags is a command's flag set plus what its --help prints.
@@ -49,7 +51,7 @@ func (f *flags) parse(args []string) ([]string, error) {
 			return nil, errHelpShown
 		}
 		if err != nil {
-			return nil, usagef("%s: %v (see `agentos %s --help`)", f.Name(), err, f.Name())
+			return nil, usagef("%s: %s (see `agentos %s --help`)", f.Name(), f.explain(err), f.Name())
 		}
 		rest := f.Args()
 		if len(rest) == 0 {
@@ -61,6 +63,55 @@ func (f *flags) parse(args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+var (
+	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -+(\S+): (.*)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+)
+
+// explain words the flag package's errors as the help shows flags (--where),
+// says what was wrong, and offers the flag most likely meant.
+func (f *flags) explain(err error) string {
+	msg := err.Error()
+	if m := flagUndefined.FindStringSubmatch(msg); m != nil {
+		var names []string
+		f.VisitAll(func(fl *flag.Flag) { names = append(names, fl.Name) })
+		if guess := shapes.Closest(m[1], names); guess != "" {
+			return fmt.Sprintf("unknown flag --%s (did you mean --%s?)", m[1], guess)
+		}
+		return fmt.Sprintf("unknown flag --%s", m[1])
+	}
+	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+		why := m[3]
+		if why == "parse error" || strings.HasPrefix(why, "parse error") {
+			why = "not " + kindOfFlag(f.Lookup(m[2]))
+		}
+		return fmt.Sprintf("--%s %q: %s", m[2], m[1], why)
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s needs a value", m[1])
+	}
+	return msg
+}
+
+// kindOfFlag says what a flag's value must be, for its parse errors.
+func kindOfFlag(fl *flag.Flag) string {
+	if fl == nil {
+		return "a valid value"
+	}
+	switch t := fmt.Sprintf("%T", fl.Value); {
+	case strings.Contains(t, "duration"):
+		return "a duration (like 30s or 2m)"
+	case strings.Contains(t, "float"):
+		return "a number"
+	case strings.Contains(t, "int"):
+		return "a whole number"
+	case strings.Contains(t, "bool"):
+		return "true or false"
+	}
+	return "a valid value"
 }
 
 // parseN is parse plus a check of the positional argument count.
