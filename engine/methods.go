@@ -143,6 +143,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *wire.NoParams) (any, er
 		LastEventID: s.bus.LastID(),
 		Bridge:      s.opts.Bridge,
 		BridgeError: s.opts.BridgeError,
+		ShapeErrors: s.shapes.errors(),
 		Sandbox:     s.skills.sandbox(),
 	}, nil
 }
@@ -231,7 +232,11 @@ func (s *Server) dataNeighbors(ctx context.Context, _ *call, p *wire.NeighborsPa
 }
 
 func (s *Server) shapesList(context.Context, *call, *wire.NoParams) (any, error) {
-	return map[string]any{"shapes": s.shapes.load().List()}, nil
+	out := map[string]any{"shapes": s.shapes.load().List()}
+	if errs := s.shapes.errors(); len(errs) > 0 {
+		out["errors"] = errs
+	}
+	return out, nil
 }
 
 func (s *Server) shapesGet(_ context.Context, _ *call, p *wire.ShapeGetParams) (any, error) {

@@ -14,6 +14,7 @@ import (
 // table and the store, and rebuilt when the skills change.
 type shapeSet struct {
 	cur     atomic.Pointer[shapes.Registry]
+	errs    atomic.Pointer[[]string] // the last reload's bad shape files, each with why
 	store   *graph.Store
 	userDir string
 	log     *slog.Logger
@@ -23,6 +24,15 @@ func newShapeSet(reg *shapes.Registry, store *graph.Store, userDir string, log *
 	ss := &shapeSet{store: store, userDir: userDir, log: log}
 	ss.cur.Store(reg)
 	return ss
+}
+
+// errors are the shape files the last reload skipped, each with why: shown
+// by shapes.list and system.status, not only in the log.
+func (ss *shapeSet) errors() []string {
+	if p := ss.errs.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // load is the current registry.
@@ -39,9 +49,12 @@ func (ss *shapeSet) reload(skills []*broker.Skill) {
 		}
 	}
 	reg, errs := shapes.Load(append(dirs, ss.userDir)...)
+	msgs := make([]string, 0, len(errs))
 	for _, e := range errs {
 		ss.log.Warn("shape file skipped", "err", e)
+		msgs = append(msgs, e.Error())
 	}
+	ss.errs.Store(&msgs)
 	if reg.Fingerprint() == ss.load().Fingerprint() {
 		return
 	}

@@ -44,6 +44,7 @@ type skillsRuntime struct {
 	// skillCfg is the last version that loaded (guarded by reloadMu), home
 	// expands ~/ grants.
 	configPath string
+	shapesDir  string // the user's shapes: an edit there reloads the shapes too
 	home       string
 	skillCfg   map[string]broker.SkillConfig
 
@@ -88,7 +89,7 @@ func newSkillsRuntime(ctx context.Context, paths wire.Paths, run runSettings, ex
 		return nil, fmt.Errorf("extract the bundled skills: %w", err)
 	}
 	rt := &skillsRuntime{roots: skillRoots(paths, bundledDir, extraDirs), audit: audit, gate: broker.NewGate(audit, log),
-		graph: store, bus: bus, log: log, onChange: onChange, configPath: paths.Config}
+		graph: store, bus: bus, log: log, onChange: onChange, configPath: paths.Config, shapesDir: paths.ShapesDir}
 	if home, err := os.UserHomeDir(); err == nil {
 		rt.home = home
 	}
@@ -142,7 +143,7 @@ func (rt *skillsRuntime) reload(ctx context.Context, force bool) bool {
 	ctx = context.WithoutCancel(ctx)
 	rt.reloadMu.Lock()
 	defer rt.reloadMu.Unlock()
-	fp := rootsFingerprint(rt.roots) + configFingerprint(rt.configPath)
+	fp := rootsFingerprint(rt.roots) + configFingerprint(rt.configPath) + shapesFingerprint(rt.shapesDir)
 	rt.mu.RLock()
 	same := fp == rt.fingerprint
 	rt.mu.RUnlock()
@@ -213,6 +214,23 @@ func configFingerprint(path string) string {
 		return "config:none\n"
 	}
 	return fmt.Sprintf("config|%d|%d\n", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// shapesFingerprint summarises the user's shape files (name, size, mtime):
+// a new or edited shape reloads the shapes without a restart.
+func shapesFingerprint(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	var b strings.Builder
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	sort.Strings(matches)
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil {
+			fmt.Fprintf(&b, "shape|%s|%d|%d\n", m, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return b.String()
 }
 
 // effectiveOf is what config.yaml adds to s, a skill of list(); a skill

@@ -509,3 +509,36 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// A user's shape file is picked up without a restart, and a bad one is shown
+// by shapes list and status, not only written to the log.
+func TestUserShapesReloadAndTheirErrorsAreShown(t *testing.T) {
+	home := testkit.Home(t)
+	c := startDaemon(t, home).client(t)
+	dir := filepath.Join(home, "shapes")
+	os.MkdirAll(dir, 0o700)
+	if err := os.WriteFile(filepath.Join(dir, "recipe.yaml"), []byte("recipe:\n  identity: [name]\n  fields:\n    servings: integer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("broken:\n  fields:\n    x: intgr\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var sh map[string]any
+		if c.Call(context.Background(), "shapes.get", map[string]any{"name": "recipe"}, &sh) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a new shape file was not loaded without a restart")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r := agentos(t, home, "shapes", "list")
+	if r.code != 0 || !strings.Contains(r.stdout, "recipe") || !strings.Contains(r.stderr, "skipped:") || !strings.Contains(r.stderr, "broken.yaml") {
+		t.Fatalf("shapes list: %+v", r)
+	}
+	if r := agentos(t, home, "status"); !strings.Contains(r.stdout, "shape skipped") || !strings.Contains(r.stdout, "broken.yaml") {
+		t.Fatalf("status: %+v", r)
+	}
+}

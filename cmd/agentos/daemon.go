@@ -261,6 +261,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	} else if st.BridgeError != "" {
 		t.row("bridge", "not serving: "+st.BridgeError)
 	}
+	for _, msg := range st.ShapeErrors {
+		t.row("shape skipped", msg)
+	}
 	t.row("nodes", fmt.Sprint(st.Nodes))
 	t.row("edges", fmt.Sprint(st.Edges))
 	t.row("shapes", fmt.Sprint(st.Shapes))

@@ -52,6 +52,7 @@ func runShapes(ctx context.Context, e *env, args []string) error {
 	}
 	var res struct {
 		Shapes []*shapes.Shape `json:"shapes"`
+		Errors []string        `json:"errors"`
 	}
 	if err := raw.decode(&res); err != nil {
 		return err
@@ -61,7 +62,13 @@ func runShapes(ctx context.Context, e *env, args []string) error {
 	for _, sh := range res.Shapes {
 		t.row(sh.Name, strings.Join(sh.Also, ","), identityOf(sh), fmt.Sprint(len(sh.Fields)), clip(sh.Description, 60))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, msg := range res.Errors {
+		fmt.Fprintln(e.stderr, "skipped:", msg)
+	}
+	return nil
 }
 
 func identityOf(sh *shapes.Shape) string {

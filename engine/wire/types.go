@@ -118,6 +118,7 @@ type Status struct {
 	LastEventID int64            `json:"last_event_id"`
 	Bridge      string           `json:"bridge,omitempty"`       // URL of the web UI and HTTP API
 	BridgeError string           `json:"bridge_error,omitempty"` // why the engine serves no bridge it was meant to serve
+	ShapeErrors []string         `json:"shape_errors,omitempty"` // shape files skipped, each with why
 	Sandbox     *Sandbox         `json:"sandbox,omitempty"`      // how skills are confined; absent when skills cannot run
 }
 
