@@ -75,7 +75,8 @@ func (e *interruptedError) Unwrap() error { return e.err }
 
 // progressBar draws one line on stderr, rewritten in place: a spinner with
 // the elapsed time and the job id until progress comes, then the progress.
-// Without a terminal it draws nothing (a streamed answer's text still goes).
+// Without a terminal it writes each progress report as a plain line and no
+// spinner: no escape codes in a redirected stderr.
 type progressBar struct {
 	w        io.Writer
 	tty      bool
@@ -137,8 +138,8 @@ func (b *progressBar) show(d map[string]any) {
 		b.streamed = true
 		return
 	}
-	if b.streamed || !b.tty {
-		return // a bar would overwrite the text streamed so far; no bar off a terminal
+	if b.streamed {
+		return // a bar would overwrite the text streamed so far
 	}
 	b.shown = true
 	cur, _ := d["current"].(float64)
@@ -152,6 +153,10 @@ func (b *progressBar) show(d map[string]any) {
 	}
 	if msg != "" {
 		line += " " + clip(msg, 50)
+	}
+	if !b.tty { // a log, not a screen: one plain line per report
+		fmt.Fprintln(b.w, line)
+		return
 	}
 	fmt.Fprintf(b.w, "\r\033[K%s", line)
 	b.drawn = true
