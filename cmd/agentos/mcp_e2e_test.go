@@ -28,6 +28,14 @@ import (
 // mcpSession runs `agentos mcp` against home and initializes an MCP session.
 func mcpSession(t *testing.T, home string, args ...string) *client.Client {
 	t.Helper()
+	c, _ := mcpInitialize(t, home, args...)
+	return c
+}
+
+// mcpInitialize starts agentos mcp on home and initializes a session; the
+// client closes with the test.
+func mcpInitialize(t *testing.T, home string, args ...string) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
 	c, err := client.NewStdioMCPClient(binPath, []string{"AGENTOS_HOME=" + home}, append([]string{"mcp"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,7 @@ func mcpSession(t *testing.T, home string, args ...string) *client.Client {
 	if res.ServerInfo.Name != "agentos" {
 		t.Fatalf("server name %q, want agentos", res.ServerInfo.Name)
 	}
-	return c
+	return c, res
 }
 
 // callTool calls an MCP tool and returns its result and text.
@@ -777,21 +785,9 @@ func TestMCPStdioExitsOnSIGTERMWithStdinOpen(t *testing.T) {
 func TestMCPWarnsWhenItStartsAnEmptyEngine(t *testing.T) {
 	initialize := func(home string) string {
 		t.Helper()
-		c, err := client.NewStdioMCPClient(binPath, []string{"AGENTOS_HOME=" + home}, "mcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
 		t.Cleanup(func() { agentos(t, home, "stop") })
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var req mcp.InitializeRequest
-		req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
-		res, err := c.Initialize(ctx, req)
-		if err != nil {
-			t.Fatalf("initialize: %v", err)
-		}
+		c, res := mcpInitialize(t, home)
+		c.Close()
 		return res.Instructions
 	}
 	fresh := testkit.Home(t)
