@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -85,6 +86,12 @@ func newFakeLLM(t *testing.T, answer func(f *fakeLLM, w http.ResponseWriter, bod
 // string, or with stream: server-sent events, then [DONE].
 func openAIServer(t *testing.T) *fakeLLM {
 	return newFakeLLM(t, func(f *fakeLLM, w http.ResponseWriter, body map[string]any) {
+		if body["model"] == "missing-model" { // as the API answers a model it does not have
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"message":"The model `+"`missing-model`"+` does not exist or you do not have access to it.","type":"invalid_request_error","code":"model_not_found"}}`)
+			return
+		}
 		if body["stream"] == true {
 			w.Header().Set("Content-Type", "text/event-stream")
 			for i, piece := range []string{"Hel", "lo ", "there"} {
@@ -329,6 +336,15 @@ func TestLLMRoutingAndFailures(t *testing.T) {
 		}
 		if an.calls.Load() != before {
 			t.Error("anthropic was tried after openai's 400")
+		}
+	})
+	t.Run("an unknown model says so", func(t *testing.T) {
+		var out any
+		err := c.Call(context.Background(), wire.MethodInvoke, map[string]any{"capability": "llm", "provider": "openai",
+			"params": map[string]any{"model": "missing-model", "messages": chat["messages"]}}, &out)
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Kind != wire.KindUnavailable || !strings.Contains(we.Message, "has no model 'missing-model'") {
+			t.Fatalf("unknown model: %v", err)
 		}
 	})
 	t.Run("a model name picks the provider that lists it", func(t *testing.T) {
