@@ -279,8 +279,10 @@ def _spare(cfg: dict, sock: socket.socket, title: tuple[int, int]) -> None:
         os.closerange(lo + 1, hi)
     try:
         # First thing, and always a message: the template waits for it.
+        listener = -1
         try:
-            listener = install_seccomp(cfg["seccomp"]) if cfg.get("seccomp") else -1
+            if cfg.get("seccomp"):
+                listener = install_seccomp(cfg["seccomp"])
         finally:
             socket.send_fds(sock, [b"listener"], [listener] if listener >= 0 else [])
         if listener >= 0:
