@@ -318,7 +318,7 @@ func (fc *forkedCall) watch() {
 		}
 		fc.mu.Lock()
 		if msg.DeniedNr != nil {
-			fc.refused = append(fc.refused, sandbox.RefusedSyscall(*msg.DeniedNr, msg.Arg0))
+			fc.refused = sandbox.KeepRefused(fc.refused, sandbox.RefusedSyscall(*msg.DeniedNr, msg.Arg0))
 		}
 		done := msg.Status != nil
 		if done {

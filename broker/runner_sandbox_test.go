@@ -102,6 +102,15 @@ def forkbomb(**p):
             return "stopped at %d: %s" % (n, e)
     return "forked %d" % n
 
+def flood(**p):
+    n = 0
+    for _ in range(p["n"]):
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:
+            n += 1
+    return "refused %d" % n
+
 def caps(**p):
     # As root, what only capabilities allow: become another user, give a file
     # away, rename the machine (to its own name: harmless if it worked).
@@ -490,5 +499,22 @@ func TestSandboxDropsEveryCapability(t *testing.T) {
 		requireLayers(t, r, sandbox.LayerNoCaps)
 		t.Parallel()
 		mustBeDenied(t, "capabilities", hostileCall(t, r, skill, "caps", map[string]any{}, nil))
+	})
+}
+
+// A skill that tries thousands of sockets is refused every time, ends in
+// time, and its audit trail stays bounded: MaxRefused names, then a count.
+func TestSandboxRefusalFloodIsBounded(t *testing.T) {
+	bothRunners(t, func(t *testing.T, kind string) {
+		r, skill := sandboxRunner(t, kind, nil)
+		requireLayers(t, r, sandbox.LayerSeccomp)
+		t.Parallel()
+		if got := hostileCall(t, r, skill, "flood", map[string]any{"n": 3000}, nil); got != "refused 3000" {
+			t.Fatalf("flood: %s", got)
+		}
+		got := refusedSyscalls(t, r)
+		if len(got) != sandbox.MaxRefused+1 || got[sandbox.MaxRefused] != "2900 more" {
+			t.Errorf("%d audit records, last %q", len(got), got[len(got)-1])
+		}
 	})
 }

@@ -149,6 +149,12 @@ type Launch struct {
 	statusR *os.File
 	child   []*os.File // the helper's ends, closed once it started
 	cgroup  string
+
+	// The status pipe is read as the helper writes it (reports), so a flood
+	// of refused syscalls never fills it and stalls the call.
+	res      Result
+	resOK    bool
+	reported chan struct{} // closed when the pipe ended
 }
 
 // Prepare builds the helper command for spec under st's layers. The caller sets
@@ -230,7 +236,32 @@ func (l *Launch) Start() error {
 	_, _ = l.specW.Write(l.spec)
 	l.specW.Close()
 	l.specW = nil
+	l.reported = make(chan struct{})
+	go l.reports()
 	return nil
+}
+
+// reports reads the helper's status pipe until it ends: refused syscalls as
+// they come (kept up to MaxRefused), then the final report or a setup error.
+func (l *Launch) reports() {
+	defer close(l.reported)
+	dec := json.NewDecoder(l.statusR)
+	for {
+		var rep report
+		if err := dec.Decode(&rep); err != nil {
+			return // the helper ended (or was killed before its final report)
+		}
+		switch {
+		case rep.Denied != "":
+			l.res.Refused = KeepRefused(l.res.Refused, rep.Denied)
+		case rep.SetupError != "":
+			l.res.SetupError, l.resOK = rep.SetupError, true
+			return
+		case rep.Final:
+			l.res.Status, l.res.CPU, l.resOK = syscall.WaitStatus(rep.Status), time.Duration(rep.CPUNanos), true
+			return
+		}
+	}
 }
 
 // Result is what the helper reported about the interpreter, read after the
@@ -256,28 +287,12 @@ type report struct {
 // ok is false when the final one is missing (the helper was killed), but the
 // refused syscalls it reported before are in the Result all the same.
 func (l *Launch) Result() (Result, bool) {
-	if l.statusR == nil {
+	if l.statusR == nil || l.reported == nil {
 		return Result{}, false
 	}
 	_ = l.statusR.SetReadDeadline(time.Now().Add(time.Second))
-	var res Result
-	dec := json.NewDecoder(l.statusR)
-	for {
-		var rep report
-		if err := dec.Decode(&rep); err != nil {
-			return res, false // killed before its final report: Refused still holds
-		}
-		switch {
-		case rep.Denied != "":
-			res.Refused = append(res.Refused, rep.Denied)
-		case rep.SetupError != "":
-			res.SetupError = rep.SetupError
-			return res, true
-		case rep.Final:
-			res.Status, res.CPU = syscall.WaitStatus(rep.Status), time.Duration(rep.CPUNanos)
-			return res, true
-		}
-	}
+	<-l.reported
+	return l.res, l.resOK
 }
 
 // Close releases the pipes and removes the call's cgroup.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Mode is config.yaml's sandbox setting.
@@ -68,6 +70,24 @@ type Spec struct {
 	// its own (the kernel allows one listener per filter chain), before any
 	// skill code runs, and refuses the call if it cannot.
 	SelfFiltered bool `json:"self_filtered"`
+}
+
+// MaxRefused bounds the refused syscalls kept (and audited) per call: a skill
+// that calls socket() in a loop must not grow the engine or its audit log.
+const MaxRefused = 100
+
+// KeepRefused adds name to a call's refused syscalls, up to MaxRefused; past
+// that one last entry counts what was left out ("3 more").
+func KeepRefused(list []string, name string) []string {
+	switch {
+	case len(list) < MaxRefused:
+		return append(list, name)
+	case len(list) == MaxRefused:
+		return append(list, "1 more")
+	}
+	n, _ := strconv.Atoi(strings.TrimSuffix(list[MaxRefused], " more"))
+	list[MaxRefused] = strconv.Itoa(n+1) + " more"
+	return list
 }
 
 // Status is the report of the sandbox layers of a program: what runs, what is

@@ -65,3 +65,14 @@ func TestInterpreterPathsHoldTheInterpreterAndItsStdlib(t *testing.T) {
 		t.Fatalf("no python3 stdlib folder in %v", libs)
 	}
 }
+
+// A flood of refusals keeps MaxRefused names and counts the rest.
+func TestKeepRefusedBoundsAFlood(t *testing.T) {
+	var list []string
+	for i := 0; i < MaxRefused+250; i++ {
+		list = KeepRefused(list, "socket(AF_INET)")
+	}
+	if len(list) != MaxRefused+1 || list[MaxRefused] != "250 more" {
+		t.Fatalf("%d entries, last %q", len(list), list[len(list)-1])
+	}
+}
