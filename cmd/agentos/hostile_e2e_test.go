@@ -45,7 +45,8 @@ def read(path: str) -> str:
 `
 
 // Through the real engine and its default runner (fork): raw sockets, the
-// engine's own socket and the vault key stay shut, the refused syscalls are
+// engine's own socket, the vault key, the db and its WAL, the bridge token
+// and a user file no grant names stay shut, the refused syscalls are
 // in the audit log under the skill, and the engine keeps serving.
 func TestHostileSkillMeetsShutDoorsThroughTheEngine(t *testing.T) {
 	home := testkit.Home(t)
@@ -86,6 +87,23 @@ func TestHostileSkillMeetsShutDoorsThroughTheEngine(t *testing.T) {
 	run("tcp", map[string]any{"port": ln.Addr().(*net.TCPAddr).Port})
 	run("engine_socket", map[string]any{"path": paths.Socket})
 	run("read", map[string]any{"path": filepath.Join(home, "vault.key")})
+	run("read", map[string]any{"path": paths.DB})
+	run("read", map[string]any{"path": paths.DB + "-wal"})
+	token := filepath.Join(home, "bridge.token")
+	if _, err := os.Stat(token); err != nil { // this engine serves no bridge: a token as one would leave
+		os.WriteFile(token, []byte(strings.Repeat("t", 64)), 0o600)
+	}
+	for _, p := range []string{paths.DB, paths.DB + "-wal", token} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s should exist for the test to mean anything: %v", p, err)
+		}
+	}
+	run("read", map[string]any{"path": token})
+	outside := filepath.Join(t.TempDir(), "diary.txt") // a user file no grant names
+	if err := os.WriteFile(outside, []byte("dear diary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("read", map[string]any{"path": outside})
 	select {
 	case <-accepted:
 		t.Error("the listener accepted a connection from the skill")
