@@ -81,7 +81,7 @@ func probe() (have []string, why map[string]string) {
 			have = append(have, ns.layer)
 		}
 	}
-	if _, err := pidsCgroupBase(); err != nil {
+	if _, err := cgroupBase(); err != nil {
 		why[LayerPids] = err.Error()
 	} else {
 		have = append(have, LayerPids)
@@ -113,6 +113,11 @@ func probeNamespace(flag uintptr) error {
 	}
 	return nil
 }
+
+// cgroupBase is pidsCgroupBase found once per process: its probe makes and
+// removes a folder named after this process, which calls made at once would
+// race on (one failing, and its call running without the cap).
+var cgroupBase = sync.OnceValues(pidsCgroupBase)
 
 // pidsCgroupBase returns this process's cgroup v1 pids folder when a child cgroup
 // can be made in it.
@@ -176,18 +181,20 @@ func (st Status) Prepare(spec Spec) (_ *Launch, err error) {
 		}
 	}()
 	if st.has(LayerPids) && spec.PidsMax > 0 {
-		base, berr := pidsCgroupBase()
-		if berr == nil {
-			dir := filepath.Join(base, fmt.Sprintf("agentos-call-%d-%d", os.Getpid(), cgroupSeq.Add(1)))
-			if err := os.Mkdir(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("make pids cgroup: %w", err)
-			}
-			l.cgroup = dir
-			if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(spec.PidsMax)), 0); err != nil {
-				return nil, fmt.Errorf("set pids.max: %w", err)
-			}
-			cs.Cgroup = dir
+		// The layer is reported active: a call never runs without it.
+		base, berr := cgroupBase()
+		if berr != nil {
+			return nil, fmt.Errorf("pids cgroup: %w", berr)
 		}
+		dir := filepath.Join(base, fmt.Sprintf("agentos-call-%d-%d", os.Getpid(), cgroupSeq.Add(1)))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("make pids cgroup: %w", err)
+		}
+		l.cgroup = dir
+		if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(spec.PidsMax)), 0); err != nil {
+			return nil, fmt.Errorf("set pids.max: %w", err)
+		}
+		cs.Cgroup = dir
 	}
 	if l.spec, err = json.Marshal(cs); err != nil {
 		return nil, fmt.Errorf("encode sandbox spec: %w", err)
@@ -322,7 +329,7 @@ func (l *Launch) Close() {
 // holds a process (rmdir refuses it), is left alone. It returns how many it
 // removed.
 func SweepCgroups() int {
-	base, err := pidsCgroupBase()
+	base, err := cgroupBase()
 	if err != nil {
 		return 0
 	}
