@@ -77,15 +77,15 @@ func (r *Runner) forkable(Call) bool {
 // that could reach more.
 type templateKey struct {
 	root          string
-	read, write   string // the grants' paths, sorted, NUL-joined
-	reads, writes []string
+	reads, writes []string // the grants' paths, sorted
 }
 
 func templateFor(c Call) templateKey {
-	k := templateKey{root: filepath.Dir(c.SkillDir), reads: slices.Sorted(slices.Values(c.ReadPaths)), writes: slices.Sorted(slices.Values(c.WritePaths))}
-	k.read, k.write = strings.Join(k.reads, "\x00"), strings.Join(k.writes, "\x00")
-	return k
+	return templateKey{root: filepath.Dir(c.SkillDir), reads: slices.Sorted(slices.Values(c.ReadPaths)),
+		writes: slices.Sorted(slices.Values(c.WritePaths))}
 }
 
 // id is the key as a map key and for logs.
-func (k templateKey) id() string { return k.root + "\x00r" + k.read + "\x00w" + k.write }
+func (k templateKey) id() string {
+	return k.root + "\x00r" + strings.Join(k.reads, "\x00") + "\x00w" + strings.Join(k.writes, "\x00")
+}

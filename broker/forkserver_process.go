@@ -63,34 +63,34 @@ const forkIdleStop = 10 * time.Minute
 func (r *Runner) forkServerFor(k templateKey) (*forkServer, error) {
 	r.forkMu.Lock()
 	defer r.forkMu.Unlock()
-	now := time.Now()
+	now, key := time.Now(), k.id()
 	for id, fs := range r.forks {
-		if id != k.id() && now.Sub(fs.lastUsed) > forkIdleStop {
+		if id != key && now.Sub(fs.lastUsed) > forkIdleStop {
 			fs.stop()
 			delete(r.forks, id)
 		}
 	}
-	if fs := r.forks[k.id()]; fs != nil {
+	if fs := r.forks[key]; fs != nil {
 		select {
 		case <-fs.dead:
-			delete(r.forks, k.id())
+			delete(r.forks, key)
 			r.log.Warn("fork server died; starting a new one", "root", k.root, "stderr", fs.tail.String())
 		default:
 			fs.lastUsed = now
 			return fs, nil
 		}
 	}
-	if t, ok := r.forkFailed[k.id()]; ok && now.Sub(t) < forkRetryAfter {
+	if t, ok := r.forkFailed[key]; ok && now.Sub(t) < forkRetryAfter {
 		return nil, errors.New("fork server failed to start recently")
 	}
 	fs, err := r.startForkServer(k)
 	if err != nil {
-		r.forkFailed[k.id()] = now
+		r.forkFailed[key] = now
 		return nil, err
 	}
-	delete(r.forkFailed, k.id())
+	delete(r.forkFailed, key)
 	fs.lastUsed = now
-	r.forks[k.id()] = fs
+	r.forks[key] = fs
 	return fs, nil
 }
 

@@ -37,8 +37,8 @@ func parseFields(verb string, args []string) (map[string]any, error) {
 }
 
 // printWritten prints the node a write answered with, and its warnings.
-func printWritten(ctx context.Context, e *env, c *wire.Client, raw rawJSON, json bool, verb string) error {
-	if json {
+func printWritten(ctx context.Context, e *env, c *wire.Client, raw rawJSON, asJSON bool, verb string) error {
+	if asJSON {
 		return printJSON(e.stdout, raw)
 	}
 	var out struct {
