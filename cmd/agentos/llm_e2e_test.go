@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,11 @@ func openAIServer(t *testing.T) *fakeLLM {
 			fmt.Fprint(w, `{"error":{"message":"The model `+"`missing-model`"+` does not exist or you do not have access to it.","type":"invalid_request_error","code":"model_not_found"}}`)
 			return
 		}
+		if body["response_format"] != nil { // as a model told the format answers
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id":"c2","object":"chat.completion","model":"gpt-test","choices":[{"index":0,"message":{"role":"assistant","content":"{\"city\":\"Paris\",\"temp\":12}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":7}}`)
+			return
+		}
 		if body["stream"] == true {
 			w.Header().Set("Content-Type", "text/event-stream")
 			for i, piece := range []string{"Hel", "lo ", "there"} {
@@ -120,6 +126,10 @@ func openAIServer(t *testing.T) *fakeLLM {
 func ollamaServer(t *testing.T) *fakeLLM {
 	return newFakeLLM(t, func(f *fakeLLM, w http.ResponseWriter, body map[string]any) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
+		if body["format"] != nil {
+			fmt.Fprint(w, `{"model":"llama-test","message":{"role":"assistant","content":"{\"city\":\"Paris\",\"temp\":12}"},"done":true,"prompt_eval_count":11,"eval_count":7}`)
+			return
+		}
 		if body["stream"] == true {
 			for _, piece := range []string{"Hel", "lo ", "there"} {
 				fmt.Fprintf(w, "{\"model\":\"llama-test\",\"message\":{\"role\":\"assistant\",\"content\":%q},\"done\":false}\n", piece)
@@ -136,6 +146,11 @@ func ollamaServer(t *testing.T) *fakeLLM {
 // events (message_start, content_block_*, message_delta, message_stop).
 func anthropicServer(t *testing.T) *fakeLLM {
 	return newFakeLLM(t, func(f *fakeLLM, w http.ResponseWriter, body map[string]any) {
+		if choice, _ := body["tool_choice"].(map[string]any); choice["type"] == "tool" { // a forced tool, called
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"m2","type":"message","role":"assistant","model":"claude-test","content":[{"type":"tool_use","id":"toolu_2","name":%q,"input":{"city":"Paris","temp":12}}],"stop_reason":"tool_use","usage":{"input_tokens":11,"output_tokens":7}}`, choice["name"])
+			return
+		}
 		if body["stream"] == true {
 			w.Header().Set("Content-Type", "text/event-stream")
 			ev := func(name, data string) { fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data) }
@@ -248,6 +263,63 @@ func TestLLMProvidersSpeakOneContract(t *testing.T) {
 	if tools, _ := oa.last.Load().(map[string]any)["tools"].([]any); len(tools) != 1 {
 		t.Errorf("openai tools %v", oa.last.Load())
 	}
+}
+
+// A response_format asking for JSON to a schema gets JSON text as content
+// from every provider, each asked in its own API's way: OpenAI's field as
+// given, Ollama's format, and for Anthropic a forced tool with the schema.
+func TestLLMResponseFormatFromEveryProvider(t *testing.T) {
+	oa, ol, an := openAIServer(t), ollamaServer(t), anthropicServer(t)
+	d := startDaemon(t, llmHome(t, oa.srv.URL, ol.srv.URL, an.srv.URL, ""))
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-o"}, nil)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "anthropic", "value": "sk-a"}, nil)
+	schema := map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}, "temp": map[string]any{"type": "number"}}}
+	format := map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "weather", "schema": schema}}
+	messages := []map[string]any{{"role": "user", "content": "Weather in Paris, as JSON?"}}
+	for _, skill := range []string{"openai", "ollama", "anthropic"} {
+		var got llmAnswer
+		call(t, c, wire.MethodInvoke, map[string]any{"capability": "llm", "provider": skill,
+			"params": map[string]any{"messages": messages, "response_format": format}}, &got)
+		var answer map[string]any
+		if err := json.Unmarshal([]byte(got.Message.Content), &answer); err != nil || answer["city"] != "Paris" || answer["temp"] != 12.0 {
+			t.Errorf("%s: content %q is not the JSON asked for (%v)", skill, got.Message.Content, err)
+		}
+		if len(got.Message.ToolCalls) != 0 {
+			t.Errorf("%s: the format came back as a tool call: %+v", skill, got.Message.ToolCalls)
+		}
+	}
+	if body := oa.last.Load().(map[string]any); !reflect.DeepEqual(body["response_format"], jsonRoundTrip(t, format)) {
+		t.Errorf("openai was sent response_format %v", body["response_format"])
+	}
+	if body := ol.last.Load().(map[string]any); !reflect.DeepEqual(body["format"], jsonRoundTrip(t, schema)) {
+		t.Errorf("ollama was sent format %v", body["format"])
+	}
+	body := an.last.Load().(map[string]any)
+	tools, _ := body["tools"].([]any)
+	if len(tools) != 1 || !reflect.DeepEqual(tools[0].(map[string]any)["input_schema"], jsonRoundTrip(t, schema)) {
+		t.Errorf("anthropic was sent tools %v", body["tools"])
+	}
+
+	// A format that is none of the three is the caller's mistake: invalid, no fallback.
+	err := c.Call(context.Background(), wire.MethodInvoke, map[string]any{"capability": "llm", "provider": "ollama",
+		"params": map[string]any{"messages": messages, "response_format": map[string]any{"type": "yaml"}}}, nil)
+	if !wire.IsKind(err, wire.KindInvalid) || !strings.Contains(err.Error(), "json_object") {
+		t.Errorf("a bad response_format: %v", err)
+	}
+}
+
+func jsonRoundTrip(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // waitJob follows job id until it ends.

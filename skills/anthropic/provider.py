@@ -4,6 +4,12 @@ import json
 from agentos import OpError, llm, provides, secrets, settings, timeout
 
 
+# The Messages API has no response_format. A JSON answer is asked for as
+# Anthropic's docs advise: a tool whose input schema is the format, which the
+# model is made to call; its input is then the answer's content, as text.
+_ANSWER_TOOL = "json_answer"
+
+
 def _key() -> str:
     try:
         return secrets.get("anthropic")
@@ -49,7 +55,7 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
         temperature: sampling temperature
         max_tokens: the longest answer, in tokens (default the `max_tokens` setting)
         tools: functions the model may call, [{name, description, parameters}]
-        response_format: not supported by the Messages API: describe the format in a message
+        response_format: {"type": "json_object"} or {"type": "json_schema", "json_schema": {"schema": ...}}: the answer's content is JSON text
         stream: report the answer's pieces as progress while it comes
     """
     llm.check({"messages": messages, "tools": tools})
@@ -65,6 +71,12 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
     if tools:
         body["tools"] = [{"name": t["name"], "description": t.get("description", ""),
                           "input_schema": t.get("parameters") or {"type": "object"}} for t in tools]
+    schema = llm.json_format(response_format)
+    if schema is not None:
+        body.setdefault("tools", []).append({"name": _ANSWER_TOOL, "input_schema": schema,
+                                             "description": "Give the final answer, in this format."})
+        # with tools of its own the model may call those first; it must call one
+        body["tool_choice"] = {"type": "any"} if tools else {"type": "tool", "name": _ANSWER_TOOL}
     if stream:
         body["stream"] = True
     headers = {"x-api-key": _key(), "anthropic-version": "2023-06-01",
@@ -81,8 +93,16 @@ def _answer(data: dict, model: str) -> dict:
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id", ""), "name": block.get("name", ""), "arguments": llm.tool_arguments(block.get("input"))})
     usage = data.get("usage") or {}
-    return llm.result("anthropic", data.get("model", model), "".join(text), calls,
+    return llm.result("anthropic", data.get("model", model), *_fold_answer("".join(text), calls),
                       usage.get("input_tokens"), usage.get("output_tokens"))
+
+
+def _fold_answer(text: str, calls: list) -> tuple[str, list]:
+    """The answer tool's input, if the model called it, as the content."""
+    for c in calls:
+        if c["name"] == _ANSWER_TOOL:
+            return json.dumps(c["arguments"]), [o for o in calls if o is not c]
+    return text, calls
 
 
 def _streamed(lines, model: str) -> dict:
@@ -124,4 +144,5 @@ def _streamed(lines, model: str) -> dict:
         elif b.get("type") == "tool_use":
             args = llm.tool_arguments(b["_json"]) if b["_json"] else llm.tool_arguments(b.get("input"))
             calls.append({"id": b.get("id", ""), "name": b.get("name", ""), "arguments": args})
-    return llm.result("anthropic", model, "".join(text), calls, usage.get("input_tokens"), usage.get("output_tokens"))
+    return llm.result("anthropic", model, *_fold_answer("".join(text), calls),
+                      usage.get("input_tokens"), usage.get("output_tokens"))

@@ -24,7 +24,7 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
         temperature: sampling temperature
         max_tokens: the longest answer, in tokens
         tools: functions the model may call, [{name, description, parameters}]
-        response_format: {"type": "json_object"} asks for JSON
+        response_format: {"type": "json_object"} or {"type": "json_schema", "json_schema": {"schema": ...}} asks for JSON
         stream: report the answer's pieces as progress while it comes
     """
     llm.check({"messages": messages, "tools": tools})
@@ -42,8 +42,9 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
         body["tools"] = [{"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
                                                            "parameters": t.get("parameters") or {"type": "object"}}}
                          for t in tools]
-    if isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema"):
-        body["format"] = response_format.get("schema") or "json"
+    schema = llm.json_format(response_format)
+    if schema is not None:  # Ollama takes "json" or a JSON Schema
+        body["format"] = "json" if schema == {"type": "object"} else schema
     r = llm.post("ollama", base + "/api/chat", {"Accept": "application/x-ndjson"}, body, stream=stream)
     lines = (ln for ln in r.lines() if ln.strip()) if stream else [r.text]
     text, calls, pieces, last = [], [], 0, {}

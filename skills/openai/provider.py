@@ -42,7 +42,7 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
         temperature: sampling temperature
         max_tokens: the longest answer, in tokens
         tools: functions the model may call, [{name, description, parameters}]
-        response_format: e.g. {"type": "json_object"}
+        response_format: {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name", "schema"}}
         stream: report the answer's pieces as progress while it comes
     """
     params = {"messages": messages, "tools": tools}
@@ -59,6 +59,7 @@ def chat(messages: list, model: str | None = None, temperature: float | None = N
                                                            "parameters": t.get("parameters") or {"type": "object"}}}
                          for t in tools]
     if response_format is not None:
+        llm.json_format(response_format)  # checked, then sent as given
         body["response_format"] = response_format
     if stream:
         body["stream"] = True

@@ -26,7 +26,7 @@ import time
 from ._conn import OpError
 from ._ops import _emit, http
 
-__all__ = ["check", "post", "tool_arguments", "result", "stream_delta", "sse_events"]
+__all__ = ["check", "post", "json_format", "tool_arguments", "result", "stream_delta", "sse_events"]
 
 _RETRY_MAX = 30.0  # seconds of retry-after honoured, once
 
@@ -44,6 +44,27 @@ def check(params: dict) -> list:
                               or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools)):
         raise OpError("invalid", "llm: tools must be a list of {name, description, parameters}")
     return messages
+
+
+def json_format(response_format) -> dict | None:
+    """The JSON Schema a call's ``response_format`` asks the answer to follow, in
+    OpenAI's two forms: ``{"type": "json_object"}`` (any object: ``{"type":
+    "object"}``) and ``{"type": "json_schema", "json_schema": {"name", "schema"}}``.
+    None for ``{"type": "text"}`` or no format; anything else is ``invalid``."""
+    if response_format is None:
+        return None
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if isinstance(schema, dict):
+            return schema
+        raise OpError("invalid", 'llm: response_format json_schema needs {"json_schema": {"name": ..., "schema": {...}}}')
+    raise OpError("invalid", 'llm: response_format must be {"type": "text" | "json_object" | "json_schema"}')
 
 
 def post(provider: str, url: str, headers: dict, body: dict, timeout: float = 120.0, stream: bool = False):
