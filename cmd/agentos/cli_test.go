@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -449,6 +451,75 @@ func TestInvokeInterruptedExits130WithoutEscapeCodesOffATerminal(t *testing.T) {
 			t.Errorf("the invoke's job is %s, want cancelled", j.State)
 		}
 	}
+}
+
+// On a terminal, a long invoke draws a spinner with the elapsed time and
+// its job id, rewritten in place, and clears it when Ctrl-C ends it (130).
+func TestInvokeDrawsASpinnerOnATerminal(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "hanger", "capability(hang)", testkit.HangTools)
+	startDaemon(t, home)
+	marker := testkit.SkillDir(home, "hanger")
+	master, tty := openPTY(t)
+	cmd := exec.Command(binPath, "invoke", "hang", `{"marker": "`+marker+`"}`)
+	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
+	cmd.Stderr = tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The terminal's output, read as it comes until the command ends.
+	var mu sync.Mutex
+	var screen strings.Builder
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	seen := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
+	testkit.WaitMarked(t, marker, 2)
+	spinner := regexp.MustCompile(`\r\x1b\[K. (\d+\.\d)s [^\r]*?\(job (j\d+), Ctrl-C cancels\)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(spinner.FindAllString(seen(), -1)) < 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	frames := spinner.FindAllStringSubmatch(seen(), -1)
+	if len(frames) < 3 {
+		t.Fatalf("no spinner on the terminal after 10 s: %q", seen())
+	}
+	first, _ := strconv.ParseFloat(frames[0][1], 64)
+	last, _ := strconv.ParseFloat(frames[len(frames)-1][1], 64)
+	if last <= first {
+		t.Errorf("the elapsed time does not move: %v then %v", first, last)
+	}
+	if !strings.Contains(frames[len(frames)-1][0], "50% started") {
+		t.Errorf("the skill's progress is not on the spinner's line: %q", frames[len(frames)-1][0])
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("invoke after Ctrl-C: %v", err)
+	}
+	// The spinner's line was cleared before the message was written.
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(seen(), "interrupted") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := seen()
+	end := strings.LastIndex(out, "interrupted")
+	if end < 0 || !strings.Contains(out[strings.LastIndex(out[:end], "Ctrl-C cancels)"):end], "\r\x1b[K") {
+		t.Errorf("the spinner was not cleared before the message: %q", out)
+	}
+	testkit.WaitNoneMarked(t, marker, "the interrupted invoke")
 }
 
 // agentos completion bash is a script bash runs, completing commands,

@@ -74,16 +74,17 @@ func (e *interruptedError) Error() string { return e.err.Error() }
 func (e *interruptedError) Unwrap() error { return e.err }
 
 // progressBar draws one line on stderr, rewritten in place: a spinner with
-// the elapsed time and the job id until progress comes, then the progress.
-// Without a terminal it writes each progress report as a plain line and no
-// spinner: no escape codes in a redirected stderr.
+// the elapsed time, the latest progress report and the job id. Without a
+// terminal it writes each progress report as a plain line and no spinner:
+// no escape codes in a redirected stderr.
 type progressBar struct {
 	w        io.Writer
 	tty      bool
 	mu       sync.Mutex
 	drawn    bool
-	streamed bool // a streamed answer's pieces have been printed
-	shown    bool // progress came: the spinner stops
+	streamed bool   // a streamed answer's pieces have been printed
+	progress string // the latest progress report, as drawn
+	frame    int
 	job      string
 	start    time.Time
 }
@@ -94,7 +95,8 @@ func (b *progressBar) started(job string) {
 	b.mu.Unlock()
 }
 
-// spin draws the spinner every 100 ms after the first second, until stop.
+// spin redraws the line every 100 ms, from the first second or the first
+// progress report, until stop.
 func (b *progressBar) spin() (stop func()) {
 	b.start = time.Now()
 	if !b.tty {
@@ -107,26 +109,38 @@ func (b *progressBar) spin() (stop func()) {
 		defer wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-		for i := 0; ; i++ {
+		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
 			b.mu.Lock()
-			if !b.shown && !b.streamed && time.Since(b.start) >= time.Second {
-				line := fmt.Sprintf("%s %.1fs", frames[i%len(frames)], time.Since(b.start).Seconds())
-				if b.job != "" {
-					line += " (job " + b.job + ", Ctrl-C cancels)"
-				}
-				fmt.Fprintf(b.w, "\r\033[K%s", line)
-				b.drawn = true
+			b.frame++
+			if b.progress != "" || time.Since(b.start) >= time.Second {
+				b.drawLocked()
 			}
 			b.mu.Unlock()
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+func (b *progressBar) drawLocked() {
+	if b.streamed {
+		return // a redrawn line would overwrite the text streamed so far
+	}
+	line := fmt.Sprintf("%s %.1fs", spinnerFrames[b.frame%len(spinnerFrames)], time.Since(b.start).Seconds())
+	if b.progress != "" {
+		line += " " + b.progress
+	}
+	if b.job != "" {
+		line += " (job " + b.job + ", Ctrl-C cancels)"
+	}
+	fmt.Fprintf(b.w, "\r\033[K%s", line)
+	b.drawn = true
 }
 
 func (b *progressBar) show(d map[string]any) {
@@ -138,10 +152,6 @@ func (b *progressBar) show(d map[string]any) {
 		b.streamed = true
 		return
 	}
-	if b.streamed {
-		return // a bar would overwrite the text streamed so far
-	}
-	b.shown = true
 	cur, _ := d["current"].(float64)
 	total, _ := d["total"].(float64)
 	msg, _ := d["message"].(string)
@@ -158,8 +168,8 @@ func (b *progressBar) show(d map[string]any) {
 		fmt.Fprintln(b.w, line)
 		return
 	}
-	fmt.Fprintf(b.w, "\r\033[K%s", line)
-	b.drawn = true
+	b.progress = line
+	b.drawLocked()
 }
 
 func (b *progressBar) clear() {
