@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,13 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/testkit"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // llmAnswer is the llm contract's result (DESIGN §13).
@@ -473,5 +477,88 @@ func TestInvokePrintsAStreamedAnswer(t *testing.T) {
 	r := agentos(t, home, "invoke", "--provider", "openai", "llm", `{"stream": true, "messages": [{"role": "user", "content": "hi"}]}`)
 	if r.code != 0 || !strings.Contains(r.stderr, "Hello there\n") || !strings.Contains(r.stdout, `"content": "Hello there"`) {
 		t.Fatalf("invoke: %+v", r)
+	}
+}
+
+// A streamed answer's pieces reach an MCP client as progress notifications
+// and a browser app as job.progress events on the bridge's event stream.
+func TestStreamedAnswerReachesMCPAndTheBridge(t *testing.T) {
+	oa := openAIServer(t)
+	home := llmHome(t, oa.srv.URL, "http://127.0.0.1:9", "http://127.0.0.1:9", "")
+	d, bridgeURL := startDaemonBridge(t, home)
+	call(t, d.client(t), wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-o"}, nil)
+
+	// The bridge's stream, read from before the call.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", bridgeURL+"/observer/stream", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	deltas := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var ev wire.Event
+			if json.Unmarshal([]byte(data), &ev) == nil && ev.Type == wire.EventJobProgress {
+				if s, _ := ev.Data["delta"].(string); s != "" {
+					deltas <- s
+				}
+			}
+		}
+	}()
+
+	c := mcpSession(t, home, "--no-autostart")
+	if err := c.Start(ctx); err != nil { // wires the notification handlers
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var messages []string
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == string(mcp.MethodNotificationProgress) {
+			mu.Lock()
+			messages = append(messages, fmt.Sprint(n.Params.AdditionalFields["message"]))
+			mu.Unlock()
+		}
+	})
+	var call mcp.CallToolRequest
+	call.Params.Name = "llm"
+	call.Params.Arguments = map[string]any{"stream": true, "messages": []map[string]any{{"role": "user", "content": "hi"}}}
+	call.Params.Meta = &mcp.Meta{ProgressToken: "s1"}
+	out, err := c.CallTool(ctx, call)
+	if err != nil || out.IsError {
+		t.Fatalf("llm over MCP: %v %+v", err, out)
+	}
+	want := []string{"Hel", "lo ", "there"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := slices.Clone(messages)
+		mu.Unlock()
+		if slices.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("MCP progress messages %q, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var seen []string
+	for len(seen) < len(want) {
+		select {
+		case s := <-deltas:
+			seen = append(seen, s)
+		case <-ctx.Done():
+			t.Fatalf("bridge stream deltas %q, want %q", seen, want)
+		}
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("bridge stream deltas %q, want %q", seen, want)
 	}
 }
