@@ -46,9 +46,28 @@ type Tool struct {
 	Doc         string          `json:"doc,omitempty"`
 	Provides    []Provide       `json:"provides,omitempty"`
 	Returns     string          `json:"returns,omitempty"`
-	Timeout     float64         `json:"timeout,omitempty"` // seconds; 0 means the default
-	Params      json.RawMessage `json:"params"`            // JSON Schema
+	Timeout     float64         `json:"timeout,omitempty"`  // seconds; 0 means the default
+	Params      json.RawMessage `json:"params"`             // JSON Schema
+	Prompt      *PromptDecl     `json:"prompt,omitempty"`   // @prompt: an MCP prompt
+	Resource    *ResourceDecl   `json:"resource,omitempty"` // @resource: an MCP resource
 	Warnings    []string        `json:"warnings,omitempty"`
+}
+
+// PromptDecl is a tool's @prompt: the function is a prompt whose arguments
+// are its parameters.
+type PromptDecl struct {
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
+}
+
+// ResourceDecl is a tool's @resource: the function is the resource at URI,
+// a URI template (RFC 6570) when Template, whose variables are its parameters.
+type ResourceDecl struct {
+	URI      string `json:"uri"`
+	Name     string `json:"name"`
+	Title    string `json:"title,omitempty"`
+	MIME     string `json:"mime,omitempty"`
+	Template bool   `json:"template,omitempty"`
 }
 
 // Provide is one @provides(capability, **meta) of a tool.

@@ -160,6 +160,16 @@ func (t *jobTable) progress(j *Job, current, total float64, msg, delta string) {
 	t.bus.Publish(ev)
 }
 
+// logged publishes a line j's skill logged (agentos.log), for the callers
+// following the job (MCP sends them as notifications/message).
+func (t *jobTable) logged(j *Job, level, msg string) {
+	t.mu.Lock()
+	ev := wire.Event{Type: wire.EventJobLog, Skill: j.Skill, Capability: j.Capability, Provider: j.Tool, CallID: j.ID,
+		Data: map[string]any{"job": j.ID, "tool": j.Tool, "level": level, "message": msg}}
+	t.mu.Unlock()
+	t.bus.Publish(ev)
+}
+
 // set updates j's fields under the table's lock.
 func (t *jobTable) set(j *Job, fn func(j *Job)) {
 	t.mu.Lock()

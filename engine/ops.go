@@ -33,6 +33,8 @@ type skillOps struct {
 	invoke func(ctx context.Context, p wire.InvokeParams) (any, error)
 	// progress records the tool's progress on its job.
 	progress func(current, total float64, message, delta string)
+	// logged publishes a log line on its job.
+	logged func(level, message string)
 	// http is its http.request op.
 	http *httpop.Net
 }
@@ -60,7 +62,8 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 			progress: func(current, total float64, message, delta string) {
 				s.jobs.progress(j, current, total, message, delta)
 			},
-			http: httpop.New(sk, s.ownListeners(), s.opts.Version),
+			logged: func(level, message string) { s.jobs.logged(j, level, message) },
+			http:   httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
 }
@@ -105,10 +108,14 @@ func (o *skillOps) Progress(current, total float64, message, delta string) {
 	o.progress(current, total, message, delta)
 }
 
-// Log writes a skill's log line to the engine log, tagged with the skill.
+// Log writes a skill's log line to the engine log, tagged with the skill,
+// and publishes it on the call's job for whoever follows it.
 func (o *skillOps) Log(level, message string) {
 	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "warning": slog.LevelWarn, "warn": slog.LevelWarn, "error": slog.LevelError}[level]
 	o.log.Log(context.Background(), lvl, message, "skill", o.skill.ID, "tool", o.tool, "call", o.callID)
+	if o.logged != nil {
+		o.logged(level, message)
+	}
 }
 
 // ownListeners are the engine's listeners a skill's http op must never

@@ -28,7 +28,7 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params w
 	if req.Params.Meta != nil {
 		token = req.Params.Meta.ProgressToken
 	}
-	follow := wire.Follow{RejoinWithin: rejoinWithin, Log: p.log}
+	follow := wire.Follow{RejoinWithin: rejoinWithin, Log: p.log, OnLog: func(ev wire.Event) { p.sendLog(ctx, ev) }}
 	if token != nil {
 		follow.OnProgress = func(ev wire.Event) { p.sendProgress(ctx, token, ev.Data) }
 	}
@@ -62,6 +62,26 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params w
 			what, gone.Job, gone.PID, gone.NewPID))
 	}
 	return errorResult(err)
+}
+
+// sendLog forwards a line the job's skill logged as notifications/message,
+// at or above the session's logging/setLevel (mcp-go checks it); the logger
+// is the skill.
+func (p *Proxy) sendLog(ctx context.Context, ev wire.Event) {
+	msg, _ := ev.Data["message"].(string)
+	level := mcp.LoggingLevelInfo
+	switch ev.Data["level"] {
+	case "debug":
+		level = mcp.LoggingLevelDebug
+	case "warning", "warn":
+		level = mcp.LoggingLevelWarning
+	case "error":
+		level = mcp.LoggingLevelError
+	}
+	n := mcp.NewLoggingMessageNotification(level, ev.Skill, msg)
+	if err := p.srv.SendLogMessageToClient(ctx, n); err != nil {
+		p.log.Debug("log notification not sent", "err", err)
+	}
 }
 
 // sendProgress forwards one job.progress event as notifications/progress.

@@ -36,6 +36,7 @@ func (p *Proxy) refresh(ctx context.Context) {
 		p.syncTools(p.capTools(sch.Capabilities))
 	}
 
+	var shapeRes []server.ServerResource // nil: shapes.list failed, keep those there are
 	var shapes struct {
 		Shapes []struct {
 			Name        string `json:"name"`
@@ -45,52 +46,27 @@ func (p *Proxy) refresh(ctx context.Context) {
 	if err := p.eng.Call(ctx, "shapes.list", nil, &shapes, true); err != nil {
 		p.log.Warn("shapes.list failed; shape resources left as they are", "err", err)
 	} else {
-		res := make([]server.ServerResource, 0, len(shapes.Shapes))
+		shapeRes = make([]server.ServerResource, 0, len(shapes.Shapes))
 		for _, sh := range shapes.Shapes {
 			desc := sh.Description
 			if desc == "" {
 				desc = "The " + sh.Name + " shape."
 			}
-			res = append(res, server.ServerResource{
+			shapeRes = append(shapeRes, server.ServerResource{
 				Resource: mcp.NewResource(shapeURI+sh.Name, sh.Name, mcp.WithResourceDescription(desc), mcp.WithMIMEType("application/json")),
 				Handler:  p.readShape(sh.Name),
 			})
 		}
-		p.srv.SetResources(res...)
 	}
 
 	var skills struct {
-		Skills []struct {
-			ID          string `json:"id"`
-			Description string `json:"description"`
-			Invalid     string `json:"invalid"`
-		} `json:"skills"`
+		Skills []skillEntry `json:"skills"`
 	}
 	if err := p.eng.Call(ctx, "skills.list", nil, &skills, true); err != nil {
-		p.log.Warn("skills.list failed; prompts left as they are", "err", err)
+		p.log.Warn("skills.list failed; prompts and skill resources left as they are", "err", err)
 		return
 	}
-	var prompts []server.ServerPrompt
-	for _, sk := range skills.Skills {
-		if sk.Invalid != "" {
-			continue
-		}
-		var full struct {
-			Guide string `json:"guide"`
-		}
-		if err := p.eng.Call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
-			p.log.Warn("skills.get failed; no prompt for the skill", "skill", sk.ID, "err", err)
-			continue
-		}
-		guide, desc := full.Guide, sk.Description
-		prompts = append(prompts, server.ServerPrompt{
-			Prompt: mcp.NewPrompt(sk.ID, mcp.WithPromptDescription(desc)),
-			Handler: func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-				return mcp.NewGetPromptResult(desc, []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(guide))}), nil
-			},
-		})
-	}
-	p.srv.SetPrompts(prompts...)
+	p.syncSkillItems(ctx, skills.Skills, shapeRes)
 }
 
 // syncTools removes capability tools that are gone and adds new or changed

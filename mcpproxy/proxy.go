@@ -48,7 +48,9 @@ type Proxy struct {
 	log *slog.Logger
 
 	refreshMu sync.Mutex
-	capJSON   map[string]string // capability tool name -> the tool as JSON, to spot changes
+	capJSON   map[string]string       // capability tool name -> the tool as JSON, to spot changes
+	shapeRes  []server.ServerResource // the shapes' resources, kept when shapes.list fails
+	served    served                  // prompts and resources as last served
 }
 
 // fixedTool is one of the tools every proxy has.
@@ -190,8 +192,8 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	}
 	p.srv = server.NewMCPServer("agentos", opts.Version,
 		server.WithToolCapabilities(true),
-		server.WithResourceCapabilities(false, false),
-		server.WithPromptCapabilities(false),
+		server.WithResourceCapabilities(false, true),
+		server.WithPromptCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithInstructions(instructions),
@@ -234,9 +236,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
 		})
 	}
-	p.srv.AddResourceTemplate(mcp.NewResourceTemplate(nodeURI+"{id}", "node",
-		mcp.WithTemplateDescription("One node of the agentos graph by id, as data.read gives it."),
-		mcp.WithTemplateMIMEType("application/json")), p.readNode)
+	p.syncSkillItems(ctx, nil, nil) // the node template, before the engine answers
 
 	if connected || opts.Autostart {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -428,9 +428,20 @@ func errorResult(err error) *mcp.CallToolResult {
 	return mcp.NewToolResultError(err.Error())
 }
 
-// resultOf renders an engine result: compact JSON text (cut at MaxText with
-// a note) plus the same value as structuredContent.
+// resultOf renders an engine result: content blocks as they are (a skill's
+// rich result), a string as its text, anything else as compact JSON text
+// (cut at MaxText with a note) plus the same value as structuredContent.
 func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
+	if rich := richToolResult(raw); rich != nil {
+		return rich
+	}
+	if s := bytes.TrimSpace(raw); len(s) > 0 && s[0] == '"' { // a string is text, not JSON
+		text := plainText(s)
+		if len(text) <= MaxText {
+			return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)},
+				RawStructuredContent: json.RawMessage(`{"result":` + string(s) + `}`)}
+		}
+	}
 	var buf bytes.Buffer
 	if json.Compact(&buf, raw) != nil {
 		buf.Reset()

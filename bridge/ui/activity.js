@@ -145,6 +145,7 @@ function keyOf(ev) {
     case "failed":
       return ev.call_id ? "call:" + ev.call_id : null;
     case "job.progress":
+    case "job.log":
     case "job.finished":
       return ev.call_id ? "job:" + ev.call_id : null;
   }
@@ -194,7 +195,7 @@ export function addEvent(log, ev) {
     }
   }
   if (!merged) {
-    const running = ev.type === "started" || ev.type === "job.progress";
+    const running = ev.type === "started" || ev.type === "job.progress" || ev.type === "job.log";
     const entry = {key, ev, run: log.run, state: running ? "running" : "ended", changes: [], dropped: 0};
     if (key) adoptChanges(log, entry);
     log.entries.unshift(entry);
@@ -348,6 +349,8 @@ function outcome(entry, opts) {
       return ["skills", "changed"];
     case "job.progress":
       return ["job", "running"];
+    case "job.log":
+      return ["log", "running"];
     case "job.finished": {
       // Named like a call's outcome, so the narrow feed's badge fits.
       const state = (ev.data && ev.data.state) || "finished";
@@ -410,6 +413,12 @@ function row(entry, opts) {
       main = h("span", {class: "method"}, label(ev));
       const pct = d.total ? ` ${Math.round((100 * d.current) / d.total)}%` : "";
       detail = h("span", null, (d.message || "") + pct);
+      break;
+    }
+    case "job.log": {
+      const d = ev.data || {};
+      main = h("span", {class: "method"}, label(ev));
+      detail = h("span", null, `${d.level || "info"}: ${d.message || ""}`);
       break;
     }
     default:

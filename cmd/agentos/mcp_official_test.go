@@ -259,22 +259,60 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 	return "", nil
 }
 
-// The official conformance suite's generic server scenarios against
-// `agentos mcp --http` (DESIGN §10, issue 4).
+// Server scenarios of the official conformance suite not passed yet, with
+// why. A scenario listed here that passes fails the test, so the list stays
+// true; the issue it belongs to (12) is open until it is empty.
+var conformancePending = map[string]string{
+	"completion-complete":          "completion/complete is not served yet",
+	"tools-call-sampling":          "sampling from skills is not built yet",
+	"tools-call-elicitation":       "elicitation from skills is not built yet",
+	"elicitation-sep1034-defaults": "elicitation from skills is not built yet",
+	"elicitation-sep1330-enums":    "elicitation from skills is not built yet",
+	"server-sse-polling":           "the HTTP transport does not resume SSE streams yet",
+	"server-sse-multiple-streams":  "the HTTP transport does not resume SSE streams yet",
+	"resources-subscribe":          "resources/subscribe is not served yet",
+	"resources-unsubscribe":        "resources/subscribe is not served yet",
+}
+
+// Every server scenario of the official conformance suite (as its `list`
+// names them) against `agentos mcp --http`, with the fixture skill
+// testdata/mcp-everything providing the tools, prompts and resources the
+// scenarios name through the SDK's general features (DESIGN §10).
 func TestOfficialMCPConformanceOverHTTP(t *testing.T) {
 	tools := requireCITools(t)
 	conformance := tools.bin(t, "@modelcontextprotocol/conformance", "conformance")
 	home := testkit.Home(t)
 	testkit.AddSkill(t, home, "echoer", "", echoerTools)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(home, "skills", "mcp-everything"), os.DirFS(filepath.Join(root, "testdata", "mcp-everything"))); err != nil {
+		t.Fatal(err)
+	}
 	startDaemon(t, home)
 	url, logs := mcpHTTP(t, home)
 
-	for _, scenario := range []string{"server-initialize", "ping", "tools-list", "logging-set-level", "dns-rebinding-protection"} {
+	listed := tools.run(t, time.Minute, nil, conformance, "list")
+	_, server, _ := strings.Cut(listed.stdout, "Server scenarios")
+	server, _, _ = strings.Cut(server, "Client scenarios")
+	var scenarios []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+- (\S+)`).FindAllStringSubmatch(server, -1) {
+		scenarios = append(scenarios, m[1])
+	}
+	if len(scenarios) < 30 {
+		t.Fatalf("conformance list names %d server scenarios:\n%s", len(scenarios), listed)
+	}
+	for _, scenario := range scenarios {
 		t.Run(scenario, func(t *testing.T) {
 			out := t.TempDir()
 			r := tools.run(t, 2*time.Minute, nil, conformance, "server", "--url", url, "--scenario", scenario, "-o", out)
+			pending, isPending := conformancePending[scenario]
 			fail := func(format string, args ...any) {
 				t.Helper()
+				if isPending {
+					t.Skipf("pending (%s): "+format, append([]any{pending}, args...)...)
+				}
 				t.Fatalf("conformance %s: "+format+"\n%s\nagentos mcp logs:\n%s", append(append([]any{scenario}, args...), r, logs())...)
 			}
 			// It writes its checks to OUT/server-SCENARIO-TIME/checks.json.
@@ -297,11 +335,14 @@ func TestOfficialMCPConformanceOverHTTP(t *testing.T) {
 			}
 			for _, c := range checks {
 				if c.Status != "SUCCESS" {
-					fail("check %s (%s) is %s: %s\n%s", c.ID, c.Description, c.Status, c.ErrorMessage, b)
+					fail("check %s (%s) is %s: %s", c.ID, c.Description, c.Status, c.ErrorMessage)
 				}
 			}
 			if r.code != 0 {
 				fail("exit %d with every check a SUCCESS", r.code)
+			}
+			if isPending {
+				t.Fatalf("%s passes: take it off conformancePending (%q)", scenario, pending)
 			}
 			t.Logf("%d checks passed", len(checks))
 		})

@@ -15,6 +15,8 @@ type Follow struct {
 	OnStarted func(job string)
 	// OnProgress gets each job.progress event of the job, in order.
 	OnProgress func(Event)
+	// OnLog gets each job.log event of the job (a line its skill logged).
+	OnLog func(Event)
 	// RejoinWithin is how long a call whose engine went away waits for one
 	// to answer again, to tell a restart from a stop (default 10 s).
 	RejoinWithin time.Duration
@@ -114,8 +116,8 @@ type follower struct {
 }
 
 func (fl *follower) subscribe(c *Client) error {
-	_, err := c.SubscribeTypes(fl.ctx, -1, []string{EventJobProgress, EventJobFinished}, func(ev Event) {
-		if ev.Type == EventJobProgress || ev.Type == EventJobFinished {
+	_, err := c.SubscribeTypes(fl.ctx, -1, []string{EventJobProgress, EventJobLog, EventJobFinished}, func(ev Event) {
+		if ev.Type == EventJobProgress || ev.Type == EventJobLog || ev.Type == EventJobFinished {
 			select {
 			case fl.events <- ev:
 			default: // the ticker in run covers a lost job.finished
@@ -176,6 +178,12 @@ func (fl *follower) run(r *Redialer, c *Client) (json.RawMessage, error) {
 			if ev.Type == EventJobProgress {
 				if fl.f.OnProgress != nil {
 					fl.f.OnProgress(ev)
+				}
+				continue
+			}
+			if ev.Type == EventJobLog {
+				if fl.f.OnLog != nil {
+					fl.f.OnLog(ev)
 				}
 				continue
 			}

@@ -34,6 +34,7 @@ const (
 	EventGraphChanged  = "graph.changed"
 	EventSkillsChanged = "skills.changed"
 	EventJobProgress   = "job.progress"
+	EventJobLog        = "job.log"      // a line a job's skill logged: level, message
 	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
 	EventLagged        = "lagged"
 )

@@ -11,9 +11,10 @@ is that decorator arguments must be literals, and that is what the warnings are 
 import ast
 import json
 import os
+import re
 import sys
 
-SDK_DECORATORS = ("tool", "provides", "returns", "timeout")
+SDK_DECORATORS = ("tool", "provides", "returns", "timeout", "prompt", "resource", "schema")
 
 _SIMPLE = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 _ARRAYS = {"list", "List", "Sequence", "MutableSequence", "Iterable", "Collection",
@@ -310,6 +311,7 @@ class Tool:
             "async": isinstance(fn, ast.AsyncFunctionDef),
             "description": description, "doc": doc,
             "provides": [], "returns": None, "timeout": None,
+            "prompt": None, "resource": None,
             "params": self.params(param_docs),
         }
         self.decorators(rec)
@@ -330,7 +332,10 @@ class Tool:
                 if args or kwargs:
                     self.warnings.append("@tool takes no arguments; they are ignored")
                 continue
-            if kind in ("returns", "timeout") and kind in seen:
+            if kind == "prompt":
+                self.prompt(rec, args, kwargs)
+                continue
+            if kind in ("returns", "timeout", "resource", "schema") and kind in seen:
                 self.warnings.append(f"{where} is given more than once; the top one counts")
                 continue
             seen.add(kind)
@@ -339,6 +344,10 @@ class Tool:
                 continue
             if kind == "provides":
                 self.provides(rec, args, kwargs)
+            elif kind == "resource":
+                self.resource(rec, args, kwargs)
+            elif kind == "schema":
+                self.schema(rec, args, kwargs)
             else:
                 self.single(rec, kind, args, kwargs)
 
@@ -364,6 +373,50 @@ class Tool:
                 continue
             meta[k.arg] = value
         rec["provides"].append({"capability": cap, "meta": meta})
+
+    def _options(self, where: str, kwargs: list[ast.keyword], allowed: tuple) -> dict:
+        """Literal string keyword arguments (title=, name=, mime=)."""
+        out = {}
+        for k in kwargs:
+            value = _literal(k.value) if k.arg in allowed else _NOT_LITERAL
+            if k.arg not in allowed:
+                self.warnings.append(f"{where}: {k.arg or '**'}= is not an option ({', '.join(allowed)}); ignored")
+            elif value is not None and not isinstance(value, str):
+                self.warnings.append(f"{where}: {k.arg}={_src(k.value)} must be a literal string; ignored")
+            else:
+                out[k.arg] = value
+        return out
+
+    def prompt(self, rec: dict, args: list[ast.expr], kwargs: list[ast.keyword]) -> None:
+        """@prompt / @prompt(name=..., title=...): the function is a prompt."""
+        if args:
+            self.warnings.append("@prompt takes keyword arguments only (name=, title=); positional ones are ignored")
+        opts = self._options("@prompt", kwargs, ("name", "title"))
+        rec["prompt"] = {"name": opts.get("name") or rec["name"], "title": opts.get("title")}
+
+    def resource(self, rec: dict, args: list[ast.expr], kwargs: list[ast.keyword]) -> None:
+        """@resource(uri, name=, title=, mime=): the function is a resource (a
+        template when the URI has {var} parts, each a parameter)."""
+        uri = _literal(args[0]) if len(args) == 1 else _NOT_LITERAL
+        if not isinstance(uri, str) or "://" not in uri:
+            self.warnings.append('@resource needs one literal URI, e.g. @resource("myskill://status"); ignored')
+            return
+        opts = self._options(f"@resource({uri!r})", kwargs, ("name", "title", "mime"))
+        variables = re.findall(r"\{([^{}]*)\}", uri)
+        props = rec["params"]["properties"]
+        for v in variables:
+            if v.lstrip("+#./;?&").split(",")[0].rstrip("*") not in props:
+                self.warnings.append(f"@resource({uri!r}): {{{v}}} names no parameter of {rec['name']}")
+        rec["resource"] = {"uri": uri, "name": opts.get("name") or rec["name"], "title": opts.get("title"),
+                           "mime": opts.get("mime"), "template": bool(variables)}
+
+    def schema(self, rec: dict, args: list[ast.expr], kwargs: list[ast.keyword]) -> None:
+        """@schema({...}): the parameters' JSON Schema, as written."""
+        value = _literal(args[0]) if len(args) == 1 and not kwargs else _NOT_LITERAL
+        if not isinstance(value, dict) or value.get("type", "object") != "object":
+            self.warnings.append('@schema needs one literal JSON Schema of an object, e.g. @schema({"type": "object"}); ignored')
+            return
+        rec["params"] = value
 
     def single(self, rec: dict, kind: str, args: list[ast.expr], kwargs: list[ast.keyword]) -> None:
         """@returns(shape) / @timeout(seconds): one literal argument."""
@@ -415,7 +468,8 @@ class Tool:
                 "additionalProperties": a.kwarg is not None}
 
 
-_EXAMPLES = {"provides": '@provides("web.read")', "returns": '@returns("task[]")', "timeout": "@timeout(60)"}
+_EXAMPLES = {"provides": '@provides("web.read")', "resource": '@resource("myskill://status")',
+             "schema": '@schema({"type": "object"})', "returns": '@returns("task[]")', "timeout": "@timeout(60)"}
 
 
 def discover_source(source: str | bytes, path: str) -> dict:

@@ -25,14 +25,14 @@ ops in flight at once.
 """
 
 from ._conn import OpError
-from ._decorators import provides, returns, timeout, tool
+from ._decorators import prompt, provides, resource, returns, schema, timeout, tool
 from . import settings
 from ._ops import Capability, Response, StreamResponse, capability, graph, http, log, progress, secrets
 
 OpError.__module__ = "agentos"  # tracebacks say agentos.OpError, the name skills use
 
 __all__ = [
-    "tool", "provides", "returns", "timeout",
+    "tool", "provides", "returns", "timeout", "prompt", "resource", "schema",
     "http", "secrets", "graph", "capability", "progress", "log", "settings",
     "OpError", "Response", "StreamResponse", "Capability",
 ]

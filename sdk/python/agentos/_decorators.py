@@ -20,7 +20,8 @@ def _meta(fn: "Callable") -> dict:
         raise TypeError(f"agentos decorators apply to functions, not {type(fn).__name__}")
     meta = getattr(fn, "__dict__", {}).get(_TOOL_KEY)
     if meta is None:
-        meta = {"tool": True, "provides": [], "returns": None, "timeout": None}
+        meta = {"tool": True, "provides": [], "returns": None, "timeout": None,
+                "prompt": None, "resource": None, "schema": None}
         setattr(fn, _TOOL_KEY, meta)
     return meta
 
@@ -69,6 +70,46 @@ def timeout(seconds: float) -> "Callable[[Callable], Callable]":
 
     def apply(fn: "Callable") -> "Callable":
         _meta(fn)["timeout"] = seconds
+        return fn
+
+    return apply
+
+
+def prompt(fn: "Callable | None" = None, *, name: "str | None" = None, title: "str | None" = None) -> "Callable":
+    """Make the function an MCP prompt: its parameters are the prompt's arguments
+    (a parameter without a default is required), its docstring the description.
+    It returns a str (one user message), a content block, or a list of
+    ``agentos.content.Message``. Usable as ``@prompt`` or ``@prompt(name=..., title=...)``."""
+    def apply(f: "Callable") -> "Callable":
+        _meta(f)["prompt"] = {"name": name or f.__name__, "title": title}
+        return f
+
+    return apply if fn is None else apply(fn)
+
+
+def resource(uri: str, *, name: "str | None" = None, title: "str | None" = None,
+             mime: "str | None" = None) -> "Callable[[Callable], Callable]":
+    """Make the function an MCP resource at ``uri``. A URI with ``{var}`` parts
+    (``"notes://day/{date}"``) is a template: each part is passed as the parameter
+    of that name. It returns a str (text), bytes (a blob), JSON data, or a content block."""
+    if not isinstance(uri, str) or "://" not in uri:
+        raise TypeError('@resource needs a URI: @resource("myskill://status")')
+
+    def apply(fn: "Callable") -> "Callable":
+        _meta(fn)["resource"] = {"uri": uri, "name": name or fn.__name__, "title": title, "mime": mime}
+        return fn
+
+    return apply
+
+
+def schema(params: dict) -> "Callable[[Callable], Callable]":
+    """Give the tool's parameters as a literal JSON Schema (object), instead of the one
+    built from its type hints: for ``$defs``/``$ref``, ``additionalProperties`` and the like."""
+    if not isinstance(params, dict) or params.get("type", "object") != "object":
+        raise TypeError('@schema needs a JSON Schema of an object: @schema({"type": "object", ...})')
+
+    def apply(fn: "Callable") -> "Callable":
+        _meta(fn)["schema"] = params
         return fn
 
     return apply

@@ -299,10 +299,19 @@ def run(call: dict, opts: dict) -> str:
             result = asyncio.run(_awaited(result))
     except BaseException as e:
         raise skill_error(e, opts, f"in {where}") from None
+    # Rich content (agentos.content): a skill that returns it has imported it.
+    content = sys.modules.get("agentos.content")
+    if content is not None:
+        result = content.wrap(result)
+    elif isinstance(result, (bytes, bytearray, memoryview)):
+        from . import content
+
+        result = content.wrap(result)
     try:
         return json.dumps(result, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
-        raise _Fail("skill_failed", f"{where} returned a value that is not JSON-serialisable: {e}") from None
+        raise _Fail("skill_failed", f"{where} returned a value that is not JSON-serialisable: {e} "
+                    "(rich results are agentos.content types: Text, Image, Audio, Resource, Link)") from None
     except MemoryError as e:
         raise skill_error(e, opts, f"encoding the result of {where}") from None
 

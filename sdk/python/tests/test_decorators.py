@@ -20,13 +20,14 @@ class DecoratorTest(unittest.TestCase):
         self.assertIs(tool(f), f)
         self.assertIs(tool()(g), g)
         for fn in (f, g):
-            self.assertEqual(fn.__agentos__, {"tool": True, "provides": [], "returns": None, "timeout": None})
+            self.assertEqual(fn.__agentos__, {"tool": True, "provides": [], "returns": None, "timeout": None,
+                                              "prompt": None, "resource": None, "schema": None})
         self.assertEqual(f(1), 2)
 
     def test_stack_in_any_order(self) -> None:
         decorators = [tool, tool(), provides("llm", models=["a"]), returns("task[]"), timeout(60)]
         expected = {"tool": True, "provides": [{"capability": "llm", "meta": {"models": ["a"]}}],
-                    "returns": "task[]", "timeout": 60}
+                    "returns": "task[]", "timeout": 60, "prompt": None, "resource": None, "schema": None}
         for order in itertools.permutations(decorators[1:]):
             def fn(a: str, b: int = 2) -> str:
                 """Doc."""
@@ -40,6 +41,30 @@ class DecoratorTest(unittest.TestCase):
             self.assertEqual(fn("x"), "xx")
             self.assertEqual(fn.__doc__, "Doc.")
             self.assertEqual(list(inspect.signature(fn).parameters), ["a", "b"])
+
+    def test_prompt_resource_schema(self) -> None:
+        @agentos.prompt
+        def p(topic: str) -> str:
+            return topic
+
+        @agentos.prompt(name="brief", title="A brief")
+        def q() -> str:
+            return ""
+
+        @agentos.resource("x://day/{date}", mime="text/plain")
+        @agentos.schema({"type": "object", "properties": {"date": {"type": "string"}}})
+        def r(date: str) -> str:
+            return date
+
+        self.assertEqual(p.__agentos__["prompt"], {"name": "p", "title": None})
+        self.assertEqual(q.__agentos__["prompt"], {"name": "brief", "title": "A brief"})
+        self.assertEqual(r.__agentos__["resource"], {"uri": "x://day/{date}", "name": "r", "title": None, "mime": "text/plain"})
+        self.assertEqual(r.__agentos__["schema"]["properties"], {"date": {"type": "string"}})
+        self.assertEqual(p("a"), "a")
+        with self.assertRaises(TypeError):
+            agentos.resource("no uri")
+        with self.assertRaises(TypeError):
+            agentos.schema({"type": "array"})
 
     def test_provides_keeps_source_order(self) -> None:
         @provides("a", n=1)
@@ -77,7 +102,7 @@ class DecoratorTest(unittest.TestCase):
             tool(42)
 
     def test_public_api(self) -> None:
-        for name in ("tool", "provides", "returns", "timeout", "http", "secrets", "graph",
+        for name in ("tool", "provides", "returns", "timeout", "prompt", "resource", "schema", "http", "secrets", "graph",
                      "capability", "progress", "log", "OpError"):
             self.assertIn(name, agentos.__all__)
             self.assertTrue(hasattr(agentos, name), name)

@@ -247,6 +247,51 @@ class DiscoverTest(unittest.TestCase):
             tools = self.discover(source)["tools"]
             self.assertEqual(bool(tools), is_tool, source)
 
+    def test_prompt_resource_schema(self) -> None:
+        tools = {t["name"]: t for t in self.discover('''
+from agentos import prompt, resource, schema, provides
+
+@prompt
+def brief(topic: str, words: int = 50) -> str:
+    """A brief."""
+
+@prompt(name="long-brief", title="Long brief")
+def long(topic: str) -> str:
+    """Longer."""
+
+@resource("notes://day/{date}", mime="text/markdown", title="A day")
+def day(date: str) -> str:
+    """One day's notes."""
+
+@resource("notes://today")
+def today() -> str:
+    """Today."""
+
+@resource("notes://{missing}")
+def wrong() -> str:
+    """No such parameter."""
+
+@provides("x.y")
+@schema({"type": "object", "$defs": {"a": {"type": "string"}}, "properties": {"n": {"$ref": "#/$defs/a"}}})
+def typed(**kw) -> dict:
+    """Typed by hand."""
+
+@provides("x.z")
+@schema(["not", "an", "object"])
+def untyped(n: int) -> dict:
+    """Bad schema."""
+''')["tools"]}
+        self.assertEqual(tools["brief"]["prompt"], {"name": "brief", "title": None})
+        self.assertEqual(tools["brief"]["params"]["required"], ["topic"])
+        self.assertEqual(tools["long"]["prompt"], {"name": "long-brief", "title": "Long brief"})
+        self.assertEqual(tools["day"]["resource"], {"uri": "notes://day/{date}", "name": "day", "title": "A day",
+                                                    "mime": "text/markdown", "template": True})
+        self.assertEqual(tools["today"]["resource"]["template"], False)
+        self.assertIn("{missing} names no parameter of wrong", "\n".join(tools["wrong"]["warnings"]))
+        self.assertEqual(tools["typed"]["params"]["$defs"], {"a": {"type": "string"}})
+        self.assertEqual(tools["untyped"]["params"]["properties"], {"n": {"type": "integer"}})
+        self.assertIn("@schema needs one literal JSON Schema of an object", "\n".join(tools["untyped"]["warnings"]))
+
     def test_syntax_error(self) -> None:
         result = self.discover("from agentos import tool\n\n@tool\ndef f(:\n    pass\n")
         self.assertEqual(result["tools"], [])

@@ -323,6 +323,31 @@ class WorkerTest(unittest.TestCase):
             "needs_dep.py": "import requests_is_not_here\n",
             "json.py": "from agentos import tool\n@tool\ndef which():\n    return __file__\n",
             "helper.py": "VALUE = 'from a sibling file'\n",
+            "rich.py": textwrap.dedent('''
+                from agentos import tool
+                from agentos.content import Audio, Image, Link, Message, Resource, Text
+
+                @tool
+                def one():
+                    return Image(b"\\x89PNG", "image/png")
+
+                @tool
+                def mixed():
+                    return [Text("hi"), Audio("UklGRg==", "audio/wav"), Resource("x://r", text="t", mime="text/plain"),
+                            Link("agentos://nodes/01J", "a node")]
+
+                @tool
+                def messages():
+                    return [Message("assistant", "sure"), Image(b"\\x00")]
+
+                @tool
+                def raw_bytes():
+                    return b"\\x00\\xff"
+
+                @tool
+                def plain():
+                    return [1, "two"]
+            '''),
             "uses_helper.py": "import helper\nfrom agentos import tool\n@tool\ndef f():\n    return helper.VALUE\n",
             "configured.py": textwrap.dedent('''
                 import agentos
@@ -488,6 +513,21 @@ class WorkerTest(unittest.TestCase):
     def test_no_bytecode_in_the_skill_folder(self) -> None:
         self.call("f", module="uses_helper")
         self.assertFalse(os.path.exists(os.path.join(self.skill, "__pycache__")))
+
+    def test_rich_results(self) -> None:
+        self.assertEqual(self.call("one", module="rich").result,
+                         {"$content": [{"type": "image", "data": "iVBORw==", "mimeType": "image/png"}]})
+        self.assertEqual(self.call("mixed", module="rich").result, {"$content": [
+            {"type": "text", "text": "hi"},
+            {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"},
+            {"type": "resource", "resource": {"uri": "x://r", "mimeType": "text/plain", "text": "t"}},
+            {"type": "resource_link", "uri": "agentos://nodes/01J", "name": "a node"}]})
+        self.assertEqual(self.call("messages", module="rich").result, {"$messages": [
+            {"role": "assistant", "content": {"type": "text", "text": "sure"}},
+            {"role": "user", "content": {"type": "image", "data": "AA==", "mimeType": "image/png"}}]})
+        self.assertEqual(self.call("raw_bytes", module="rich").result, {"$content": [
+            {"type": "resource", "resource": {"uri": "", "blob": "AP8=", "mimeType": "application/octet-stream"}}]})
+        self.assertEqual(self.call("plain", module="rich").result, [1, "two"])  # JSON stays JSON
 
     def test_results_that_are_not_json(self) -> None:
         for fn in ("not_json", "nan"):

@@ -1,0 +1,156 @@
+"""The conformance suite's fixtures: tools (capabilities named as the suite's
+tools), prompts and resources."""
+import json
+import struct
+import time
+import zlib
+
+from agentos import log, progress, prompt, provides, resource, schema
+from agentos.content import Audio, Image, Message, Resource, Text
+
+
+def _png() -> bytes:
+    """A 1x1 red pixel, as PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def _wav() -> bytes:
+    """A tenth of a second of silence, as 8 kHz mono 16-bit WAV."""
+    frames = b"\x00\x00" * 800
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(frames)) + frames
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@provides("test_simple_text")
+def simple_text() -> str:
+    """Return a simple text."""
+    return "This is a simple text response for testing."
+
+
+@provides("test_image_content")
+def image_content() -> Image:
+    """Return a 1x1 red PNG image."""
+    return Image(_png(), "image/png")
+
+
+@provides("test_audio_content")
+def audio_content() -> Audio:
+    """Return a short WAV sound."""
+    return Audio(_wav(), "audio/wav")
+
+
+@provides("test_embedded_resource")
+def embedded_resource() -> Resource:
+    """Return an embedded text resource."""
+    return Resource("test://embedded-resource", text="This is an embedded resource content.", mime="text/plain")
+
+
+@provides("test_multiple_content_types")
+def multiple_content_types() -> list:
+    """Return text, an image and an embedded resource."""
+    return [Text("Multiple content types test:"), Image(_png(), "image/png"),
+            Resource("test://mixed-content-resource", text=json.dumps({"test": "data", "value": 123}),
+                     mime="application/json")]
+
+
+@provides("test_tool_with_logging")
+def tool_with_logging() -> str:
+    """Log three messages while it runs."""
+    log("Tool execution started")
+    time.sleep(0.05)
+    log("Tool processing data")
+    time.sleep(0.05)
+    log("Tool execution completed")
+    return "Tool with logging executed successfully"
+
+
+@provides("test_error_handling")
+def error_handling() -> str:
+    """Always fail."""
+    raise RuntimeError("This tool intentionally returns an error for testing")
+
+
+@provides("test_tool_with_progress")
+def tool_with_progress() -> str:
+    """Report progress 0, 50 and 100 of 100."""
+    for i, done in enumerate((0, 50, 100)):
+        if i:
+            time.sleep(0.05)
+        progress(done, 100)
+    return "Tool with progress executed successfully"
+
+
+@provides("json_schema_2020_12_tool")
+@schema({
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {"address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "additionalProperties": False,
+})
+def json_schema_2020_12_tool(name: str = "", address: dict | None = None) -> dict:
+    """Tool with JSON Schema 2020-12 features"""
+    return {"name": name, "address": address}
+
+
+@resource("test://static-text", name="static-text", mime="text/plain")
+def static_text() -> str:
+    """A static text resource."""
+    return "This is the content of the static text resource."
+
+
+@resource("test://static-binary", name="static-binary", mime="image/png")
+def static_binary() -> bytes:
+    """A static binary resource (a PNG image)."""
+    return _png()
+
+
+@resource("test://template/{id}/data", name="template-data", mime="application/json")
+def template_data(id: str) -> str:
+    """Data for one id."""
+    return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"})
+
+
+@resource("test://watched-resource", name="watched-resource", mime="text/plain")
+def watched_resource() -> str:
+    """A resource clients may subscribe to."""
+    return "Watched resource content."
+
+
+@prompt
+def test_simple_prompt() -> str:
+    """A prompt with no arguments."""
+    return "This is a simple prompt for testing."
+
+
+@prompt
+def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
+    """A prompt with two arguments.
+
+    Args:
+        arg1: First test argument
+        arg2: Second test argument
+    """
+    return f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+
+
+@prompt
+def test_prompt_with_embedded_resource(resourceUri: str) -> list:
+    """A prompt that embeds a resource.
+
+    Args:
+        resourceUri: URI of the resource to embed
+    """
+    return [Message("user", Resource(resourceUri, text="Embedded resource content for testing.", mime="text/plain")),
+            Message("user", "Please process the embedded resource above.")]
+
+
+@prompt
+def test_prompt_with_image() -> list:
+    """A prompt with an image."""
+    return [Message("user", Image(_png(), "image/png")), Message("user", "Please analyze the image above.")]
