@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
@@ -161,11 +162,16 @@ func (p *Proxy) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		c, err := p.eng.Fresh(ctx)
 		if err == nil {
-			// skills.changed only: every other event (two per call made by
-			// anyone) would wake this process for nothing.
-			_, err = c.SubscribeTypes(ctx, -1, []string{wire.EventSkillsChanged}, func(ev wire.Event) {
-				if ev.Type == wire.EventSkillsChanged {
+			// skills.changed and graph.changed only: every other event (two
+			// per call made by anyone) would wake this process for nothing.
+			_, err = c.SubscribeTypes(ctx, -1, []string{wire.EventSkillsChanged, wire.EventGraphChanged}, func(ev wire.Event) {
+				switch ev.Type {
+				case wire.EventSkillsChanged:
 					signal()
+					// a reloaded skill or shape may read differently now
+					p.notifyUpdated(func(uri string) bool { return !strings.HasPrefix(uri, nodeURI) })
+				case wire.EventGraphChanged:
+					p.graphChanged(ev)
 				}
 			})
 			if err == nil {

@@ -51,6 +51,7 @@ type Proxy struct {
 	capJSON   map[string]string       // capability tool name -> the tool as JSON, to spot changes
 	shapeRes  []server.ServerResource // the shapes' resources, kept when shapes.list fails
 	served    served                  // prompts and resources as last served
+	sessions  sessions
 }
 
 // fixedTool is one of the tools every proxy has.
@@ -192,7 +193,8 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	}
 	p.srv = server.NewMCPServer("agentos", opts.Version,
 		server.WithToolCapabilities(true),
-		server.WithResourceCapabilities(false, true),
+		server.WithResourceCapabilities(true, true),
+		server.WithHooks(p.sessions.hooks()),
 		server.WithPromptCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),

@@ -64,11 +64,13 @@ type stdioSession struct {
 	clientInfo    atomic.Value // mcp.Implementation
 	clientCaps    atomic.Value // mcp.ClientCapabilities
 	version       atomic.Value // string
+	resourceSubs
 }
 
 var (
-	_ server.SessionWithLogging    = (*stdioSession)(nil)
-	_ server.SessionWithClientInfo = (*stdioSession)(nil)
+	_ server.SessionWithLogging               = (*stdioSession)(nil)
+	_ server.SessionWithClientInfo            = (*stdioSession)(nil)
+	_ server.SessionWithResourceSubscriptions = (*stdioSession)(nil)
 )
 
 func (s *stdioSession) SessionID() string { return "stdio" }

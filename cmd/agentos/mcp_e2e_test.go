@@ -36,6 +36,12 @@ func mcpSession(t *testing.T, home string, args ...string) *client.Client {
 // client closes with the test.
 func mcpInitialize(t *testing.T, home string, args ...string) (*client.Client, *mcp.InitializeResult) {
 	t.Helper()
+	return mcpInitializeVersion(t, home, mcp.LATEST_PROTOCOL_VERSION, args...)
+}
+
+// mcpInitializeVersion is mcpInitialize asking for protocol version.
+func mcpInitializeVersion(t *testing.T, home, version string, args ...string) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
 	c, err := client.NewStdioMCPClient(binPath, []string{"AGENTOS_HOME=" + home}, append([]string{"mcp"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func mcpInitialize(t *testing.T, home string, args ...string) (*client.Client, *
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var req mcp.InitializeRequest
-	req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	req.Params.ProtocolVersion = version
 	req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
 	res, err := c.Initialize(ctx, req)
 	if err != nil {
@@ -797,5 +803,86 @@ func TestMCPWarnsWhenItStartsAnEmptyEngine(t *testing.T) {
 	agentos(t, fresh, "stop")
 	if got := initialize(fresh); strings.Contains(got, "WARNING") {
 		t.Fatalf("instructions on a home in use: %q", got)
+	}
+}
+
+// A subscription to a node's URI follows the node: a change to it (made by
+// anyone) sends notifications/resources/updated, a change to another node
+// does not, and once the subscription ends no more come. Both ways MCP has
+// to subscribe: resources/subscribe (2025-11-25) and subscriptions/listen
+// (2026-07-28).
+func TestMCPResourceSubscriptionsFollowTheNode(t *testing.T) {
+	home := testkit.Home(t)
+	d := startDaemon(t, home)
+	sock := d.client(t)
+	var n, other struct{ ID string }
+	call(t, sock, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "watched"}}, &n)
+	call(t, sock, "data.create", map[string]any{"shape": "task", "fields": map[string]any{"title": "not watched"}}, &other)
+	uri := "agentos://nodes/" + n.ID
+
+	for _, version := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
+		t.Run(version, func(t *testing.T) {
+			c, init := mcpInitializeVersion(t, home, version, "--no-autostart")
+			if init.Capabilities.Resources == nil || !init.Capabilities.Resources.Subscribe || !init.Capabilities.Resources.ListChanged {
+				t.Fatalf("resources capability %+v", init.Capabilities.Resources)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			updated := make(chan string, 16)
+			c.OnNotification(func(n mcp.JSONRPCNotification) {
+				if n.Method == string(mcp.MethodNotificationResourceUpdated) {
+					updated <- fmt.Sprint(n.Params.AdditionalFields["uri"])
+				}
+			})
+			var stop func()
+			if version == mcp.ProtocolVersion20251125 {
+				var sub mcp.SubscribeRequest
+				sub.Params.URI = uri
+				if err := c.Subscribe(ctx, sub); err != nil {
+					t.Fatal(err)
+				}
+				stop = func() {
+					var unsub mcp.UnsubscribeRequest
+					unsub.Params.URI = uri
+					if err := c.Unsubscribe(ctx, unsub); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else {
+				s, err := c.ListenAsync(ctx, mcp.SubscriptionFilter{ResourceSubscriptions: []string{uri}}, func(err error) {})
+				if err != nil {
+					t.Fatal(err)
+				}
+				stop = s
+				time.Sleep(300 * time.Millisecond) // the listen request reaches the server
+			}
+			call(t, sock, "data.update", map[string]any{"id": other.ID, "fields": map[string]any{"status": "done"}}, nil)
+			call(t, sock, "data.update", map[string]any{"id": n.ID, "fields": map[string]any{"status": "done"}}, nil)
+			select {
+			case got := <-updated:
+				if got != uri {
+					t.Fatalf("updated %s, want only %s", got, uri)
+				}
+			case <-ctx.Done():
+				t.Fatal("no notifications/resources/updated after the node changed")
+			}
+			stop()
+			time.Sleep(300 * time.Millisecond)
+			call(t, sock, "data.update", map[string]any{"id": n.ID, "fields": map[string]any{"status": "todo"}}, nil)
+			// A ping after the change: its answer comes after any
+			// notification the change would have sent.
+			time.Sleep(300 * time.Millisecond)
+			if err := c.Ping(ctx); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case got := <-updated:
+				t.Fatalf("updated %s after the subscription ended", got)
+			default:
+			}
+		})
 	}
 }

@@ -270,8 +270,6 @@ var conformancePending = map[string]string{
 	"elicitation-sep1330-enums":    "elicitation from skills is not built yet",
 	"server-sse-polling":           "the HTTP transport does not resume SSE streams yet",
 	"server-sse-multiple-streams":  "the HTTP transport does not resume SSE streams yet",
-	"resources-subscribe":          "resources/subscribe is not served yet",
-	"resources-unsubscribe":        "resources/subscribe is not served yet",
 }
 
 // Every server scenario of the official conformance suite (as its `list`
