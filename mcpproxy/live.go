@@ -107,6 +107,21 @@ func (p *Proxy) readShape(name string) server.ResourceHandlerFunc {
 	}
 }
 
+// readShapeTemplate answers resources/read for agentos://shapes/{name}: a
+// shape not listed (made since the last refresh) is read all the same.
+func (p *Proxy) readShapeTemplate(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	name := ""
+	switch v := req.Params.Arguments["name"].(type) {
+	case string:
+		name = v
+	case []string:
+		if len(v) > 0 {
+			name = v[0]
+		}
+	}
+	return p.readJSON(ctx, req.Params.URI, "shapes.get", map[string]any{"name": name})
+}
+
 // readNode answers resources/read for agentos://nodes/{id} with data.read.
 func (p *Proxy) readNode(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	id := ""

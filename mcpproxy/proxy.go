@@ -47,11 +47,12 @@ type Proxy struct {
 	eng *wire.Redialer
 	log *slog.Logger
 
-	refreshMu sync.Mutex
-	capJSON   map[string]string       // capability tool name -> the tool as JSON, to spot changes
-	shapeRes  []server.ServerResource // the shapes' resources, kept when shapes.list fails
-	served    served                  // prompts and resources as last served
-	sessions  sessions
+	refreshMu   sync.Mutex
+	capJSON     map[string]string       // capability tool name -> the tool as JSON, to spot changes
+	shapeRes    []server.ServerResource // the shapes' resources, kept when shapes.list fails
+	served      served                  // prompts and resources as last served
+	sessions    sessions
+	completions completions
 }
 
 // fixedTool is one of the tools every proxy has.
@@ -195,6 +196,9 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
 		server.WithHooks(p.sessions.hooks()),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(promptCompleter{p}),
+		server.WithResourceCompletionProvider(resourceCompleter{p}),
 		server.WithPromptCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),

@@ -68,6 +68,13 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 			mcp.WithTemplateMIMEType("application/json")),
 		Handler: p.readNode,
 	}}
+	templates = append(templates, server.ServerResourceTemplate{
+		Template: mcp.NewResourceTemplate(shapeURI+"{name}", "shape",
+			mcp.WithTemplateDescription("One shape of the agentos graph by name, as shapes.get gives it."),
+			mcp.WithTemplateMIMEType("application/json")),
+		Handler: p.readShapeTemplate,
+	})
+	promptEnums, templateEnums := map[string]map[string][]string{}, map[string]map[string][]string{}
 	taken := map[string]bool{}
 	for _, sk := range skills {
 		if sk.Invalid != "" {
@@ -88,14 +95,17 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 				name := uniqueName(t.Prompt.Name, taken)
 				taken[name] = true
 				prompts = append(prompts, p.toolPrompt(sk.ID, t, name))
+				promptEnums[name] = enumsOf(t.Params)
 			case t.Resource != nil && t.Resource.Template:
 				templates = append(templates, p.toolTemplate(sk.ID, t))
+				templateEnums[t.Resource.URI] = enumsOf(t.Params)
 			case t.Resource != nil:
 				resources = append(resources, p.toolResource(sk.ID, t))
 			}
 		}
 	}
 	sort.Slice(prompts, func(i, j int) bool { return prompts[i].Prompt.Name < prompts[j].Prompt.Name })
+	p.completions.set(promptEnums, templateEnums)
 
 	var now served
 	now.prompts = fingerprint(prompts, func(sp server.ServerPrompt) any { return sp.Prompt })

@@ -263,7 +263,6 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 // why. A scenario listed here that passes fails the test, so the list stays
 // true; the issue it belongs to (12) is open until it is empty.
 var conformancePending = map[string]string{
-	"completion-complete":          "completion/complete is not served yet",
 	"tools-call-sampling":          "sampling from skills is not built yet",
 	"tools-call-elicitation":       "elicitation from skills is not built yet",
 	"elicitation-sep1034-defaults": "elicitation from skills is not built yet",

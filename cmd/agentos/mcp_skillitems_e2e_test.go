@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/internal/testkit"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// briefTools is a skill with a prompt, a resource template and a tool that
+// returns rich content, each written with the SDK's general features.
+const briefTools = `
+from typing import Literal
+from agentos import prompt, provides, resource
+from agentos.content import Image, Link, Message, Text
+
+
+@prompt(title="A brief")
+def brief(topic: str, tone: Literal["plain", "playful", "precise"] = "plain") -> list:
+    """Write a brief on a topic.
+
+    Args:
+        topic: what the brief is about
+        tone: how it reads
+    """
+    return [Message("user", f"Write a {tone} brief about {topic}."), Message("assistant", "Sure.")]
+
+
+@resource("brief://{tone}/intro", mime="text/markdown")
+def intro(tone: Literal["plain", "playful"]) -> str:
+    """The intro of a brief in one tone."""
+    return f"# A {tone} intro"
+
+
+@provides("brief.draw")
+def draw(title: str) -> list:
+    """Draw the brief's cover."""
+    return [Text(title), Image(b"\x89PNG fake", "image/png"), Link("agentos://nodes/01J", "the brief")]
+`
+
+func TestMCPServesSkillPromptsResourcesAndRichContent(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "briefs", "", briefTools)
+	d := startDaemon(t, home)
+	var n struct{ ID string }
+	call(t, d.client(t), "data.create", map[string]any{"shape": "note", "fields": map[string]any{"title": "Garden planner"}}, &n)
+	c := mcpSession(t, home, "--no-autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// The prompt: listed with its arguments and title, run by prompts/get.
+	prompts, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(prompts.Prompts, func(p mcp.Prompt) bool { return p.Name == "brief" })
+	if i < 0 {
+		t.Fatalf("prompts/list has no brief: %+v", prompts.Prompts)
+	}
+	if p := prompts.Prompts[i]; p.Title != "A brief" || len(p.Arguments) != 2 || p.Arguments[0].Name != "tone" || p.Arguments[0].Required ||
+		p.Arguments[1].Name != "topic" || !p.Arguments[1].Required || p.Arguments[1].Description != "what the brief is about" {
+		t.Errorf("brief prompt %+v", p)
+	}
+	var get mcp.GetPromptRequest
+	get.Params.Name = "brief"
+	get.Params.Arguments = map[string]string{"topic": "bees", "tone": "playful"}
+	got, err := c.GetPrompt(ctx, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 || got.Messages[0].Role != mcp.RoleUser || got.Messages[1].Role != mcp.RoleAssistant ||
+		got.Messages[0].Content.(mcp.TextContent).Text != "Write a playful brief about bees." {
+		t.Errorf("prompts/get brief: %+v", got.Messages)
+	}
+	get.Params.Arguments = map[string]string{"tone": "plain"}
+	if _, err := c.GetPrompt(ctx, get); err == nil || !strings.Contains(err.Error(), `needs the argument "topic"`) {
+		t.Errorf("prompts/get without a required argument: %v", err)
+	}
+
+	complete := func(ref any, arg, value string) []string {
+		t.Helper()
+		var req mcp.CompleteRequest
+		req.Params.Ref = ref
+		req.Params.Argument.Name, req.Params.Argument.Value = arg, value
+		res, err := c.Complete(ctx, req)
+		if err != nil {
+			t.Fatalf("complete %s=%q: %v", arg, value, err)
+		}
+		return res.Completion.Values
+	}
+	if got := complete(mcp.PromptReference{Type: "ref/prompt", Name: "brief"}, "tone", "p"); !slices.Equal(got, []string{"plain", "playful", "precise"}) {
+		t.Errorf("tone completions for p: %v", got)
+	}
+	if got := complete(mcp.PromptReference{Type: "ref/prompt", Name: "brief"}, "tone", "pr"); !slices.Equal(got, []string{"precise"}) {
+		t.Errorf("tone completions for pr: %v", got)
+	}
+	if got := complete(mcp.ResourceReference{Type: "ref/resource", URI: "agentos://shapes/{name}"}, "name", "ta"); !slices.Equal(got, []string{"tag", "task"}) {
+		t.Errorf("shape completions for ta: %v", got)
+	}
+	if got := complete(mcp.ResourceReference{Type: "ref/resource", URI: "agentos://nodes/{id}"}, "id", "gard"); !slices.Equal(got, []string{n.ID}) {
+		t.Errorf("node completions for gard: %v, want %s", got, n.ID)
+	}
+	if got := complete(mcp.ResourceReference{Type: "ref/resource", URI: "brief://{tone}/intro"}, "tone", "pl"); !slices.Equal(got, []string{"plain", "playful"}) {
+		t.Errorf("template completions: %v", got)
+	}
+
+	// The template: listed, and read with its variable.
+	tmpls, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, tm := range tmpls.ResourceTemplates {
+		uris = append(uris, tm.URITemplate.Raw())
+	}
+	for _, want := range []string{"agentos://nodes/{id}", "agentos://shapes/{name}", "brief://{tone}/intro"} {
+		if !slices.Contains(uris, want) {
+			t.Errorf("resources/templates/list %v lacks %s", uris, want)
+		}
+	}
+	var read mcp.ReadResourceRequest
+	read.Params.URI = "brief://playful/intro"
+	res, err := c.ReadResource(ctx, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, ok := res.Contents[0].(mcp.TextResourceContents); !ok || tc.Text != "# A playful intro" || tc.MIMEType != "text/markdown" || tc.URI != read.Params.URI {
+		t.Errorf("read %s: %+v", read.Params.URI, res.Contents)
+	}
+
+	// Rich content: each block as the skill returned it.
+	var draw mcp.CallToolRequest
+	draw.Params.Name = "brief_draw"
+	draw.Params.Arguments = map[string]any{"title": "Bees"}
+	out, err := c.CallTool(ctx, draw)
+	if err != nil || out.IsError || len(out.Content) != 3 {
+		t.Fatalf("brief_draw: %v %+v", err, out)
+	}
+	img, ok := out.Content[1].(mcp.ImageContent)
+	raw, _ := base64.StdEncoding.DecodeString(img.Data)
+	link, lok := out.Content[2].(mcp.ResourceLink)
+	if out.Content[0].(mcp.TextContent).Text != "Bees" || !ok || img.MIMEType != "image/png" || string(raw) != "\x89PNG fake" ||
+		!lok || link.URI != "agentos://nodes/01J" || link.Name != "the brief" {
+		t.Errorf("brief_draw content %+v", out.Content)
+	}
+}
