@@ -26,6 +26,8 @@ const (
 	OpNameGraphSearch      = "graph.search"
 	OpNameGraphWrite       = "graph.write"
 	OpNameCapabilityInvoke = "capability.invoke"
+	OpNameClientElicit     = "client.elicit" // ask the user, through the caller's MCP client
+	OpNameClientSample     = "client.sample" // ask the caller's model, through its MCP client
 )
 
 // Gate checks every op a running skill makes against its allowed-tools and
@@ -125,6 +127,10 @@ func permissionFor(op Op) (perm, scope string, err error) {
 		return OpGraph, "read", nil
 	case OpNameGraphWrite:
 		return OpGraph, "write", nil
+	case OpNameClientElicit:
+		return OpClient, "elicit", nil
+	case OpNameClientSample:
+		return OpClient, "sample", nil
 	case OpNameHTTPRequest, OpNameSecretsGet, OpNameCapabilityInvoke:
 		if len(op.Params) > 0 && json.Unmarshal(op.Params, &p) != nil {
 			return "", "", errorf(KindInvalid, "%s: params must be a JSON object", op.Name)

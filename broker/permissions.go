@@ -23,9 +23,13 @@ const (
 	// config.yaml makes it effective; in a SKILL.md it is a request the
 	// engine shows the user (docs/skills.md).
 	OpFiles = "files"
+	// OpClient is the caller's MCP client: client(elicit) asks the user a
+	// question, client(sample) asks the client's model. Only a call made
+	// by an MCP client that offers the feature can use them.
+	OpClient = "client"
 )
 
-var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true, OpFiles: true}
+var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true, OpFiles: true, OpClient: true}
 
 // Files modes: a files scope is stored as mode + ":" + path.
 const (
@@ -67,7 +71,7 @@ func parsePermissions(s, home, where string) (Permissions, error) {
 		op := rest[:end]
 		rest = rest[end:]
 		if !knownOps[op] {
-			return nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files)", where, op)
+			return nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files, client)", where, op)
 		}
 		var scopes []string
 		if strings.HasPrefix(rest, "(") {
@@ -166,6 +170,10 @@ func checkScope(op, scope string) error {
 	case OpGraph:
 		if scope != "read" && scope != "write" {
 			return fmt.Errorf("graph scope %q: use read and/or write", scope)
+		}
+	case OpClient:
+		if scope != "elicit" && scope != "sample" {
+			return fmt.Errorf("client scope %q: use elicit and/or sample", scope)
 		}
 	case OpHTTP:
 		if strings.ContainsAny(scope, "/@ ") {

@@ -26,6 +26,7 @@ type Job struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	parentJob *Job
+	asker     *asker      // the caller that answers its skills' client ops (ask.go)
 	secrets   *redact.Set // values its calls got from secrets.get (redact.go)
 	shares    *lineShares
 	// replyHolds: the method that runs the job writes its result in the

@@ -96,6 +96,7 @@ func (s *Server) methodTable() map[string]*method {
 		def(wire.MethodPrefer, "Pin the provider of a capability (persisted in config.yaml); an empty skill clears the pin.", s.capabilitiesPrefer),
 		def(wire.MethodJobsList, "Running jobs and the most recent finished ones, newest first.", s.jobsList),
 		def(wire.MethodJobsGet, "One job: provider, reason, attempts, progress, result or error.", s.jobsGet),
+		def(wire.MethodJobsRespond, "Answer a job.input event (a skill's elicitation or sampling request), on the connection that started the job.", s.jobsRespond),
 		def(wire.MethodJobsCancel, "Cancel a running job: its process tree is killed, nested calls included.", s.jobsCancel),
 		def(wire.MethodEventHistory, "Remembered observer events after since, oldest first, with how many the ring no longer holds.", s.history).quietly(),
 		def(wire.MethodMetrics, "Call counts and latency histograms by method and capability, skill processes running, graph counts.", s.metrics).quietly(),
@@ -377,7 +378,12 @@ func (s *Server) capabilitiesInvoke(ctx context.Context, c *call, p *wire.Invoke
 		return nil, err // no provider: say so now, not inside a job
 	}
 	work := func(j *Job) (any, error) {
-		s.jobs.set(j, func(j *Job) { j.Capability = p.Capability })
+		s.jobs.set(j, func(j *Job) {
+			j.Capability = p.Capability
+			if len(p.ClientFeatures) > 0 && c.conn != nil {
+				j.asker = newAsker(c.conn, j.ID, p.ClientFeatures)
+			}
+		})
 		return s.invoke(j.ctx, j, p.Capability, p.Provider, objectOrEmpty(p.Params))
 	}
 	if !p.Async {

@@ -35,6 +35,8 @@ type skillOps struct {
 	progress func(current, total float64, message, delta string)
 	// logged publishes a log line on its job.
 	logged func(level, message string)
+	// ask sends a client.elicit or client.sample op to the job's caller.
+	ask func(ctx context.Context, op string, params json.RawMessage) (any, error)
 	// http is its http.request op.
 	http *httpop.Net
 }
@@ -63,7 +65,10 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 				s.jobs.progress(j, current, total, message, delta)
 			},
 			logged: func(level, message string) { s.jobs.logged(j, level, message) },
-			http:   httpop.New(sk, s.ownListeners(), s.opts.Version),
+			ask: func(ctx context.Context, op string, params json.RawMessage) (any, error) {
+				return s.ask(ctx, j, sk.ID, op, params)
+			},
+			http: httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
 }
@@ -94,6 +99,8 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 		return o.method(ctx, wire.MethodWrite, op.Params)
 	case "secrets.get":
 		return o.secretGet(ctx, op.Params)
+	case broker.OpNameClientElicit, broker.OpNameClientSample:
+		return o.ask(ctx, op.Name, op.Params)
 	case "capability.invoke":
 		var p wire.InvokeParams
 		if err := json.Unmarshal(op.Params, &p); err != nil {

@@ -2,6 +2,7 @@ package mcpproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,6 +30,11 @@ func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params w
 		token = req.Params.Meta.ProgressToken
 	}
 	follow := wire.Follow{RejoinWithin: rejoinWithin, Log: p.log, OnLog: func(ev wire.Event) { p.sendLog(ctx, ev) }}
+	if params.ClientFeatures = clientFeatures(ctx); len(params.ClientFeatures) > 0 {
+		follow.OnInput = func(_ context.Context, kind string, raw json.RawMessage) (json.RawMessage, error) {
+			return p.askClient(ctx, kind, raw)
+		}
+	}
 	if token != nil {
 		follow.OnProgress = func(ev wire.Event) { p.sendProgress(ctx, token, ev.Data) }
 	}

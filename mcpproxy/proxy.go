@@ -103,7 +103,7 @@ var fixedTools = []fixedTool{
 	{name: "invoke", method: wire.MethodInvoke,
 		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
 			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
-		params: wire.InvokeParams{}, omit: []string{"async"},
+		params: wire.InvokeParams{}, omit: []string{"async", "client_features"},
 		build: passArgs},
 	{name: "skills", method: wire.MethodSkillsList, readOnly: true,
 		desc: "List the installed skills with their tools, the capabilities they provide, their permissions, and why a skill is invalid if it is. " +
@@ -197,6 +197,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithResourceCapabilities(true, true),
 		server.WithHooks(p.sessions.hooks()),
 		server.WithCompletions(),
+		server.WithElicitation(),
 		server.WithPromptCompletionProvider(promptCompleter{p}),
 		server.WithResourceCompletionProvider(resourceCompleter{p}),
 		server.WithPromptCapabilities(true),
@@ -214,6 +215,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		}),
 	)
 
+	p.srv.EnableSampling()
 	for _, ft := range fixedTools {
 		ft := ft
 		raw := wire.Schema(ft.params, ft.omit...)

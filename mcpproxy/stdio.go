@@ -65,6 +65,7 @@ type stdioSession struct {
 	clientCaps    atomic.Value // mcp.ClientCapabilities
 	version       atomic.Value // string
 	resourceSubs
+	requests clientRequests
 }
 
 var (
@@ -136,6 +137,9 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	defer cancel()
 
 	w := &lineWriter{w: jsonl.NewWriter(out, 0)}
+	sess.requests.mu.Lock()
+	sess.requests.w = w
+	sess.requests.mu.Unlock()
 	go func() {
 		for {
 			select {
@@ -233,7 +237,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		}
 		switch {
 		case env.Method == "":
-			return // a response to a request we never send
+			sess.requests.deliver(env.ID, line) // an answer to elicitation or sampling; any other is dropped
 		case string(env.ID) == "null":
 			// Not a notification: MCP requests must have a string or
 			// number id, and JSON-RPC reserves null for responses to

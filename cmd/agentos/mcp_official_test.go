@@ -263,12 +263,8 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 // why. A scenario listed here that passes fails the test, so the list stays
 // true; the issue it belongs to (12) is open until it is empty.
 var conformancePending = map[string]string{
-	"tools-call-sampling":          "sampling from skills is not built yet",
-	"tools-call-elicitation":       "elicitation from skills is not built yet",
-	"elicitation-sep1034-defaults": "elicitation from skills is not built yet",
-	"elicitation-sep1330-enums":    "elicitation from skills is not built yet",
-	"server-sse-polling":           "the HTTP transport does not resume SSE streams yet",
-	"server-sse-multiple-streams":  "the HTTP transport does not resume SSE streams yet",
+	"server-sse-polling":          "the HTTP transport does not resume SSE streams yet",
+	"server-sse-multiple-streams": "the HTTP transport does not resume SSE streams yet",
 }
 
 // Every server scenario of the official conformance suite (as its `list`

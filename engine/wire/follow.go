@@ -17,6 +17,11 @@ type Follow struct {
 	OnProgress func(Event)
 	// OnLog gets each job.log event of the job (a line its skill logged).
 	OnLog func(Event)
+	// OnInput answers a job.input event: a skill of the job asks the
+	// caller (kind elicitation or sampling, with its params). It runs in a
+	// goroutine of its own; its result or error goes back by jobs.respond.
+	// Set it only with the matching InvokeParams.ClientFeatures.
+	OnInput func(ctx context.Context, kind string, params json.RawMessage) (json.RawMessage, error)
 	// RejoinWithin is how long a call whose engine went away waits for one
 	// to answer again, to tell a restart from a stop (default 10 s).
 	RejoinWithin time.Duration
@@ -116,7 +121,11 @@ type follower struct {
 }
 
 func (fl *follower) subscribe(c *Client) error {
-	_, err := c.SubscribeTypes(fl.ctx, -1, []string{EventJobProgress, EventJobLog, EventJobFinished}, func(ev Event) {
+	_, err := c.SubscribeTypes(fl.ctx, -1, []string{EventJobProgress, EventJobLog, EventJobInput, EventJobFinished}, func(ev Event) {
+		if ev.Type == EventJobInput {
+			fl.answer(c, ev) // never dropped: a skill waits for it
+			return
+		}
 		if ev.Type == EventJobProgress || ev.Type == EventJobLog || ev.Type == EventJobFinished {
 			select {
 			case fl.events <- ev:
@@ -125,6 +134,29 @@ func (fl *follower) subscribe(c *Client) error {
 		}
 	})
 	return err
+}
+
+// answer runs OnInput for a job.input event and sends what it gives back
+// with jobs.respond, on the connection the input came on (the engine takes
+// the answer from that connection only).
+func (fl *follower) answer(c *Client, ev Event) {
+	job, _ := ev.Data["job"].(string)
+	req, _ := ev.Data["request"].(string)
+	kind, _ := ev.Data["kind"].(string)
+	params, _ := json.Marshal(ev.Data["params"])
+	go func() {
+		p := RespondParams{Job: job, Request: req}
+		if fl.f.OnInput == nil {
+			p.Error = "this caller answers no " + kind + " requests"
+		} else if res, err := fl.f.OnInput(fl.ctx, kind, params); err != nil {
+			p.Error = err.Error()
+		} else {
+			p.Result = res
+		}
+		if err := c.Call(fl.ctx, MethodJobsRespond, p, nil); err != nil {
+			fl.f.Log.Warn("answering a job's input failed", "job", job, "request", req, "err", err)
+		}
+	}()
 }
 
 // ended asks the engine how the job stands: done once it ended, with its

@@ -32,6 +32,7 @@ const (
 	MethodJobsList      = "jobs.list"
 	MethodJobsGet       = "jobs.get"
 	MethodJobsCancel    = "jobs.cancel"
+	MethodJobsRespond   = "jobs.respond"
 	MethodSecretsSet    = "secrets.set"
 	MethodSecretsList   = "secrets.list"
 	MethodSecretsDelete = "secrets.delete"
@@ -144,6 +145,24 @@ type InvokeParams struct {
 	Params     json.RawMessage `json:"params,omitempty" desc:"the capability's params" schema:"type=object"`
 	Provider   string          `json:"provider,omitempty" desc:"a skill id (or skill/tool) to use instead of the ranking"`
 	Async      bool            `json:"async,omitempty" desc:"return {job} at once; follow it with jobs.get or observer events"`
+	// ClientFeatures are what the caller answers for the skill on this
+	// connection (job.input events, then jobs.respond): the MCP proxy passes
+	// on what its client offers.
+	ClientFeatures []string `json:"client_features,omitempty" desc:"what this connection answers for the job's skills: elicitation, sampling"`
+}
+
+// Client features a caller can offer a job (InvokeParams.ClientFeatures).
+const (
+	FeatureElicitation = "elicitation"
+	FeatureSampling    = "sampling"
+)
+
+// RespondParams is jobs.respond: the answer to a job.input event.
+type RespondParams struct {
+	Job     string          `json:"job" desc:"the job the input was asked for"`
+	Request string          `json:"request" desc:"the request id of the job.input event"`
+	Result  json.RawMessage `json:"result,omitempty" desc:"the answer: the client's elicitation or sampling result" schema:"type=object"`
+	Error   string          `json:"error,omitempty" desc:"why there is no answer (the client refused or failed)"`
 }
 
 // PreferParams is capabilities.prefer.

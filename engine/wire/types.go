@@ -35,6 +35,7 @@ const (
 	EventSkillsChanged = "skills.changed"
 	EventJobProgress   = "job.progress"
 	EventJobLog        = "job.log"      // a line a job's skill logged: level, message
+	EventJobInput      = "job.input"    // a job asks its caller: request, kind, params (sent to that connection only)
 	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
 	EventLagged        = "lagged"
 )

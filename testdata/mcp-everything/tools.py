@@ -5,7 +5,7 @@ import struct
 import time
 import zlib
 
-from agentos import log, progress, prompt, provides, resource, schema
+from agentos import ask, log, progress, prompt, provides, resource, sample, schema
 from agentos.content import Audio, Image, Message, Resource, Text
 
 
@@ -83,6 +83,64 @@ def tool_with_progress() -> str:
             time.sleep(0.05)
         progress(done, 100)
     return "Tool with progress executed successfully"
+
+
+@provides("test_sampling")
+def sampling(prompt: str) -> str:
+    """Ask the client's model.
+
+    Args:
+        prompt: The prompt to send to the LLM
+    """
+    answer = sample([{"role": "user", "content": prompt}], max_tokens=100)
+    return "LLM response: " + answer["content"].get("text", "")
+
+
+@provides("test_elicitation")
+def elicitation(message: str) -> str:
+    """Ask the user for a name and an email address.
+
+    Args:
+        message: The message to show the user
+    """
+    answer = ask(message, {"type": "object", "properties": {
+        "username": {"type": "string", "description": "User's response"},
+        "email": {"type": "string", "description": "User's email address"},
+    }, "required": ["username", "email"]})
+    return f"User response: action={answer['action']}, content={json.dumps(answer.get('content'))}"
+
+
+def _elicited(answer: dict) -> str:
+    return f"Elicitation completed: action={answer['action']}, content={json.dumps(answer.get('content'))}"
+
+
+@provides("test_elicitation_sep1034_defaults")
+def elicitation_defaults() -> str:
+    """Ask for values that each have a default."""
+    return _elicited(ask("Please review the defaults", {"type": "object", "properties": {
+        "name": {"type": "string", "default": "John Doe"},
+        "age": {"type": "integer", "default": 30},
+        "score": {"type": "number", "default": 95.5},
+        "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "default": True},
+    }}))
+
+
+@provides("test_elicitation_sep1330_enums")
+def elicitation_enums() -> str:
+    """Ask with every kind of enum."""
+    return _elicited(ask("Please pick options", {"type": "object", "properties": {
+        "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {"type": "string", "oneOf": [{"const": "value1", "title": "First Option"},
+                                                     {"const": "value2", "title": "Second Option"},
+                                                     {"const": "value3", "title": "Third Option"}]},
+        "legacyEnum": {"type": "string", "enum": ["opt1", "opt2", "opt3"],
+                       "enumNames": ["Option One", "Option Two", "Option Three"]},
+        "untitledMulti": {"type": "array", "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+        "titledMulti": {"type": "array", "items": {"anyOf": [{"const": "value1", "title": "First Choice"},
+                                                              {"const": "value2", "title": "Second Choice"},
+                                                              {"const": "value3", "title": "Third Choice"}]}},
+    }}))
 
 
 @provides("json_schema_2020_12_tool")

@@ -330,3 +330,48 @@ http = _HTTP()
 secrets = _Secrets()
 graph = _Graph()
 log = _Log()
+
+
+def ask(message: str, schema: dict | None = None) -> dict:
+    """Ask the user a question through the caller's MCP client (elicitation):
+    ``ask("Which city?", {"type": "object", "properties": {"city": {"type": "string"}}})``.
+    Returns ``{"action": "accept" | "decline" | "cancel", "content": {...}}``. Needs
+    ``client(elicit)`` in allowed-tools; a caller that cannot ask (the CLI, a client
+    without elicitation) makes it raise OpError ``unavailable``. The call's @timeout
+    bounds the wait."""
+    params: dict = {"message": str(message)}
+    if schema is not None:
+        params["schema"] = schema
+    return _op("client.elicit", params, "ask")
+
+
+async def aask(message: str, schema: dict | None = None) -> dict:
+    params: dict = {"message": str(message)}
+    if schema is not None:
+        params["schema"] = schema
+    return await _aop("client.elicit", params, "aask")
+
+
+def _sample_params(messages, max_tokens, system, temperature) -> dict:
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    params: dict = {"messages": messages, "max_tokens": int(max_tokens)}
+    if system is not None:
+        params["system"] = str(system)
+    if temperature is not None:
+        params["temperature"] = float(temperature)
+    return params
+
+
+def sample(messages: "str | list", max_tokens: int = 1000, system: str | None = None,
+           temperature: float | None = None) -> dict:
+    """Ask the caller's model through its MCP client (sampling). messages is a str
+    or ``[{"role": "user" | "assistant", "content": str}]``. Returns ``{"role",
+    "content": {"type": "text", "text": ...}, "model", "stopReason"}``. Needs
+    ``client(sample)`` in allowed-tools; otherwise as ``ask``."""
+    return _op("client.sample", _sample_params(messages, max_tokens, system, temperature), "sample")
+
+
+async def asample(messages: "str | list", max_tokens: int = 1000, system: str | None = None,
+                  temperature: float | None = None) -> dict:
+    return await _aop("client.sample", _sample_params(messages, max_tokens, system, temperature), "asample")

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/internal/testkit"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// askTools asks the user, then the client's model, and returns both.
+const askTools = `
+from agentos import ask, provides, sample
+
+
+@provides("trip.plan")
+def plan() -> str:
+    """Plan a trip."""
+    where = ask("Where to?", {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    if where["action"] != "accept":
+        return "no trip: " + where["action"]
+    idea = sample("One line on " + where["content"]["city"], max_tokens=50, system="Be brief.")
+    return where["content"]["city"] + ": " + idea["content"]["text"] + " (" + idea["model"] + ")"
+`
+
+type fakeUser struct {
+	asked  atomic.Value // the elicitation request
+	action string
+}
+
+func (u *fakeUser) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	u.asked.Store(req)
+	res := &mcp.ElicitationResult{}
+	res.Action = mcp.ElicitationResponseAction(u.action)
+	if u.action == "accept" {
+		res.Content = map[string]any{"city": "Lisbon"}
+	}
+	return res, nil
+}
+
+// stuckUser never answers.
+type stuckUser struct{}
+
+func (stuckUser) Elicit(ctx context.Context, _ mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+type fakeModel struct{ asked atomic.Value }
+
+func (m *fakeModel) CreateMessage(_ context.Context, req mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+	m.asked.Store(req)
+	res := &mcp.CreateMessageResult{Model: "client-model", StopReason: "endTurn"}
+	res.Role = mcp.RoleAssistant
+	res.Content = mcp.NewTextContent("tiles and tarts")
+	return res, nil
+}
+
+// A skill's agentos.ask and agentos.sample reach the MCP client that made
+// the call (elicitation/create, sampling/createMessage) over stdio and come
+// back with its answers; a client that offers neither gets a clear error,
+// as does the CLI; an ungranted skill is denied.
+func TestSkillsAskTheUserAndSampleThroughTheMCPClient(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "trips", "client(elicit) client(sample)", askTools)
+	testkit.AddSkill(t, home, "nosy", "", strings.ReplaceAll(askTools, "trip.plan", "nosy.plan"))
+	d := startDaemon(t, home)
+
+	session := func(t *testing.T, opts ...client.ClientOption) *client.Client {
+		t.Helper()
+		tr := transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart")
+		c := client.NewClient(tr, opts...)
+		// The process lives as long as Start's context: the test's.
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var req mcp.InitializeRequest
+		req.Params.ProtocolVersion = mcp.ProtocolVersion20251125
+		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+		if _, err := c.Initialize(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	plan := func(t *testing.T, c *client.Client, tool string) (*mcp.CallToolResult, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var req mcp.CallToolRequest
+		req.Params.Name = tool
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, res.Content[0].(mcp.TextContent).Text
+	}
+
+	t.Run("answered", func(t *testing.T) {
+		user, model := &fakeUser{action: "accept"}, &fakeModel{}
+		c := session(t, client.WithElicitationHandler(user), client.WithSamplingHandler(model))
+		res, text := plan(t, c, "trip_plan")
+		if res.IsError || text != "Lisbon: tiles and tarts (client-model)" {
+			t.Fatalf("trip_plan: %v %s", res.IsError, text)
+		}
+		asked := user.asked.Load().(mcp.ElicitationRequest)
+		if asked.Params.Message != "Where to?" {
+			t.Errorf("elicitation %+v", asked.Params)
+		}
+		sampled := model.asked.Load().(mcp.CreateMessageRequest)
+		if sampled.MaxTokens != 50 || sampled.SystemPrompt != "Be brief." || len(sampled.Messages) != 1 ||
+			sampled.Messages[0].Content.(mcp.TextContent).Text != "One line on Lisbon" {
+			t.Errorf("sampling request %+v", sampled.CreateMessageParams)
+		}
+	})
+	t.Run("declined", func(t *testing.T) {
+		c := session(t, client.WithElicitationHandler(&fakeUser{action: "decline"}), client.WithSamplingHandler(&fakeModel{}))
+		if res, text := plan(t, c, "trip_plan"); res.IsError || text != "no trip: decline" {
+			t.Fatalf("trip_plan declined: %v %s", res.IsError, text)
+		}
+	})
+	t.Run("a client without elicitation", func(t *testing.T) {
+		c := session(t)
+		res, text := plan(t, c, "trip_plan")
+		if !res.IsError || !strings.Contains(text, "cannot answer elicitation") || !strings.Contains(text, "unavailable") {
+			t.Fatalf("trip_plan without elicitation: %v %s", res.IsError, text)
+		}
+	})
+	t.Run("not granted", func(t *testing.T) {
+		c := session(t, client.WithElicitationHandler(&fakeUser{action: "accept"}), client.WithSamplingHandler(&fakeModel{}))
+		res, text := plan(t, c, "nosy_plan")
+		if !res.IsError || !strings.Contains(text, "client(elicit)") || !strings.Contains(text, "denied") {
+			t.Fatalf("nosy_plan: %v %s", res.IsError, text)
+		}
+	})
+	t.Run("cancelled while the user thinks", func(t *testing.T) {
+		c := session(t, client.WithElicitationHandler(stuckUser{}))
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		var req mcp.CallToolRequest
+		req.Params.Name = "trip_plan"
+		if _, err := c.CallTool(ctx, req); err == nil {
+			t.Fatal("the call returned while the user had not answered")
+		}
+		// The job waiting for the answer is cancelled, not left waiting.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var jobs struct{ Jobs []wire.Job }
+			call(t, d.client(t), "jobs.list", nil, &jobs)
+			var last wire.Job
+			for _, j := range jobs.Jobs {
+				if j.Capability == "trip.plan" && !j.StartedAt.Before(last.StartedAt) {
+					last = j // the newest
+				}
+			}
+			if last.State == wire.JobCancelled {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the asking job is %s, want cancelled", last.State)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	t.Run("the CLI", func(t *testing.T) {
+		r := agentos(t, home, "invoke", "trip.plan")
+		if r.code == 0 || !strings.Contains(r.stderr, "cannot answer elicitation") {
+			t.Fatalf("invoke trip.plan: %+v", r)
+		}
+	})
+}
