@@ -263,8 +263,7 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 // why. A scenario listed here that passes fails the test, so the list stays
 // true; the issue it belongs to (12) is open until it is empty.
 var conformancePending = map[string]string{
-	"server-sse-polling":          "the HTTP transport does not resume SSE streams yet",
-	"server-sse-multiple-streams": "the HTTP transport does not resume SSE streams yet",
+	"server-sse-polling": "SEP-1699: mcp-go's HTTP transport sends no SSE priming event or retry and cannot close a stream mid-call for the client to resume, so the suite finds nothing to check",
 }
 
 // Every server scenario of the official conformance suite (as its `list`
@@ -323,13 +322,21 @@ func TestOfficialMCPConformanceOverHTTP(t *testing.T) {
 			if err := json.Unmarshal(b, &checks); err != nil {
 				fail("checks.json: %v\n%s", err, b)
 			}
-			if len(checks) == 0 {
-				fail("no checks ran")
-			}
+			// INFO checks are notes, as the suite counts them (it reports
+			// neither a pass nor a failure for them); at least one check
+			// must succeed, and none may fail or warn.
+			passed := 0
 			for _, c := range checks {
-				if c.Status != "SUCCESS" {
+				switch c.Status {
+				case "SUCCESS":
+					passed++
+				case "INFO":
+				default:
 					fail("check %s (%s) is %s: %s", c.ID, c.Description, c.Status, c.ErrorMessage)
 				}
+			}
+			if passed == 0 {
+				fail("no check succeeded (%d ran)", len(checks))
 			}
 			if r.code != 0 {
 				fail("exit %d with every check a SUCCESS", r.code)
