@@ -93,9 +93,9 @@ func (d *Discoverer) Discover(ctx context.Context, roots []Root) []*Skill {
 // load reads one skill folder. Whatever is wrong ends up in Invalid.
 func (d *Discoverer) load(ctx context.Context, dir, source string) *Skill {
 	s := &Skill{ID: filepath.Base(dir), Dir: dir, Source: source, Permissions: Permissions{}, Tools: []Tool{}}
-	md, err := os.ReadFile(filepath.Join(dir, "SKILL.md"))
+	md, err := readSkillFile(dir)
 	if err != nil {
-		s.setInvalid(fmt.Errorf("no SKILL.md in %s", dir))
+		s.setInvalid(err)
 		return s
 	}
 	if err := parseSkillMD(s, md); err != nil {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Ops a skill may be granted in allowed-tools (DESIGN §7).
@@ -50,7 +52,24 @@ type Permissions map[string][]string
 // grant or withhold access. A files(...) entry keeps a ~/ path as written
 // (cleaned): SKILL.md is the author's, and ~ there can only be a request.
 func ParsePermissions(s string) (Permissions, error) {
-	return parsePermissions(s, "", "allowed-tools")
+	p, _, err := ParseAllowedTools(s)
+	return p, err
+}
+
+// ParseAllowedTools is ParsePermissions that also accepts the entries of
+// other agents' tools, which the Agent Skills standard's allowed-tools
+// holds too (`Bash(git:*) Read WebFetch mcp__github__get_issue`): an entry
+// whose name starts with an upper-case letter or mcp__ is no engine op. It
+// grants nothing here and is returned as written, for the agents it names.
+func ParseAllowedTools(s string) (Permissions, []string, error) {
+	return parsePermissionsForeign(s, "", "allowed-tools", true)
+}
+
+// foreignTool says whether an allowed-tools entry names another agent's
+// tool rather than an engine op.
+func foreignTool(op string) bool {
+	r, _ := utf8.DecodeRuneInString(op)
+	return unicode.IsUpper(r) || strings.HasPrefix(op, "mcp__")
 }
 
 // ParseGrant reads one grant of config.yaml (skills.<id>.grant), in the
@@ -61,7 +80,13 @@ func ParseGrant(s, home string) (Permissions, error) {
 }
 
 func parsePermissions(s, home, where string) (Permissions, error) {
+	p, _, err := parsePermissionsForeign(s, home, where, false)
+	return p, err
+}
+
+func parsePermissionsForeign(s, home, where string, allowForeign bool) (Permissions, []string, error) {
 	p := Permissions{}
+	var foreign []string
 	rest := strings.TrimSpace(s)
 	for rest != "" {
 		end := strings.IndexAny(rest, " \t(")
@@ -70,18 +95,32 @@ func parsePermissions(s, home, where string) (Permissions, error) {
 		}
 		op := rest[:end]
 		rest = rest[end:]
+		if allowForeign && foreignTool(op) {
+			entry := op
+			if strings.HasPrefix(rest, "(") {
+				closeAt := strings.IndexByte(rest, ')')
+				if closeAt < 0 {
+					closeAt = len(rest) - 1
+				}
+				entry += rest[:closeAt+1]
+				rest = rest[closeAt+1:]
+			}
+			foreign = append(foreign, entry)
+			rest = strings.TrimSpace(rest)
+			continue
+		}
 		if !knownOps[op] {
-			return nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files, client)", where, op)
+			return nil, nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files, client; another agent's tools start with a capital letter or mcp__)", where, op)
 		}
 		var scopes []string
 		if strings.HasPrefix(rest, "(") {
 			closeAt := strings.IndexByte(rest, ')')
 			if closeAt < 0 {
-				return nil, fmt.Errorf("%s: %s( has no closing parenthesis", where, op)
+				return nil, nil, fmt.Errorf("%s: %s( has no closing parenthesis", where, op)
 			}
 			scopes = strings.Fields(rest[1:closeAt])
 			if len(scopes) == 0 {
-				return nil, fmt.Errorf("%s: %s() grants nothing; drop it or name a scope", where, op)
+				return nil, nil, fmt.Errorf("%s: %s() grants nothing; drop it or name a scope", where, op)
 			}
 			rest = rest[closeAt+1:]
 		} else {
@@ -98,12 +137,12 @@ func parsePermissions(s, home, where string) (Permissions, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		p[op] = mergeScopes(p[op], scopes)
 		rest = strings.TrimSpace(rest)
 	}
-	return p, nil
+	return p, foreign, nil
 }
 
 // filesScopes reads the words of files(...): a mode (read or write), then

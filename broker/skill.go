@@ -14,8 +14,14 @@ type Skill struct {
 	Metadata      map[string]string `json:"metadata,omitempty"`
 	AllowedTools  string            `json:"allowed_tools,omitempty"` // as written
 	Permissions   Permissions       `json:"permissions"`
-	Guide         string            `json:"guide,omitempty"` // the SKILL.md body, for agents
-	Tools         []Tool            `json:"tools"`
+	// OtherTools are allowed-tools entries for other agents' tools
+	// (Bash(git:*), Read): kept as written, granting nothing here.
+	OtherTools []string `json:"other_tools,omitempty"`
+	// Extensions are Claude Code's frontmatter fields (argument-hint,
+	// disable-model-invocation, model, ...), as written.
+	Extensions map[string]any `json:"extensions,omitempty"`
+	Guide      string         `json:"guide,omitempty"` // the SKILL.md body, for agents
+	Tools      []Tool         `json:"tools"`
 	// Invalid says why the skill cannot be used; such a skill is listed,
 	// never run. InvalidErr is the same as an error, for decisions:
 	// errors.Is(s.InvalidErr, ErrDiscovery) means the tool parser failed,

@@ -272,7 +272,7 @@ func rootsFingerprint(roots []broker.Root) string {
 		matches = append(matches, yamls...)
 		sort.Strings(matches)
 		for _, m := range matches {
-			if !strings.HasSuffix(m, ".py") && !strings.HasSuffix(m, "ml") && filepath.Base(m) != "SKILL.md" {
+			if b := filepath.Base(m); !strings.HasSuffix(m, ".py") && !strings.HasSuffix(m, "ml") && b != "SKILL.md" && b != "skill.md" {
 				continue
 			}
 			fi, err := os.Stat(m)

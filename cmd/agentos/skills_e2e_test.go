@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -473,4 +474,54 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// skills install takes a git URL (cloned shallow with git), with --path for
+// a repository of several skills; it says what the skill may do, installs
+// it under its own name, and refuses a skill the engine could not use
+// without copying anything.
+func TestSkillsInstallFromGitSaysWhatTheSkillMayDo(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git binary")
+	}
+	home := testkit.Home(t)
+	repo := t.TempDir()
+	skill := filepath.Join(repo, "skills", "standup")
+	os.MkdirAll(skill, 0o755)
+	os.WriteFile(filepath.Join(skill, "SKILL.md"), []byte("---\nname: standup\ndescription: Write a stand-up note from the day's commits.\n"+
+		"allowed-tools: Bash(git:*) Read http(api.github.com) secrets(github)\nargument-hint: \"[day]\"\n---\n# Stand-up\nRead the log, then write three lines.\n"), 0o644)
+	os.WriteFile(filepath.Join(skill, "template.md"), []byte("Yesterday / Today / Blockers\n"), 0o644)
+	bad := filepath.Join(repo, "skills", "broken")
+	os.MkdirAll(bad, 0o755)
+	os.WriteFile(filepath.Join(bad, "SKILL.md"), []byte("---\nname: broken\ndescription: d\ncompatibility: "+strings.Repeat("x", 600)+"\n---\n"), 0o644)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "skills"}} {
+		if out, err := exec.Command(git, append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	url := "file://" + repo
+	r := agentos(t, home, "skills", "install", url, "--path", "skills/standup")
+	if r.code != 0 || !strings.Contains(r.stdout, "it may: http(api.github.com)") || !strings.Contains(r.stdout, "it may: secrets(github)") ||
+		!strings.Contains(r.stdout, "for other agents (no effect here): Bash(git:*) Read") || !strings.Contains(r.stdout, "installed standup") {
+		t.Fatalf("install from git: %+v", r)
+	}
+	if got := readFile(t, filepath.Join(home, "skills", "standup", "template.md")); got != "Yesterday / Today / Blockers\n" {
+		t.Errorf("the skill's other files were not installed: %q", got)
+	}
+	r = agentos(t, home, "skills", "install", url, "--path", "skills/broken")
+	if r.code != exitError || !strings.Contains(r.stderr, "compatibility is 600 characters; the limit is 500") {
+		t.Fatalf("install of an invalid skill: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(home, "skills", "broken")); err == nil {
+		t.Error("an invalid skill was copied")
+	}
+	if r := agentos(t, home, "skills", "install", url, "--path", "../etc"); r.code != exitUsage {
+		t.Errorf("--path outside the source: %+v", r)
+	}
+	// The engine takes it as it is: valid, instruction-only.
+	startDaemon(t, home)
+	if r := agentos(t, home, "skills", "list"); !strings.Contains(r.stdout, "standup") || strings.Contains(r.stdout, "invalid") {
+		t.Errorf("skills list: %+v", r)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 )
 
@@ -84,19 +87,49 @@ func runSkillsNew(e *env, args []string) error {
 }
 
 func runSkillsInstall(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "skills", "install DIR", "Copy a skill folder into $AGENTOS_HOME/skills; the engine picks it up within a second.")
+	f := newFlags(e, "skills", "install DIR|GIT-URL",
+		"Check a skill and copy it into $AGENTOS_HOME/skills, where the engine picks it up within a second. "+
+			"A git URL (https://, ssh://, git@host:path, file://, or ending in .git) is cloned shallow with the git binary. "+
+			"It says what the skill may do first, and on a terminal asks before installing.")
 	force := f.Bool("force", false, "replace an installed skill of the same id (the old one is kept in skills/.removed)")
+	sub := f.String("path", "", "the skill's folder inside the repository or folder (for repositories holding several skills)")
+	yes := f.Bool("yes", false, "install without asking, on a terminal too")
 	pos, err := f.parseN(args, 1, 1)
 	if err != nil {
 		return err
 	}
-	src, err := filepath.Abs(pos[0])
-	if err != nil {
+	src := pos[0]
+	if isGitURL(src) {
+		dir, err := shallowClone(ctx, src)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		src = dir
+	} else if src, err = filepath.Abs(src); err != nil {
 		return err
 	}
-	id := filepath.Base(src)
-	if _, err := os.Stat(filepath.Join(src, "SKILL.md")); err != nil {
-		return fmt.Errorf("%s has no SKILL.md: not a skill folder", src)
+	if *sub != "" {
+		if filepath.IsAbs(*sub) || strings.Contains(filepath.ToSlash(filepath.Clean(*sub)), "../") || filepath.Clean(*sub) == ".." {
+			return usagef("skills install: --path %q must be a folder inside the source", *sub)
+		}
+		src = filepath.Join(src, *sub)
+	}
+	sk, err := broker.ReadSkillMD(src)
+	if err != nil {
+		return fmt.Errorf("%s is not a skill agentos can use: %w", pos[0], err)
+	}
+	id := sk.ID // its name: the folder it is installed in must match it
+	fmt.Fprint(e.stdout, describePermissions(sk))
+	if !*yes {
+		if in, ok := e.stdin.(*os.File); ok && isTerminal(in) {
+			fmt.Fprintf(e.stderr, "install %s? [y/N] ", id)
+			var answer string
+			fmt.Fscanln(in, &answer)
+			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				return errors.New("not installed")
+			}
+		}
 	}
 	dst := filepath.Join(wire.PathsFor(e.home).SkillsDir, id)
 	if _, err := os.Stat(dst); err == nil {
@@ -119,6 +152,70 @@ func runSkillsInstall(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// describePermissions says what a skill may do once installed.
+func describePermissions(sk *broker.Skill) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", sk.ID, clip(sk.Description, 200))
+	ops := make([]string, 0, len(sk.Permissions))
+	for op := range sk.Permissions {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	if len(ops) == 0 {
+		b.WriteString("  it may: nothing beyond its own folder (no network, secrets, graph or files)\n")
+	}
+	for _, op := range ops {
+		scopes := strings.Join(sk.Permissions[op], " ")
+		switch op {
+		case broker.OpFiles:
+			fmt.Fprintf(&b, "  it asks for files(%s): given only by a grant in config.yaml (skills.%s.grant)\n", scopes, sk.ID)
+		default:
+			fmt.Fprintf(&b, "  it may: %s(%s)\n", op, scopes)
+		}
+	}
+	if len(sk.OtherTools) > 0 {
+		fmt.Fprintf(&b, "  for other agents (no effect here): %s\n", strings.Join(sk.OtherTools, " "))
+	}
+	return b.String()
+}
+
+// isGitURL says whether an install source names a repository, not a folder.
+func isGitURL(s string) bool {
+	for _, p := range []string{"https://", "http://", "ssh://", "git://", "file://", "git@"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return strings.HasSuffix(s, ".git") && !isDir(s)
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// shallowClone clones url (depth 1, no hooks run: a fresh clone has none)
+// into a temporary folder with the git binary.
+func shallowClone(ctx context.Context, url string) (string, error) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return "", errors.New("skills install: installing from a git URL needs the git binary, which is not on PATH")
+	}
+	dir, err := os.MkdirTemp("", "agentos-install-")
+	if err != nil {
+		return "", err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, git, "clone", "--quiet", "--depth", "1", "--", url, filepath.Join(dir, "src"))
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("skills install: git clone %s: %v: %s", url, err, strings.TrimSpace(string(out)))
+	}
+	return filepath.Join(dir, "src"), nil
 }
 
 func runSkillsRemove(e *env, args []string) error {
