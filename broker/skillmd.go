@@ -202,7 +202,9 @@ func checkName(name, folder string) error {
 		return bad("starts or ends with a hyphen")
 	case strings.Contains(name, "--"):
 		return bad("has two hyphens in a row")
-	case strings.IndexFunc(name, func(r rune) bool { return r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsNumber(r) }) >= 0:
+	case strings.IndexFunc(name, func(r rune) bool {
+		return r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsNumber(r)
+	}) >= 0:
 		return bad("has a character that is not a letter, digit or hyphen")
 	case norm.NFKC.String(folder) != name:
 		return fmt.Errorf("SKILL.md: name %q must equal the folder name %q", name, folder)
