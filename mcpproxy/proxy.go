@@ -53,6 +53,7 @@ type Proxy struct {
 	served      served                  // prompts and resources as last served
 	sessions    sessions
 	completions completions
+	skillFiles  skillFiles
 }
 
 // fixedTool is one of the tools every proxy has.
@@ -198,6 +199,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithHooks(p.sessions.hooks()),
 		server.WithCompletions(),
 		server.WithElicitation(),
+		server.WithExtensions(map[string]any{skillsExtension: map[string]any{"directoryRead": true}}),
 		server.WithPromptCompletionProvider(promptCompleter{p}),
 		server.WithResourceCompletionProvider(resourceCompleter{p}),
 		server.WithPromptCapabilities(true),

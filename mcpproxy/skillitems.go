@@ -19,6 +19,8 @@ import (
 // functions.
 type skillEntry struct {
 	ID          string      `json:"id"`
+	Dir         string      `json:"dir"`
+	Source      string      `json:"source"`
 	Description string      `json:"description"`
 	Invalid     string      `json:"invalid"`
 	Tools       []skillTool `json:"tools"`
@@ -60,8 +62,9 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 	if shapeRes != nil {
 		p.shapeRes = shapeRes
 	}
+	p.skillFiles.set(skills)
 	prompts := []server.ServerPrompt{}
-	resources := append([]server.ServerResource{}, p.shapeRes...)
+	resources := append(append([]server.ServerResource{}, p.shapeRes...), p.skillManifests(skills)...)
 	templates := []server.ServerResourceTemplate{{
 		Template: mcp.NewResourceTemplate(nodeURI+"{id}", "node",
 			mcp.WithTemplateDescription("One node of the agentos graph by id, as data.read gives it."),
@@ -73,7 +76,7 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 			mcp.WithTemplateDescription("One shape of the agentos graph by name, as shapes.get gives it."),
 			mcp.WithTemplateMIMEType("application/json")),
 		Handler: p.readShapeTemplate,
-	})
+	}, skillFileTemplate(p))
 	promptEnums, templateEnums := map[string]map[string][]string{}, map[string]map[string][]string{}
 	taken := map[string]bool{}
 	for _, sk := range skills {

