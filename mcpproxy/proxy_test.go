@@ -61,3 +61,40 @@ func TestMCPResultTruncated(t *testing.T) {
 		t.Fatalf("small: %s / %v", small.RawStructuredContent, small.Content)
 	}
 }
+
+// Arguments are checked against the whole schema: items, bounds and
+// $defs/$ref, and an explicit null where the schema takes one. The
+// messages name the argument and the place in it.
+func TestArgumentsAreCheckedAgainstTheWholeSchema(t *testing.T) {
+	sch := compileArgs(json.RawMessage(`{
+		"type": "object",
+		"$defs": {"address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+		"properties": {
+			"tags": {"type": "array", "items": {"type": "string"}},
+			"limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+			"note": {"type": ["string", "null"]},
+			"tone": {"type": "string", "enum": ["plain", "playful"]},
+			"address": {"$ref": "#/$defs/address"}
+		},
+		"required": ["tags"],
+		"additionalProperties": false
+	}`))
+	for _, c := range []struct {
+		args map[string]any
+		want string // "" for no error
+	}{
+		{map[string]any{"tags": []any{"a", "b"}}, ""},
+		{map[string]any{"tags": []any{"a"}, "note": nil, "limit": 1000.0, "tone": "plain", "address": map[string]any{"city": "Porto"}}, ""},
+		{map[string]any{"tags": []any{1.0, 2.0}}, `argument "tags" at /0: got number, want string`},
+		{map[string]any{"tags": []any{}, "limit": 5000.0}, `argument "limit": maximum: got 5,000, want 1,000`},
+		{map[string]any{"tags": []any{}, "tone": "loud"}, `argument "tone": value must be one of 'plain', 'playful'`},
+		{map[string]any{"tags": []any{}, "address": map[string]any{}}, `argument "address": missing property 'city'`},
+		{map[string]any{}, `missing required argument "tags"`},
+		{map[string]any{"tags": []any{}, "extra": 1.0}, `unknown argument "extra"`},
+	} {
+		got := sch.check(c.args)
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("check(%v) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}

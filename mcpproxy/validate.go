@@ -1,9 +1,16 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // schema is the top level of a tool's input JSON Schema, as far as the proxy
@@ -21,11 +28,15 @@ type propType struct {
 
 // argSchema is a schema decoded once, when its tool is built, so a call only
 // walks its arguments. nil checks nothing (a schema that does not decode).
+// The top level is checked by hand, for messages that name the argument
+// plainly; then the whole schema (items, bounds, enums, $defs/$ref) by
+// jsonschema, whose first leaf error is reported with where it is.
 type argSchema struct {
 	required []string
 	types    map[string][]string // known key -> allowed JSON types (nil: any)
 	names    []string            // known keys, sorted, for the unknown-argument message
 	closed   bool                // additionalProperties: false
+	full     *jsonschema.Schema  // nil when the schema does not compile
 }
 
 // compileArgs decodes a tool's input schema for checkArgs.
@@ -55,6 +66,12 @@ func compileArgs(raw json.RawMessage) *argSchema {
 		a.types[n] = types
 	}
 	sort.Strings(a.names)
+	if doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw)); err == nil {
+		c := jsonschema.NewCompiler()
+		if c.AddResource("agentos-tool.json", doc) == nil {
+			a.full, _ = c.Compile("agentos-tool.json") // a schema it cannot compile keeps the top-level checks
+		}
+	}
 	return a
 }
 
@@ -104,7 +121,36 @@ func (a *argSchema) check(args map[string]any) string {
 			return fmt.Sprintf("argument %q must be %s, not %s", k, article(want), got)
 		}
 	}
+	if a.full != nil {
+		if err := a.full.Validate(map[string]any(args)); err != nil {
+			return schemaMessage(err)
+		}
+	}
 	return ""
+}
+
+var englishPrinter = message.NewPrinter(language.English)
+
+// schemaMessage is the first leaf error of a validation: the argument and
+// the place in it, and what is wrong ("argument \"tags\" at /1: got number,
+// want string").
+func schemaMessage(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	what := ve.ErrorKind.LocalizedString(englishPrinter)
+	switch loc := ve.InstanceLocation; len(loc) {
+	case 0:
+		return "arguments: " + what
+	case 1:
+		return fmt.Sprintf("argument %q: %s", loc[0], what)
+	default:
+		return fmt.Sprintf("argument %q at /%s: %s", loc[0], strings.Join(loc[1:], "/"), what)
+	}
 }
 
 func article(t string) string {

@@ -38,6 +38,12 @@ def intro(tone: Literal["plain", "playful"]) -> str:
     return f"# A {tone} intro"
 
 
+@provides("brief.tag")
+def tag(tags: list[str], note: str | None = None) -> dict:
+    """Tag a brief."""
+    return {"tags": tags, "note": note}
+
+
 @provides("brief.draw")
 def draw(title: str) -> list:
     """Draw the brief's cover."""
@@ -132,6 +138,24 @@ func TestMCPServesSkillPromptsResourcesAndRichContent(t *testing.T) {
 	}
 	if tc, ok := res.Contents[0].(mcp.TextResourceContents); !ok || tc.Text != "# A playful intro" || tc.MIMEType != "text/markdown" || tc.URI != read.Params.URI {
 		t.Errorf("read %s: %+v", read.Params.URI, res.Contents)
+	}
+
+	// Arguments are checked against the whole schema; an Optional takes null.
+	var tagReq mcp.CallToolRequest
+	tagReq.Params.Name = "brief_tag"
+	tagReq.Params.Arguments = map[string]any{"tags": []any{"a"}, "note": nil}
+	if res, err := c.CallTool(ctx, tagReq); err != nil || res.IsError {
+		t.Errorf("brief_tag with note null: %v %+v", err, res)
+	}
+	tagReq.Params.Arguments = map[string]any{"tags": []any{1, 2}}
+	if res, err := c.CallTool(ctx, tagReq); err != nil || !res.IsError || !strings.Contains(res.Content[0].(mcp.TextContent).Text, `argument "tags" at /0: got number, want string`) {
+		t.Errorf("brief_tag with numbers for list[str]: %v %+v", err, res)
+	}
+	var search mcp.CallToolRequest
+	search.Params.Name = "search"
+	search.Params.Arguments = map[string]any{"query": "x", "limit": 5000}
+	if res, err := c.CallTool(ctx, search); err != nil || !res.IsError || !strings.Contains(res.Content[0].(mcp.TextContent).Text, `argument "limit": maximum`) {
+		t.Errorf("search with limit 5000: %v %+v", err, res)
 	}
 
 	// Rich content: each block as the skill returned it.

@@ -453,6 +453,8 @@ class Tool:
             schema = dict(schema)
             if arg.arg in docs and "description" not in schema:
                 schema["description"] = docs[arg.arg]
+            if nullable:
+                schema = _with_null(schema)  # an explicit null is a value it takes
             if default is not None:
                 value = _literal(default)
                 if value is not _NOT_LITERAL:
@@ -466,6 +468,25 @@ class Tool:
             self.warnings.append(f"**{a.kwarg.arg} accepts any other parameter, unchecked")
         return {"type": "object", "properties": props, "required": required,
                 "additionalProperties": a.kwarg is not None}
+
+
+def _with_null(schema: dict) -> dict:
+    """schema that also admits null (an Optional parameter)."""
+    if not schema or "$ref" in schema:
+        return schema if not schema else {"anyOf": [schema, {"type": "null"}]}
+    t = schema.get("type")
+    if isinstance(t, str):
+        out = {**schema, "type": [t, "null"] if t != "null" else "null"}
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = out["enum"] + [None]
+        return out
+    if isinstance(t, list):
+        return {**schema, "type": t if "null" in t else t + ["null"]}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": schema["anyOf"] + [{"type": "null"}]}
+    if "enum" in schema:
+        return {**schema, "enum": schema["enum"] + [None]}
+    return schema
 
 
 _EXAMPLES = {"provides": '@provides("web.read")', "resource": '@resource("myskill://status")',

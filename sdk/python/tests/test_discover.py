@@ -44,11 +44,12 @@ EXPECTED_HINTS = {
     "D": {"type": "object", "additionalProperties": {"type": "boolean"}},
     "nested": {"type": "array", "items": {"type": "object", "additionalProperties": {
         "type": "array", "items": {"type": "integer"}}}},
-    "o": {"type": "string"}, "u_none": {"type": "integer"}, "pipe": {"type": "integer"},
-    "none_first": {"type": "string"},
+    # Optional: not required, and an explicit null is a value it takes
+    "o": {"type": ["string", "null"]}, "u_none": {"type": ["integer", "null"]}, "pipe": {"type": ["integer", "null"]},
+    "none_first": {"type": ["string", "null"]},
     "lit": {"type": "string", "enum": ["a", "b"]},
     "lit_mixed": {"enum": [1, "x"]},
-    "lit_opt": {"type": "string", "enum": ["x"]},
+    "lit_opt": {"type": ["string", "null"], "enum": ["x", None]},
     "either": {"type": ["integer", "string"]},
     "either_obj": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "string"}}]},
     "anything": {}, "nohint": {},
@@ -57,7 +58,7 @@ EXPECTED_HINTS = {
     "st": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
     "note": {"type": "string", "description": "what it is"},
     "quoted": {"type": "array", "items": {"type": "integer"}},
-    "quoted_opt": {"type": "integer"},
+    "quoted_opt": {"type": ["integer", "null"]},
     "weird": {},
     "odd_key": {"type": "object", "additionalProperties": {"type": "string"}},
 }
