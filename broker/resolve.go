@@ -52,6 +52,8 @@ type ProviderInfo struct {
 	Local       bool            `json:"local"`
 	Meta        map[string]any  `json:"meta"`
 	Params      json.RawMessage `json:"params"`
+	Result      json.RawMessage `json:"result,omitempty"`  // the return annotation's schema
+	Returns     string          `json:"returns,omitempty"` // the @returns shape
 	Reason      string          `json:"reason"`
 	Skill       string          `json:"skill"`
 	Tool        string          `json:"tool"`
@@ -435,7 +437,7 @@ func (r *Resolver) Capabilities(ctx context.Context) []CapabilityInfo {
 		ps := make([]ProviderInfo, len(order))
 		for i, c := range order {
 			ps[i] = ProviderInfo{Skill: c.Skill.ID, Tool: c.Tool.Name, Local: c.Local, Reason: c.Reason,
-				Description: c.Tool.Description, Params: c.Tool.Params, Meta: c.Meta}
+				Description: c.Tool.Description, Params: c.Tool.Params, Result: c.Tool.Result, Returns: c.Tool.Returns, Meta: c.Meta}
 		}
 		pol := r.policy(name)
 		out = append(out, CapabilityInfo{Capability: name, Providers: ps, Pin: pol.Pin, Policy: pol.Policy})

@@ -54,6 +54,7 @@ type Tool struct {
 	Returns     string          `json:"returns,omitempty"`
 	Timeout     float64         `json:"timeout,omitempty"`  // seconds; 0 means the default
 	Params      json.RawMessage `json:"params"`             // JSON Schema
+	Result      json.RawMessage `json:"result,omitempty"`   // JSON Schema of the return annotation, when plain JSON
 	Prompt      *PromptDecl     `json:"prompt,omitempty"`   // @prompt: an MCP prompt
 	Resource    *ResourceDecl   `json:"resource,omitempty"` // @resource: an MCP resource
 	Warnings    []string        `json:"warnings,omitempty"`

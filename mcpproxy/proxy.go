@@ -56,19 +56,23 @@ type Proxy struct {
 	skillFiles  skillFiles
 }
 
+// iconSVG is the server's icon: three linked nodes, as a data URI.
+const iconSVG = "data:image/svg+xml;base64," +
+	"PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA2NCA2NCI+PHBhdGggZD0iTTE2IDQ0IEwzMiAxNiBMNDggNDQgWiIgZmlsbD0ibm9uZSIgc3Ryb2tlPSIjMzM2NmNjIiBzdHJva2Utd2lkdGg9IjQiLz48Y2lyY2xlIGN4PSIzMiIgY3k9IjE2IiByPSI4IiBmaWxsPSIjMzM2NmNjIi8+PGNpcmNsZSBjeD0iMTYiIGN5PSI0NCIgcj0iOCIgZmlsbD0iIzMzOTk2NiIvPjxjaXJjbGUgY3g9IjQ4IiBjeT0iNDQiIHI9IjgiIGZpbGw9IiNjYzY2MzMiLz48L3N2Zz4="
+
 // fixedTool is one of the tools every proxy has.
 type fixedTool struct {
-	name, method, desc string
-	params             any      // the method's params struct (engine/wire): the tool's schema
-	omit               []string // params the tool does not offer
-	readOnly           bool
-	build              func(args map[string]any) (any, string) // engine params, or a message on bad arguments
+	name, title, method, desc string
+	params                    any      // the method's params struct (engine/wire): the tool's schema
+	omit                      []string // params the tool does not offer
+	readOnly                  bool
+	build                     func(args map[string]any) (any, string) // engine params, or a message on bad arguments
 }
 
 func passArgs(args map[string]any) (any, string) { return args, "" }
 
 var fixedTools = []fixedTool{
-	{name: "read", method: wire.MethodRead, readOnly: true,
+	{name: "read", title: "Read the graph", method: wire.MethodRead, readOnly: true,
 		desc: "Read from the local agentos graph. Give `id` to read one node, or `shape` (e.g. task, note, person) to list a page of nodes of that shape, " +
 			"optionally filtered with `where` (field -> value equality) and sorted with `order`. Pages hold `limit` nodes (default engine page size); " +
 			"when the result has a `cursor`, pass it back to get the next page. Use this when you know an id or want to browse nodes of a shape; use `search` to find nodes by words.",
@@ -79,39 +83,39 @@ var fixedTools = []fixedTool{
 			}
 			return args, ""
 		}},
-	{name: "search", method: wire.MethodSearch, readOnly: true,
+	{name: "search", title: "Search the graph", method: wire.MethodSearch, readOnly: true,
 		desc: "Full-text search over the local agentos graph. Returns hits with the node, a snippet and a rank. " +
 			"Use this to find nodes by words when you do not know their id; narrow it with `shape`.",
 		params: wire.SearchParams{},
 		build:  passArgs},
-	{name: "create", method: wire.MethodCreate,
+	{name: "create", title: "Create a node", method: wire.MethodCreate,
 		desc: "Create a node of a shape in the local agentos graph, or update the existing one with the same identity (upsert). " +
 			"Returns the node with its id, plus warnings when a value had to be coerced. Use this to remember something new (a task, a note, a person...).",
 		params: wire.CreateParams{},
 		build:  passArgs},
-	{name: "update", method: wire.MethodUpdate,
+	{name: "update", title: "Update a node", method: wire.MethodUpdate,
 		desc:   "Change fields of an existing node by id: the given fields are merged in, and a null value removes a field. Returns the updated node.",
 		params: wire.UpdateParams{},
 		build:  passArgs},
-	{name: "delete", method: wire.MethodDelete,
+	{name: "delete", title: "Delete a node", method: wire.MethodDelete,
 		desc:   "Delete a node by id (a soft delete: it can be restored). Returns the deleted node.",
 		params: wire.IDParams{},
 		build:  passArgs},
-	{name: "link", method: wire.MethodLink,
+	{name: "link", title: "Link two nodes", method: wire.MethodLink,
 		desc:   "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
 		params: wire.LinkParams{},
 		build:  passArgs},
-	{name: "invoke", method: wire.MethodInvoke,
+	{name: "invoke", title: "Invoke a capability", method: wire.MethodInvoke,
 		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
 			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
 		params: wire.InvokeParams{}, omit: []string{"async", "client_features"},
 		build: passArgs},
-	{name: "skills", method: wire.MethodSkillsList, readOnly: true,
+	{name: "skills", title: "List the skills", method: wire.MethodSkillsList, readOnly: true,
 		desc: "List the installed skills with their tools, the capabilities they provide, their permissions, and why a skill is invalid if it is. " +
 			"Use this to see what agentos can do.",
 		params: wire.NoParams{},
 		build:  passArgs},
-	{name: "status", method: wire.MethodStatus, readOnly: true,
+	{name: "status", title: "Engine status", method: wire.MethodStatus, readOnly: true,
 		desc: "Engine status: version, uptime, database path, node and edge counts by shape, shapes, skills and running jobs. " +
 			"Use this for an overview of what the local graph holds.",
 		params: wire.NoParams{},
@@ -130,6 +134,9 @@ type capability struct {
 		Tool        string          `json:"tool"`
 		Description string          `json:"description"`
 		Params      json.RawMessage `json:"params"`
+		Result      json.RawMessage `json:"result"`
+		Returns     string          `json:"returns"`
+		Meta        map[string]any  `json:"meta"`
 	} `json:"providers"`
 }
 
@@ -206,6 +213,8 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithInstructions(instructions),
+		server.WithTitle("agentos: your local graph and skills"),
+		server.WithIcons(mcp.Icon{Src: iconSVG, MIMEType: "image/svg+xml", Sizes: []string{"any"}}),
 		// Fixed tools first, then capability tools: mcp-go lists tools by
 		// name, this puts the fixed ones back in the proxy's order.
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
@@ -222,6 +231,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		ft := ft
 		raw := wire.Schema(ft.params, ft.omit...)
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
+		tool.Title = ft.title
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
 		sch := compileArgs(raw)
 		p.srv.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -289,6 +299,10 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 			"to pick another provider, use `invoke` with `provider`.", capName, pr.Skill, pr.Tool)
 		tool := mcp.NewToolWithRawSchema(name, desc, raw)
 		tool.Annotations = annotations(false, false)
+		if title, _ := pr.Meta["title"].(string); title != "" {
+			tool.Title = title // @provides(..., title="...")
+		}
+		tool.RawOutputSchema = outputSchema(pr.Returns, pr.Result)
 		sch := compileArgs(raw)
 		out[name] = server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
@@ -484,7 +498,7 @@ func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
 		res.Content = []mcp.Content{mcp.NewTextContent(string(cut) + note)}
 		return res
 	}
-	res.Content = []mcp.Content{mcp.NewTextContent(string(text))}
+	res.Content = append([]mcp.Content{mcp.NewTextContent(string(text))}, nodeLinks(text)...)
 	return res
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +38,12 @@ def brief(topic: str, tone: Literal["plain", "playful", "precise"] = "plain") ->
 def intro(tone: Literal["plain", "playful"]) -> str:
     """The intro of a brief in one tone."""
     return f"# A {tone} intro"
+
+
+@provides("brief.count", title="Count words")
+def count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
 
 
 @provides("brief.tag")
@@ -138,6 +146,46 @@ func TestMCPServesSkillPromptsResourcesAndRichContent(t *testing.T) {
 	}
 	if tc, ok := res.Contents[0].(mcp.TextResourceContents); !ok || tc.Text != "# A playful intro" || tc.MIMEType != "text/markdown" || tc.URI != read.Params.URI {
 		t.Errorf("read %s: %+v", read.Params.URI, res.Contents)
+	}
+
+	// Titles and output schemas: a return annotation is the result's schema
+	// (a non-object wrapped as result, as structuredContent is), a tool
+	// without one has none.
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]mcp.Tool{}
+	for _, tl := range tools.Tools {
+		byName[tl.Name] = tl
+	}
+	countTool := byName["brief_count"]
+	listed, _ := json.Marshal(countTool)
+	if countTool.Title != "Count words" || !strings.Contains(string(listed), `"outputSchema":{"properties":{"result":{"type":"integer"}},"required":["result"],"type":"object"}`) {
+		t.Errorf("brief_count as listed: %s", listed)
+	}
+	if byName["read"].Title != "Read the graph" {
+		t.Errorf("read's title %q", byName["read"].Title)
+	}
+	if drawn, _ := json.Marshal(byName["brief_draw"]); strings.Contains(string(drawn), "outputSchema") {
+		t.Errorf("a tool returning content blocks declares an output schema: %s", drawn)
+	}
+	var countReq mcp.CallToolRequest
+	countReq.Params.Name = "brief_count"
+	countReq.Params.Arguments = map[string]any{"text": "one two three"}
+	if res, err := c.CallTool(ctx, countReq); err != nil || res.IsError || fmt.Sprint(res.StructuredContent) != "map[result:3]" {
+		t.Errorf("brief_count: %v %+v", err, res)
+	}
+	// A written node comes back with a link to its resource.
+	var create mcp.CallToolRequest
+	create.Params.Name = "create"
+	create.Params.Arguments = map[string]any{"shape": "task", "fields": map[string]any{"title": "Linked"}}
+	created, err := c.CallTool(ctx, create)
+	if err != nil || created.IsError || len(created.Content) != 2 {
+		t.Fatalf("create: %v %+v", err, created)
+	}
+	if link, ok := created.Content[1].(mcp.ResourceLink); !ok || !strings.HasPrefix(link.URI, "agentos://nodes/") || link.Name != "Linked" {
+		t.Errorf("create's link %+v", created.Content[1])
 	}
 
 	// Arguments are checked against the whole schema; an Optional takes null.

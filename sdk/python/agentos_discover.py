@@ -313,6 +313,7 @@ class Tool:
             "provides": [], "returns": None, "timeout": None,
             "prompt": None, "resource": None,
             "params": self.params(param_docs),
+            "result": self.result(),
         }
         self.decorators(rec)
         rec["warnings"] = self.warnings
@@ -435,6 +436,18 @@ class Tool:
             self.warnings.append(f"@{kind}({_src(nodes[0])}): needs {need}; ignored")
             return
         rec[kind] = value
+
+    def result(self) -> dict | None:
+        """The JSON Schema of the return annotation, when it names plain JSON
+        (dict, str, int, float, bool, list[...] of those); None for no hint, a
+        hint not understood, or one that may be rich content."""
+        node = self.fn.returns
+        if node is None:
+            return None
+        schema, nullable = Hints([]).schema(node, "return")  # warnings about it are the params' business
+        if not schema or nullable or not isinstance(schema.get("type"), str) or schema["type"] == "array" and "items" not in schema:
+            return None  # a bare list may hold content blocks
+        return schema
 
     def params(self, docs: dict[str, str]) -> dict:
         a = self.fn.args
