@@ -98,3 +98,17 @@ func TestArgumentsAreCheckedAgainstTheWholeSchema(t *testing.T) {
 		}
 	}
 }
+
+func TestGuideArgumentsAreSubstitutedAsClaudeCodeDoes(t *testing.T) {
+	for _, c := range []struct{ guide, args, want string }{
+		{"Fix issue $ARGUMENTS now.", "123 urgently", "Fix issue 123 urgently now."},
+		{"Compare $1 with $2.", "a.go b.go", "Compare a.go with b.go."},
+		{"Compare $1 with $2.", "a.go", "Compare a.go with ."},
+		{"Review the file.", "main.go", "Review the file.\n\nARGUMENTS: main.go"},
+		{"Review the file.", "", "Review the file."},
+	} {
+		if got := substituteArguments(c.guide, c.args); got != c.want {
+			t.Errorf("substituteArguments(%q, %q) = %q, want %q", c.guide, c.args, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -138,19 +139,57 @@ func fingerprint[T any](items []T, decl func(T) any) string {
 // guidePrompt is the skill's SKILL.md guide as a prompt named by its id.
 func (p *Proxy) guidePrompt(ctx context.Context, sk skillEntry) (server.ServerPrompt, bool) {
 	var full struct {
-		Guide string `json:"guide"`
+		Guide      string         `json:"guide"`
+		Extensions map[string]any `json:"extensions"`
 	}
 	if err := p.eng.Call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
 		p.log.Warn("skills.get failed; no prompt for the skill", "skill", sk.ID, "err", err)
 		return server.ServerPrompt{}, false
 	}
 	guide, desc := full.Guide, sk.Description
+	opts := []mcp.PromptOption{mcp.WithPromptDescription(desc)}
+	// A Claude Code skill takes arguments: argument-hint says which, and
+	// the guide's $ARGUMENTS (or $1, $2, ...) is where they go.
+	hint, _ := full.Extensions["argument-hint"].(string)
+	takesArgs := hint != "" || strings.Contains(guide, "$ARGUMENTS") || positionalArg.MatchString(guide)
+	if takesArgs {
+		what := "what to work on"
+		if hint != "" {
+			what += ", as " + hint
+		}
+		opts = append(opts, mcp.WithArgument("arguments", mcp.ArgumentDescription(what)))
+	}
 	return server.ServerPrompt{
-		Prompt: mcp.NewPrompt(sk.ID, mcp.WithPromptDescription(desc)),
-		Handler: func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			return mcp.NewGetPromptResult(desc, []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(guide))}), nil
+		Prompt: mcp.NewPrompt(sk.ID, opts...),
+		Handler: func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			text := guide
+			if takesArgs {
+				text = substituteArguments(guide, req.Params.Arguments["arguments"])
+			}
+			return mcp.NewGetPromptResult(desc, []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
 		},
 	}, true
+}
+
+// positionalArg is $1 ... $9 in a guide.
+var positionalArg = regexp.MustCompile(`\$[1-9]\b`)
+
+// substituteArguments fills a guide's $ARGUMENTS with args and $1..$9 with
+// its words, as Claude Code does; a guide with neither gets the arguments
+// appended, so they are never lost.
+func substituteArguments(guide, args string) string {
+	words := strings.Fields(args)
+	out := strings.ReplaceAll(guide, "$ARGUMENTS", args)
+	out = positionalArg.ReplaceAllStringFunc(out, func(m string) string {
+		if i := int(m[1] - '1'); i < len(words) {
+			return words[i]
+		}
+		return ""
+	})
+	if out == guide && strings.TrimSpace(args) != "" {
+		out += "\n\nARGUMENTS: " + args
+	}
+	return out
 }
 
 // toolPrompt is a @prompt function: its parameters are the arguments, and

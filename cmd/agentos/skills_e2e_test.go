@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/testkit"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentos/agentos/graph"
 )
@@ -490,7 +491,7 @@ func TestSkillsInstallFromGitSaysWhatTheSkillMayDo(t *testing.T) {
 	skill := filepath.Join(repo, "skills", "standup")
 	os.MkdirAll(skill, 0o755)
 	os.WriteFile(filepath.Join(skill, "SKILL.md"), []byte("---\nname: standup\ndescription: Write a stand-up note from the day's commits.\n"+
-		"allowed-tools: Bash(git:*) Read http(api.github.com) secrets(github)\nargument-hint: \"[day]\"\n---\n# Stand-up\nRead the log, then write three lines.\n"), 0o644)
+		"allowed-tools: Bash(git:*) Read http(api.github.com) secrets(github)\nargument-hint: \"[day]\"\n---\n# Stand-up\nRead the log of $ARGUMENTS, then write three lines.\n"), 0o644)
 	os.WriteFile(filepath.Join(skill, "template.md"), []byte("Yesterday / Today / Blockers\n"), 0o644)
 	bad := filepath.Join(repo, "skills", "broken")
 	os.MkdirAll(bad, 0o755)
@@ -523,5 +524,20 @@ func TestSkillsInstallFromGitSaysWhatTheSkillMayDo(t *testing.T) {
 	startDaemon(t, home)
 	if r := agentos(t, home, "skills", "list"); !strings.Contains(r.stdout, "standup") || strings.Contains(r.stdout, "invalid") {
 		t.Errorf("skills list: %+v", r)
+	}
+	// Its argument-hint makes its prompt take arguments, put where the
+	// guide says $ARGUMENTS.
+	c := mcpSession(t, home, "--no-autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var get mcp.GetPromptRequest
+	get.Params.Name = "standup"
+	get.Params.Arguments = map[string]string{"arguments": "Monday"}
+	pr, err := c.GetPrompt(ctx, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := pr.Messages[0].Content.(mcp.TextContent).Text; !strings.Contains(text, "Read the log of Monday, then") {
+		t.Errorf("the standup prompt: %q", text)
 	}
 }
