@@ -110,29 +110,25 @@ func (p *Proxy) readShape(name string) server.ResourceHandlerFunc {
 // readShapeTemplate answers resources/read for agentos://shapes/{name}: a
 // shape not listed (made since the last refresh) is read all the same.
 func (p *Proxy) readShapeTemplate(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-	name := ""
-	switch v := req.Params.Arguments["name"].(type) {
+	return p.readJSON(ctx, req.Params.URI, "shapes.get", map[string]any{"name": templateVar(req, "name")})
+}
+
+// templateVar is the value of a URI template's variable in a read.
+func templateVar(req mcp.ReadResourceRequest, name string) string {
+	switch v := req.Params.Arguments[name].(type) {
 	case string:
-		name = v
+		return v
 	case []string:
 		if len(v) > 0 {
-			name = v[0]
+			return v[0]
 		}
 	}
-	return p.readJSON(ctx, req.Params.URI, "shapes.get", map[string]any{"name": name})
+	return ""
 }
 
 // readNode answers resources/read for agentos://nodes/{id} with data.read.
 func (p *Proxy) readNode(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-	id := ""
-	switch v := req.Params.Arguments["id"].(type) {
-	case string:
-		id = v
-	case []string:
-		if len(v) > 0 {
-			id = v[0]
-		}
-	}
+	id := templateVar(req, "id")
 	if id == "" {
 		return nil, fmt.Errorf("%w: %s names no node id", mcp.ErrResourceNotFound, req.Params.URI)
 	}

@@ -39,6 +39,17 @@ func publicSkillsDir(t *testing.T) string {
 	return dir
 }
 
+// listedSkill is one entry of skills/list (SEP-2640).
+type listedSkill struct {
+	URI         string         `json:"uri"`
+	Frontmatter map[string]any `json:"frontmatter"`
+	Resources   []struct {
+		URI    string `json:"uri"`
+		Digest string `json:"digest"`
+		Size   int64  `json:"size"`
+	} `json:"resources"`
+}
+
 // rawRequest sends a method mcp-go's client has no call for.
 func rawRequest(t *testing.T, c *client.Client, id int, method string, params any) (json.RawMessage, *mcp.JSONRPCErrorDetails) {
 	t.Helper()
@@ -94,15 +105,7 @@ func TestPublicAgentSkillsAreServedWhole(t *testing.T) {
 		t.Fatalf("skills/list: %+v", rpcErr)
 	}
 	var list struct {
-		Skills []struct {
-			URI         string         `json:"uri"`
-			Frontmatter map[string]any `json:"frontmatter"`
-			Resources   []struct {
-				URI    string `json:"uri"`
-				Digest string `json:"digest"`
-				Size   int64  `json:"size"`
-			} `json:"resources"`
-		} `json:"skills"`
+		Skills []listedSkill `json:"skills"`
 	}
 	if err := json.Unmarshal(raw, &list); err != nil {
 		t.Fatal(err)
@@ -126,17 +129,7 @@ func TestPublicAgentSkillsAreServedWhole(t *testing.T) {
 				t.Errorf("the prompt is not the guide: %.80q", text)
 			}
 
-			j := slices.IndexFunc(list.Skills, func(e struct {
-				URI         string         `json:"uri"`
-				Frontmatter map[string]any `json:"frontmatter"`
-				Resources   []struct {
-					URI    string `json:"uri"`
-					Digest string `json:"digest"`
-					Size   int64  `json:"size"`
-				} `json:"resources"`
-			}) bool {
-				return e.URI == "skill://"+name+"/SKILL.md"
-			})
+			j := slices.IndexFunc(list.Skills, func(e listedSkill) bool { return e.URI == "skill://"+name+"/SKILL.md" })
 			if j < 0 {
 				t.Fatalf("skills/list has no %s", name)
 			}
