@@ -49,6 +49,26 @@ func outputSchema(returns string, result json.RawMessage) json.RawMessage {
 	return b
 }
 
+// titled is what a link's name needs of a node's fields, decoded without a
+// map of them all.
+type titled struct {
+	Title string `json:"-"`
+	Name  string `json:"-"`
+}
+
+func (t *titled) UnmarshalJSON(b []byte) error {
+	var f struct {
+		Title any `json:"title"`
+		Name  any `json:"name"`
+	}
+	if json.Unmarshal(b, &f) != nil {
+		return nil // fields that are not an object name nothing
+	}
+	t.Title, _ = f.Title.(string)
+	t.Name, _ = f.Name.(string)
+	return nil
+}
+
 // nodeID is the form of a node id (a ULID).
 var nodeID = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$`)
 
@@ -65,7 +85,7 @@ func nodeLinks(raw []byte) []mcp.Content {
 	var v struct {
 		ID     string            `json:"id"`
 		IDs    []string          `json:"ids"`
-		Fields map[string]any    `json:"fields"`
+		Fields titled            `json:"fields"`
 		Nodes  []json.RawMessage `json:"nodes"`
 		Hits   []struct {
 			Node json.RawMessage `json:"node"`
@@ -76,14 +96,14 @@ func nodeLinks(raw []byte) []mcp.Content {
 	}
 	var out []mcp.Content
 	seen := map[string]bool{}
-	add := func(id string, fields map[string]any) {
+	add := func(id string, fields titled) {
 		if len(out) == maxNodeLinks || seen[id] || !nodeID.MatchString(id) {
 			return
 		}
 		seen[id] = true
-		name, _ := fields["title"].(string)
+		name := fields.Title
 		if name == "" {
-			name, _ = fields["name"].(string)
+			name = fields.Name
 		}
 		if name == "" {
 			name = "node " + id
@@ -92,7 +112,7 @@ func nodeLinks(raw []byte) []mcp.Content {
 	}
 	add(v.ID, v.Fields)
 	for _, id := range v.IDs {
-		add(id, nil)
+		add(id, titled{})
 	}
 	nodes := v.Nodes
 	for _, h := range v.Hits {
@@ -100,8 +120,8 @@ func nodeLinks(raw []byte) []mcp.Content {
 	}
 	for _, n := range nodes {
 		var node struct {
-			ID     string         `json:"id"`
-			Fields map[string]any `json:"fields"`
+			ID     string `json:"id"`
+			Fields titled `json:"fields"`
 		}
 		if json.Unmarshal(n, &node) == nil {
 			add(node.ID, node.Fields)

@@ -26,7 +26,7 @@ const childMCP = "__mcp"
 
 // profileEnv names a directory: when set, the MCP step writes CPU profiles
 // and execution traces of the proxy child and of the measuring client there
-// (mcp-child.cpu, mcp-child.trace, mcp-client.cpu, mcp-client.trace).
+// (mcp-child-PID.cpu and .trace for each proxy child, mcp-client.cpu, mcp-client.trace).
 const profileEnv = "AGENTOS_BENCH_PROFILE"
 
 // profile starts a CPU profile and an execution trace into dir/name.*; the
@@ -68,7 +68,7 @@ func runMCPChild(ctx context.Context, home string) error {
 	if os.Getenv(relayEnv) != "" {
 		return runRelay(ctx, home)
 	}
-	stop, err := profile(os.Getenv(profileEnv), "mcp-child")
+	stop, err := profile(os.Getenv(profileEnv), "mcp-child-"+strconv.Itoa(os.Getpid())) // one per child: the bench starts several
 	if err != nil {
 		return err
 	}
