@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -65,5 +66,27 @@ func TestMCPLoopbackOnly(t *testing.T) {
 		if w.Code != c.want {
 			t.Errorf("Origin %q Host %q: %d, want %d", c.origin, c.host, w.Code, c.want)
 		}
+	}
+}
+
+// The skills extension's methods are answered ahead of mcp-go; any other
+// request reaches it whole, a body larger than the peek included.
+func TestSkillMethodsPassOtherRequestsOnWhole(t *testing.T) {
+	p := &Proxy{log: slog.New(slog.DiscardHandler)}
+	var got []byte
+	h := p.skillMethods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+	}))
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"text":"` + strings.Repeat("skills/list ", 20000) + `"}}}`
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", strings.NewReader(big)))
+	if string(got) != big {
+		t.Fatalf("mcp-go got %d bytes of a %d-byte request", len(got), len(big))
+	}
+	got = nil
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"skills/list","params":{}}`)))
+	if got != nil || !strings.Contains(rec.Body.String(), `"skills":[]`) || !strings.Contains(rec.Body.String(), `"id":2`) {
+		t.Fatalf("skills/list: passed on %v, answered %s", got != nil, rec.Body.String())
 	}
 }

@@ -379,6 +379,10 @@ func (p *Proxy) readSkillDir(uri string) ([]mcp.Resource, error) {
 	return out, nil
 }
 
+// skillMethodPeek is how much of a POST body is read to tell the skills
+// extension's requests (small objects) from the rest.
+const skillMethodPeek = 64 << 10
+
 // errNotSkillMethod marks a message the skills extension does not answer.
 var errNotSkillMethod = errors.New("not a skills extension method")
 
@@ -416,21 +420,29 @@ func (p *Proxy) skillMethods(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxStdioLine+1))
-		r.Body.Close()
+		// The start of the body says which method it is; the rest (a large
+		// tools/call) goes on to mcp-go unread.
+		orig := r.Body
+		body, err := io.ReadAll(io.LimitReader(orig, skillMethodPeek))
 		if err != nil {
 			http.Error(w, "read the request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if resp, err := p.answerSkillMethod(body); err == nil {
-			w.Header().Set("Content-Type", "application/json")
-			if id := r.Header.Get("Mcp-Session-Id"); id != "" {
-				w.Header().Set("Mcp-Session-Id", id)
+		if len(body) < skillMethodPeek {
+			if resp, err := p.answerSkillMethod(body); err == nil {
+				w.Header().Set("Content-Type", "application/json")
+				if id := r.Header.Get("Mcp-Session-Id"); id != "" {
+					w.Header().Set("Mcp-Session-Id", id)
+				}
+				_ = json.NewEncoder(w).Encode(resp)
+				orig.Close()
+				return
 			}
-			_ = json.NewEncoder(w).Encode(resp)
-			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), orig), orig}
 		next.ServeHTTP(w, r)
 	})
 }
