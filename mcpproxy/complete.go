@@ -105,6 +105,8 @@ func (rc resourceCompleter) CompleteResourceArgument(ctx context.Context, uri st
 		return completion(rc.p.shapeNames(), arg.Value), nil
 	case nodeURI + "{id}":
 		return rc.p.completeNodeID(ctx, arg.Value), nil
+	case capabilityURI + "{name}":
+		return completion(rc.p.capabilityNames(), arg.Value), nil
 	}
 	return completion(rc.p.completions.values(rc.p.completions.templates, uri, arg.Name), arg.Value), nil
 }
@@ -116,6 +118,18 @@ func (p *Proxy) shapeNames() []string {
 	names := make([]string, 0, len(p.shapeRes))
 	for _, r := range p.shapeRes {
 		names = append(names, strings.TrimPrefix(r.Resource.URI, shapeURI))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// capabilityNames are the capabilities served as tools now.
+func (p *Proxy) capabilityNames() []string {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
+	names := make([]string, 0, len(p.capNames))
+	for _, n := range p.capNames {
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names

@@ -17,8 +17,9 @@ import (
 
 // Resource URIs: one resource per shape, one template for nodes.
 const (
-	shapeURI = "agentos://shapes/"
-	nodeURI  = "agentos://nodes/"
+	shapeURI      = "agentos://shapes/"
+	nodeURI       = "agentos://nodes/"
+	capabilityURI = "agentos://capabilities/"
 )
 
 // refresh reads what the engine has now (capabilities, shapes, skills) and
@@ -111,6 +112,27 @@ func (p *Proxy) readShape(name string) server.ResourceHandlerFunc {
 // shape not listed (made since the last refresh) is read all the same.
 func (p *Proxy) readShapeTemplate(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	return p.readJSON(ctx, req.Params.URI, "shapes.get", map[string]any{"name": templateVar(req, "name")})
+}
+
+// readCapability answers resources/read for agentos://capabilities/{name}:
+// the capability's providers, ranked, with the reason for each.
+func (p *Proxy) readCapability(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	name := templateVar(req, "name")
+	var all struct {
+		Capabilities []json.RawMessage `json:"capabilities"`
+	}
+	if err := p.eng.Call(ctx, wire.MethodCapList, nil, &all, true); err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Params.URI, err)
+	}
+	for _, c := range all.Capabilities {
+		var head struct {
+			Capability string `json:"capability"`
+		}
+		if json.Unmarshal(c, &head) == nil && head.Capability == name {
+			return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "application/json", Text: string(c)}}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no capability %q", mcp.ErrResourceNotFound, name)
 }
 
 // templateVar is the value of a URI template's variable in a read.

@@ -49,6 +49,7 @@ type Proxy struct {
 
 	refreshMu   sync.Mutex
 	capJSON     map[string]string       // capability tool name -> the tool as JSON, to spot changes
+	capNames    map[string]string       // capability tool name -> the capability, for completion
 	shapeRes    []server.ServerResource // the shapes' resources, kept when shapes.list fails
 	served      served                  // prompts and resources as last served
 	sessions    sessions
@@ -274,6 +275,8 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 		taken[ft.name] = true
 	}
 	out := map[string]server.ServerTool{}
+	names := map[string]string{}
+	defer func() { p.capNames = names }()
 	sort.Slice(caps, func(i, j int) bool { return caps[i].Capability < caps[j].Capability })
 	for _, c := range caps {
 		if strings.HasPrefix(c.Capability, "secrets.") || len(c.Providers) == 0 {
@@ -286,6 +289,7 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 			continue
 		}
 		capName := c.Capability
+		names[name] = capName
 		pr := c.Providers[0]
 		raw := pr.Params
 		if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {

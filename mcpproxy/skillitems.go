@@ -77,6 +77,11 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 			mcp.WithTemplateDescription("One shape of the agentos graph by name, as shapes.get gives it."),
 			mcp.WithTemplateMIMEType("application/json")),
 		Handler: p.readShapeTemplate,
+	}, server.ServerResourceTemplate{
+		Template: mcp.NewResourceTemplate(capabilityURI+"{name}", "capability",
+			mcp.WithTemplateDescription("One capability: its providers, ranked, and why (capabilities.list)."),
+			mcp.WithTemplateMIMEType("application/json")),
+		Handler: p.readCapability,
 	}, skillFileTemplate(p))
 	promptEnums, templateEnums := map[string]map[string][]string{}, map[string]map[string][]string{}
 	taken := map[string]bool{}

@@ -123,6 +123,14 @@ func TestMCPServesSkillPromptsResourcesAndRichContent(t *testing.T) {
 	if got := complete(mcp.ResourceReference{Type: "ref/resource", URI: "brief://{tone}/intro"}, "tone", "pl"); !slices.Equal(got, []string{"plain", "playful"}) {
 		t.Errorf("template completions: %v", got)
 	}
+	if got := complete(mcp.ResourceReference{Type: "ref/resource", URI: "agentos://capabilities/{name}"}, "name", "brief."); !slices.Equal(got, []string{"brief.count", "brief.draw", "brief.tag"}) {
+		t.Errorf("capability completions: %v", got)
+	}
+	var capRead mcp.ReadResourceRequest
+	capRead.Params.URI = "agentos://capabilities/brief.count"
+	if res, err := c.ReadResource(ctx, capRead); err != nil || !strings.Contains(res.Contents[0].(mcp.TextResourceContents).Text, `"skill":"briefs"`) {
+		t.Errorf("read %s: %v %+v", capRead.Params.URI, err, res)
+	}
 
 	// The template: listed, and read with its variable.
 	tmpls, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
