@@ -50,6 +50,7 @@ type Proxy struct {
 	refreshMu   sync.Mutex
 	capJSON     map[string]string       // capability tool name -> the tool as JSON, to spot changes
 	capNames    map[string]string       // capability tool name -> the capability, for completion
+	taskTools   map[string]taskTool     // capability tool name -> its task support, for tools that have one
 	shapeRes    []server.ServerResource // the shapes' resources, kept when shapes.list fails
 	served      served                  // prompts and resources as last served
 	sessions    sessions
@@ -207,7 +208,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithHooks(p.sessions.hooks()),
 		server.WithCompletions(),
 		server.WithElicitation(),
-		server.WithExtensions(map[string]any{skillsExtension: map[string]any{"directoryRead": true}}),
+		server.WithExtensions(map[string]any{skillsExtension: map[string]any{"directoryRead": true}, tasksExtension: map[string]any{}}),
 		server.WithPromptCompletionProvider(promptCompleter{p}),
 		server.WithResourceCompletionProvider(resourceCompleter{p}),
 		server.WithPromptCapabilities(true),
@@ -276,7 +277,8 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 	}
 	out := map[string]server.ServerTool{}
 	names := map[string]string{}
-	defer func() { p.capNames = names }()
+	tasks := map[string]taskTool{}
+	defer func() { p.capNames, p.taskTools = names, tasks }()
 	sort.Slice(caps, func(i, j int) bool { return caps[i].Capability < caps[j].Capability })
 	for _, c := range caps {
 		if strings.HasPrefix(c.Capability, "secrets.") || len(c.Providers) == 0 {
@@ -308,6 +310,10 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 		}
 		tool.RawOutputSchema = outputSchema(pr.Returns, pr.Result)
 		sch := compileArgs(raw)
+		if support, _ := pr.Meta["task"].(string); support == "optional" || support == taskRequired {
+			tasks[name] = taskTool{capability: capName, support: support, schema: sch}
+			tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupport(support)}
+		}
 		out[name] = server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad == "" {

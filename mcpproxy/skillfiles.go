@@ -379,6 +379,18 @@ func (p *Proxy) readSkillDir(uri string) ([]mcp.Resource, error) {
 	return out, nil
 }
 
+// httpStatusOf is the HTTP status protocol 2026-07-28 gives a JSON-RPC
+// error code.
+func httpStatusOf(code int) int {
+	switch code {
+	case mcp.METHOD_NOT_FOUND:
+		return http.StatusNotFound
+	case mcp.MISSING_REQUIRED_CLIENT_CAPABILITY, mcp.HEADER_MISMATCH, mcp.INVALID_PARAMS, mcp.INVALID_REQUEST, mcp.PARSE_ERROR:
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
+}
+
 // skillMethodPeek is how much of a POST body is read to tell the skills
 // extension's requests (small objects) from the rest.
 const skillMethodPeek = 64 << 10
@@ -429,10 +441,26 @@ func (p *Proxy) skillMethods(next http.Handler) http.Handler {
 			return
 		}
 		if len(body) < skillMethodPeek {
-			if resp, err := p.answerSkillMethod(body); err == nil {
+			resp, err := p.answerSkillMethod(body)
+			if err != nil {
+				resp, err = p.answerTaskMethod(r.Context(), p.sessions.get(r.Header.Get("Mcp-Session-Id")), body)
+			}
+			if err == nil {
+				if bad := headerMismatch(r.Header, body); bad != "" {
+					var id struct {
+						ID any `json:"id"`
+					}
+					_ = json.Unmarshal(body, &id)
+					resp = rpcError(id.ID, mcp.HEADER_MISMATCH, bad, nil)
+				}
+			}
+			if err == nil {
 				w.Header().Set("Content-Type", "application/json")
 				if id := r.Header.Get("Mcp-Session-Id"); id != "" {
 					w.Header().Set("Mcp-Session-Id", id)
+				}
+				if e, ok := resp.(mcp.JSONRPCError); ok && mcp.IsModernProtocol(r.Header.Get("Mcp-Protocol-Version")) {
+					w.WriteHeader(httpStatusOf(e.Error.Code)) // as 2026-07-28 prescribes
 				}
 				_ = json.NewEncoder(w).Encode(resp)
 				orig.Close()

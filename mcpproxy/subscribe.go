@@ -40,6 +40,13 @@ func (s *sessions) hooks() *server.Hooks {
 	return h
 }
 
+// get is the session of id, or nil.
+func (s *sessions) get(id string) server.ClientSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
 // subscribed lists (session id, uri) pairs of the subscriptions want accepts.
 func (s *sessions) subscribed(want func(uri string) bool) [][2]string {
 	s.mu.Lock()

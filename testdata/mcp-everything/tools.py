@@ -212,3 +212,35 @@ def test_prompt_with_embedded_resource(resourceUri: str) -> list:
 def test_prompt_with_image() -> list:
     """A prompt with an image."""
     return [Message("user", Image(_png(), "image/png")), Message("user", "Please analyze the image above.")]
+
+
+# The tasks extension's fixtures (SEP-2663): a sync tool, and tools that
+# run as tasks (@provides(..., task="optional" | "required")), each an
+# engine job.
+@provides("greet")
+def greet(name: str) -> str:
+    """Greet someone, at once (no task)."""
+    return f"Hello, {name}!"
+
+
+@provides("slow_compute", task="optional")
+def slow_compute(seconds: float = 1, label: str = "") -> str:
+    """Compute for a while; a task when the client speaks the tasks extension.
+
+    Args:
+        seconds: how long to work
+        label: a name for the run, echoed back
+    """
+    time.sleep(max(0.0, float(seconds)))
+    return f"computed {label} after {seconds} seconds".replace("  ", " ")
+
+
+@provides("failing_job", task="required")
+def failing_job(label: str = "") -> str:
+    """Fail after a second; runs only as a task.
+
+    Args:
+        label: a name for the run
+    """
+    time.sleep(1)
+    raise RuntimeError("the job failed, as it always does")

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/internal/testkit"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+const taskTools = `
+import time
+from agentos import provides
+
+
+@provides("report.build", task="optional")
+def build(seconds: float = 1.5) -> str:
+    """Build a report, slowly."""
+    time.sleep(seconds)
+    return "the report"
+
+
+@provides("report.fail", task="required")
+def fail() -> str:
+    """Fail, as a task."""
+    raise ValueError("no data for the report")
+`
+
+// A task-supporting tool called by a client that speaks the tasks extension
+// answers at once with a task, which is an engine job: another session
+// picks it up with tasks/get after the first has gone, and reads the result
+// inlined; a failing tool is a completed task with an isError result;
+// tasks/cancel cancels the job. Without the extension the tool runs
+// synchronously, and a task-only tool is refused with -32021.
+func TestMCPTasksAreEngineJobs(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "reports", "", taskTools)
+	d := startDaemon(t, home)
+	session := func(t *testing.T, tasks bool) *client.Client {
+		t.Helper()
+		c := client.NewClient(transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart"))
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		var req mcp.InitializeRequest
+		req.Params.ProtocolVersion = mcp.ProtocolVersion20251125
+		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+		if tasks {
+			req.Params.Capabilities.Extensions = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		init, err := c.Initialize(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if init.Capabilities.Extensions["io.modelcontextprotocol/tasks"] == nil {
+			t.Fatalf("the server does not declare the tasks extension: %+v", init.Capabilities.Extensions)
+		}
+		return c
+	}
+	type task struct {
+		ResultType, TaskID, Status string
+		TTLMs                      int64 `json:"ttlMs"`
+		Result                     *struct {
+			IsError bool `json:"isError"`
+			Content []struct{ Text string }
+		}
+	}
+	req := func(t *testing.T, c *client.Client, method string, params any) (task, *mcp.JSONRPCErrorDetails) {
+		t.Helper()
+		raw, rpcErr := rawRequest(t, c, int(time.Now().UnixNano()%1e9), method, params)
+		var tk task
+		if rpcErr == nil {
+			if err := json.Unmarshal(raw, &tk); err != nil {
+				t.Fatalf("%s: %v %s", method, err, raw)
+			}
+		}
+		return tk, rpcErr
+	}
+	waitDone := func(t *testing.T, c *client.Client, id string) task {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			tk, rpcErr := req(t, c, "tasks/get", map[string]any{"taskId": id})
+			if rpcErr != nil {
+				t.Fatalf("tasks/get %s: %+v", id, rpcErr)
+			}
+			if tk.Status != "working" {
+				return tk
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s still working", id)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	first := session(t, true)
+	created, rpcErr := req(t, first, "tools/call", map[string]any{"name": "report_build", "arguments": map[string]any{}})
+	if rpcErr != nil || created.ResultType != "task" || created.Status != "working" || !strings.HasPrefix(created.TaskID, "j") || created.TTLMs <= 0 {
+		t.Fatalf("tools/call report_build: %+v %+v", created, rpcErr)
+	}
+	first.Close() // the session goes; the job goes on
+
+	second := session(t, true)
+	done := waitDone(t, second, created.TaskID)
+	if done.Status != "completed" || done.Result == nil || done.Result.IsError || done.Result.Content[0].Text != "the report" {
+		t.Fatalf("the task picked up on another session: %+v", done)
+	}
+	var job struct{ State string }
+	call(t, d.client(t), "jobs.get", map[string]any{"id": created.TaskID}, &job)
+	if job.State != "completed" {
+		t.Errorf("the task's job is %s", job.State)
+	}
+
+	failed, _ := req(t, second, "tools/call", map[string]any{"name": "report_fail", "arguments": map[string]any{}})
+	if done := waitDone(t, second, failed.TaskID); done.Status != "completed" || done.Result == nil || !done.Result.IsError ||
+		!strings.Contains(done.Result.Content[0].Text, "no data for the report") {
+		t.Errorf("a failing tool's task: %+v", done)
+	}
+
+	long, _ := req(t, second, "tools/call", map[string]any{"name": "report_build", "arguments": map[string]any{"seconds": 60}})
+	if ack, rpcErr := req(t, second, "tasks/cancel", map[string]any{"taskId": long.TaskID}); rpcErr != nil || ack.ResultType != "complete" || ack.TaskID != "" {
+		t.Fatalf("tasks/cancel: %+v %+v", ack, rpcErr)
+	}
+	if done := waitDone(t, second, long.TaskID); done.Status != "cancelled" {
+		t.Errorf("the cancelled task is %s", done.Status)
+	}
+	if _, rpcErr := req(t, second, "tasks/get", map[string]any{"taskId": "j999999"}); rpcErr == nil || rpcErr.Code != mcp.INVALID_PARAMS {
+		t.Errorf("tasks/get of an unknown task: %+v", rpcErr)
+	}
+
+	// A client without the extension: the optional one runs at once, the
+	// task-only one is refused, and tasks/* are refused.
+	plain := session(t, false)
+	var call mcp.CallToolRequest
+	call.Params.Name = "report_build"
+	call.Params.Arguments = map[string]any{"seconds": 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := plain.CallTool(ctx, call); err != nil || res.IsError || res.Content[0].(mcp.TextContent).Text != "the report" {
+		t.Errorf("report_build without tasks: %v %+v", err, res)
+	}
+	if _, rpcErr := req(t, plain, "tools/call", map[string]any{"name": "report_fail", "arguments": map[string]any{}}); rpcErr == nil || rpcErr.Code != mcp.MISSING_REQUIRED_CLIENT_CAPABILITY {
+		t.Errorf("a task-only tool without tasks: %+v", rpcErr)
+	}
+	if _, rpcErr := req(t, plain, "tasks/get", map[string]any{"taskId": created.TaskID}); rpcErr == nil || rpcErr.Code != mcp.MISSING_REQUIRED_CLIENT_CAPABILITY {
+		t.Errorf("tasks/get without tasks: %+v", rpcErr)
+	}
+}

@@ -1,0 +1,254 @@
+package mcpproxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/agentos/agentos/engine/wire"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// MCP tasks (the io.modelcontextprotocol/tasks extension, SEP-2663) over
+// engine jobs: a task-supporting tool called by a client that negotiated
+// the extension starts its capability as an async job and answers at once
+// with the job as the task; tasks/get reads the job (its result inlined
+// once it ends) and tasks/cancel cancels it. A tool supports tasks when its
+// provider says so: @provides(cap, task="optional") or task="required" (a
+// required one refuses clients without the extension with -32021).
+//
+// mcp-go serves an older tasks protocol (tasks/result, tasks/list), so the
+// proxy answers these methods ahead of it, as it does the skills methods.
+const (
+	tasksExtension = "io.modelcontextprotocol/tasks"
+	// taskTTL is how long a task is promised to stay readable. The engine
+	// keeps the last 1000 finished jobs, so a task outlives this unless a
+	// thousand others finish after it.
+	taskTTL      = time.Hour
+	taskPollMs   = 500
+	metaCapsKey  = "io.modelcontextprotocol/clientCapabilities"
+	taskRequired = "required"
+)
+
+// taskTool is what the proxy knows of a capability tool's task support.
+type taskTool struct {
+	capability string
+	support    string // optional or required
+	schema     *argSchema
+}
+
+// taskRequest is the part of a request the tasks layer reads.
+type taskRequest struct {
+	ID     any    `json:"id"`
+	Method string `json:"method"`
+	Params struct {
+		Name      string          `json:"name"`
+		Arguments map[string]any  `json:"arguments"`
+		TaskID    string          `json:"taskId"`
+		Meta      json.RawMessage `json:"_meta"`
+	} `json:"params"`
+}
+
+// negotiated says whether the request's client declared the tasks
+// extension: in the request's own _meta (per-request opt-in) or for the
+// session at initialize.
+func (r *taskRequest) negotiated(sess server.ClientSession) bool {
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(r.Params.Meta, &meta) == nil {
+		var caps mcp.ClientCapabilities
+		if json.Unmarshal(meta[metaCapsKey], &caps) == nil && caps.Extensions[tasksExtension] != nil {
+			return true
+		}
+	}
+	if info, ok := sess.(server.SessionWithClientInfo); ok {
+		return info.GetClientCapabilities().Extensions[tasksExtension] != nil
+	}
+	return false
+}
+
+// rpcError is a JSON-RPC error answer of the tasks layer.
+func rpcError(id any, code int, msg string, data any) mcp.JSONRPCMessage {
+	return mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(id), Error: mcp.NewJSONRPCErrorDetails(code, msg, data)}
+}
+
+func rpcResult(id any, res any) mcp.JSONRPCMessage {
+	return mcp.JSONRPCResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(id), Result: res}
+}
+
+var missingTasks = map[string]any{"requiredCapabilities": map[string]any{"extensions": map[string]any{tasksExtension: map[string]any{}}}}
+
+// answerTaskMethod answers tools/call of a task-supporting tool and the
+// tasks/* methods; errNotSkillMethod for every other message.
+func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession, msg []byte) (mcp.JSONRPCMessage, error) {
+	if !strings.Contains(string(msg), `"tasks/`) && !strings.Contains(string(msg), `"tools/call"`) {
+		return nil, errNotSkillMethod
+	}
+	var req taskRequest
+	if json.Unmarshal(msg, &req) != nil || req.ID == nil {
+		return nil, errNotSkillMethod
+	}
+	switch req.Method {
+	case "tools/call":
+		p.refreshMu.Lock()
+		tt, ok := p.taskTools[req.Params.Name]
+		p.refreshMu.Unlock()
+		if !ok {
+			return nil, errNotSkillMethod
+		}
+		if !req.negotiated(sess) {
+			if tt.support == taskRequired {
+				return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY,
+					fmt.Sprintf("tool %s runs only as a task: the client must declare the %s extension", req.Params.Name, tasksExtension), missingTasks), nil
+			}
+			return nil, errNotSkillMethod // runs synchronously, through mcp-go
+		}
+		if bad := tt.schema.check(req.Params.Arguments); bad != "" {
+			return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true,
+				"content": []mcp.Content{mcp.NewTextContent(req.Params.Name + ": " + bad)}}), nil
+		}
+		return p.createTask(ctx, req, tt), nil
+	case "tasks/get", "tasks/cancel", "tasks/update":
+		if !req.negotiated(sess) {
+			return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY, req.Method+" needs the "+tasksExtension+" extension", missingTasks), nil
+		}
+		switch req.Method {
+		case "tasks/cancel":
+			return p.cancelTask(ctx, req), nil
+		case "tasks/update":
+			// Input for a task that asked for it (input_required) is not
+			// built yet: no task of this server ever waits for any.
+			if _, msg := p.taskJob(ctx, req); msg != nil {
+				return msg, nil
+			}
+			return rpcError(req.ID, mcp.INVALID_PARAMS, fmt.Sprintf("tasks/update: task %s is not waiting for input", req.Params.TaskID), nil), nil
+		}
+		return p.getTask(ctx, req), nil
+	case "tasks/result", "tasks/list":
+		return rpcError(req.ID, mcp.METHOD_NOT_FOUND, req.Method+" is not part of the tasks extension: tasks/get inlines the result", nil), nil
+	}
+	return nil, errNotSkillMethod
+}
+
+// headerMismatch checks the SEP-2243 routing headers of an HTTP request
+// against its body, as mcp-go does for the methods it answers: Mcp-Method
+// must name the method, Mcp-Name the tool (tools/call) or the task.
+func headerMismatch(h interface{ Get(string) string }, msg []byte) string {
+	var req taskRequest
+	if json.Unmarshal(msg, &req) != nil {
+		return ""
+	}
+	if m := h.Get("Mcp-Method"); m != "" && m != req.Method {
+		return fmt.Sprintf("the Mcp-Method header says %q, the body %q", m, req.Method)
+	}
+	name := req.Params.Name
+	if strings.HasPrefix(req.Method, "tasks/") {
+		name = req.Params.TaskID
+	}
+	if n := h.Get("Mcp-Name"); n != "" && n != name {
+		return fmt.Sprintf("the Mcp-Name header says %q, the body %q", n, name)
+	}
+	return ""
+}
+
+// createTask starts the capability as an async job: the job is the task,
+// and it exists in the engine before the answer leaves.
+func (p *Proxy) createTask(ctx context.Context, req taskRequest, tt taskTool) mcp.JSONRPCMessage {
+	args, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return rpcError(req.ID, mcp.INVALID_PARAMS, err.Error(), nil)
+	}
+	var started struct {
+		Job string `json:"job"`
+	}
+	params := wire.InvokeParams{Capability: tt.capability, Params: args, Async: true}
+	if err := p.eng.Call(ctx, wire.MethodInvoke, params, &started, false); err != nil {
+		return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true, "content": errorResult(err).Content})
+	}
+	var j wire.Job
+	if err := p.eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: started.Job}, &j, true); err != nil {
+		return rpcError(req.ID, mcp.INTERNAL_ERROR, "the task's job: "+err.Error(), nil)
+	}
+	res := taskFields(j)
+	res["resultType"] = "task"
+	return rpcResult(req.ID, res)
+}
+
+// taskFields are a task's fields of job j.
+func taskFields(j wire.Job) map[string]any {
+	status := map[string]string{wire.JobRunning: "working", wire.JobCompleted: "completed",
+		wire.JobFailed: "completed", wire.JobCancelled: "cancelled"}[j.State]
+	if status == "" {
+		status = "failed"
+	}
+	updated := j.StartedAt
+	if j.EndedAt != nil {
+		updated = *j.EndedAt
+	}
+	return map[string]any{"taskId": j.ID, "status": status,
+		"createdAt": j.StartedAt.UTC().Format(time.RFC3339Nano), "lastUpdatedAt": updated.UTC().Format(time.RFC3339Nano),
+		"ttlMs": taskTTL.Milliseconds(), "pollIntervalMs": taskPollMs}
+}
+
+// getTask answers tasks/get: the job as a task, its result inlined once
+// it ended. A tool that ran and failed is completed with an isError result
+// (that is the tool's answer); only an engine-side failure is failed.
+func (p *Proxy) getTask(ctx context.Context, req taskRequest) mcp.JSONRPCMessage {
+	j, msg := p.taskJob(ctx, req)
+	if msg != nil {
+		return msg
+	}
+	res := taskFields(j)
+	res["resultType"] = "complete"
+	switch {
+	case j.State == wire.JobCompleted:
+		res["result"] = withResultType(resultOf(j.Result, ""))
+	case j.State == wire.JobFailed && j.Error != nil && j.Error.Kind == wire.KindInternal:
+		res["status"] = "failed"
+		res["error"] = map[string]any{"code": mcp.INTERNAL_ERROR, "message": j.Error.Message}
+	case j.State == wire.JobFailed && j.Error != nil:
+		res["result"] = withResultType(mcp.NewToolResultError(fmt.Sprintf("%s (error kind: %s)", j.Error.Message, j.Error.Kind)))
+	}
+	return rpcResult(req.ID, res)
+}
+
+func withResultType(r *mcp.CallToolResult) map[string]any {
+	b, _ := json.Marshal(r)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	out["resultType"] = "complete"
+	return out
+}
+
+// cancelTask answers tasks/cancel: the job is cancelled (a task that ended
+// already is left as it is), and the answer is an empty ack.
+func (p *Proxy) cancelTask(ctx context.Context, req taskRequest) mcp.JSONRPCMessage {
+	j, msg := p.taskJob(ctx, req)
+	if msg != nil {
+		return msg
+	}
+	if j.State == wire.JobRunning {
+		if err := p.eng.Call(ctx, wire.MethodJobsCancel, wire.IDParams{ID: j.ID}, nil, false); err != nil {
+			return rpcError(req.ID, mcp.INTERNAL_ERROR, "cancel the task's job: "+err.Error(), nil)
+		}
+	}
+	return rpcResult(req.ID, map[string]any{"resultType": "complete"})
+}
+
+// taskJob is the job of the request's taskId, or the error to answer.
+func (p *Proxy) taskJob(ctx context.Context, req taskRequest) (wire.Job, mcp.JSONRPCMessage) {
+	var j wire.Job
+	if req.Params.TaskID == "" {
+		return j, rpcError(req.ID, mcp.INVALID_PARAMS, req.Method+": taskId is required", nil)
+	}
+	if err := p.eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: req.Params.TaskID}, &j, true); err != nil {
+		if wire.IsKind(err, wire.KindNotFound) {
+			return j, rpcError(req.ID, mcp.INVALID_PARAMS, fmt.Sprintf("%s: no task %q", req.Method, req.Params.TaskID), nil)
+		}
+		return j, rpcError(req.ID, mcp.INTERNAL_ERROR, req.Method+": "+err.Error(), nil)
+	}
+	return j, nil
+}
