@@ -55,6 +55,7 @@ type Proxy struct {
 	served      served                  // prompts and resources as last served
 	sessions    sessions
 	completions completions
+	taskInputs  taskInputs
 	skillFiles  skillFiles
 }
 

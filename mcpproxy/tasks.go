@@ -46,11 +46,32 @@ type taskRequest struct {
 	ID     any    `json:"id"`
 	Method string `json:"method"`
 	Params struct {
-		Name      string          `json:"name"`
-		Arguments map[string]any  `json:"arguments"`
-		TaskID    string          `json:"taskId"`
-		Meta      json.RawMessage `json:"_meta"`
+		Name           string                     `json:"name"`
+		Arguments      map[string]any             `json:"arguments"`
+		TaskID         string                     `json:"taskId"`
+		InputResponses map[string]json.RawMessage `json:"inputResponses"`
+		Meta           json.RawMessage            `json:"_meta"`
 	} `json:"params"`
+}
+
+// features are the client capabilities of the request (its _meta) or of
+// the session that a task's skill may ask for.
+func (r *taskRequest) features(sess server.ClientSession) []string {
+	var caps mcp.ClientCapabilities
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(r.Params.Meta, &meta) != nil || json.Unmarshal(meta[metaCapsKey], &caps) != nil {
+		if info, ok := sess.(server.SessionWithClientInfo); ok {
+			caps = info.GetClientCapabilities()
+		}
+	}
+	var out []string
+	if caps.Elicitation != nil {
+		out = append(out, wire.FeatureElicitation)
+	}
+	if caps.Sampling != nil {
+		out = append(out, wire.FeatureSampling)
+	}
+	return out
 }
 
 // negotiated says whether the request's client declared the tasks
@@ -110,7 +131,7 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 			return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true,
 				"content": []mcp.Content{mcp.NewTextContent(req.Params.Name + ": " + bad)}}), nil
 		}
-		return p.createTask(ctx, req, tt), nil
+		return p.createTask(ctx, sess, req, tt), nil
 	case "tasks/get", "tasks/cancel", "tasks/update":
 		if !req.negotiated(sess) {
 			return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY, req.Method+" needs the "+tasksExtension+" extension", missingTasks), nil
@@ -119,12 +140,17 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 		case "tasks/cancel":
 			return p.cancelTask(ctx, req), nil
 		case "tasks/update":
-			// Input for a task that asked for it (input_required) is not
-			// built yet: no task of this server ever waits for any.
 			if _, msg := p.taskJob(ctx, req); msg != nil {
 				return msg, nil
 			}
-			return rpcError(req.ID, mcp.INVALID_PARAMS, fmt.Sprintf("tasks/update: task %s is not waiting for input", req.Params.TaskID), nil), nil
+			ignored, err := p.taskInputs.answer(ctx, req.Params.TaskID, req.Params.InputResponses)
+			if err != nil {
+				return rpcError(req.ID, mcp.INTERNAL_ERROR, "tasks/update: "+err.Error(), nil), nil
+			}
+			if len(ignored) > 0 {
+				p.log.Info("tasks/update answered inputs the task is not waiting for; ignored", "task", req.Params.TaskID, "inputs", ignored)
+			}
+			return rpcResult(req.ID, map[string]any{"resultType": "complete"}), nil
 		}
 		return p.getTask(ctx, req), nil
 	case "tasks/result", "tasks/list":
@@ -156,7 +182,7 @@ func headerMismatch(h interface{ Get(string) string }, msg []byte) string {
 
 // createTask starts the capability as an async job: the job is the task,
 // and it exists in the engine before the answer leaves.
-func (p *Proxy) createTask(ctx context.Context, req taskRequest, tt taskTool) mcp.JSONRPCMessage {
+func (p *Proxy) createTask(ctx context.Context, sess server.ClientSession, req taskRequest, tt taskTool) mcp.JSONRPCMessage {
 	args, err := json.Marshal(req.Params.Arguments)
 	if err != nil {
 		return rpcError(req.ID, mcp.INVALID_PARAMS, err.Error(), nil)
@@ -164,8 +190,13 @@ func (p *Proxy) createTask(ctx context.Context, req taskRequest, tt taskTool) mc
 	var started struct {
 		Job string `json:"job"`
 	}
-	params := wire.InvokeParams{Capability: tt.capability, Params: args, Async: true}
-	if err := p.eng.Call(ctx, wire.MethodInvoke, params, &started, false); err != nil {
+	// Started on the tasks connection, which answers what the client can.
+	c, err := p.taskInputs.client(ctx, p.eng)
+	if err != nil {
+		return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true, "content": errorResult(err).Content})
+	}
+	params := wire.InvokeParams{Capability: tt.capability, Params: args, Async: true, ClientFeatures: req.features(sess)}
+	if err := c.Call(ctx, wire.MethodInvoke, params, &started); err != nil {
 		return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true, "content": errorResult(err).Content})
 	}
 	var j wire.Job
@@ -203,6 +234,9 @@ func (p *Proxy) getTask(ctx context.Context, req taskRequest) mcp.JSONRPCMessage
 	}
 	res := taskFields(j)
 	res["resultType"] = "complete"
+	if inputs := p.taskInputs.requests(j.ID); inputs != nil && j.State == wire.JobRunning {
+		res["status"], res["inputRequests"] = "input_required", inputs
+	}
 	switch {
 	case j.State == wire.JobCompleted:
 		res["result"] = withResultType(resultOf(j.Result, ""))

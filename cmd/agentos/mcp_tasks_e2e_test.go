@@ -16,7 +16,14 @@ import (
 
 const taskTools = `
 import time
-from agentos import provides
+from agentos import ask, provides
+
+
+@provides("report.send", task="optional")
+def send(to: str) -> str:
+    """Send the report once the user says yes."""
+    answer = ask("Send the report to " + to + "?", {"type": "object", "properties": {"yes": {"type": "boolean"}}})
+    return "sent" if (answer.get("content") or {}).get("yes") else "not sent"
 
 
 @provides("report.build", task="optional")
@@ -40,7 +47,7 @@ def fail() -> str:
 // synchronously, and a task-only tool is refused with -32021.
 func TestMCPTasksAreEngineJobs(t *testing.T) {
 	home := testkit.Home(t)
-	testkit.AddSkill(t, home, "reports", "", taskTools)
+	testkit.AddSkill(t, home, "reports", "client(elicit)", taskTools)
 	d := startDaemon(t, home)
 	session := func(t *testing.T, tasks bool) *client.Client {
 		t.Helper()
@@ -54,6 +61,7 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
 		if tasks {
 			req.Params.Capabilities.Extensions = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
+			req.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -69,7 +77,11 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 	type task struct {
 		ResultType, TaskID, Status string
 		TTLMs                      int64 `json:"ttlMs"`
-		Result                     *struct {
+		InputRequests              map[string]struct {
+			Method string
+			Params struct{ Message string }
+		} `json:"inputRequests"`
+		Result *struct {
 			IsError bool `json:"isError"`
 			Content []struct{ Text string }
 		}
@@ -93,7 +105,7 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 			if rpcErr != nil {
 				t.Fatalf("tasks/get %s: %+v", id, rpcErr)
 			}
-			if tk.Status != "working" {
+			if tk.Status != "working" && tk.Status != "input_required" {
 				return tk
 			}
 			if time.Now().After(deadline) {
@@ -136,6 +148,31 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 	}
 	if _, rpcErr := req(t, second, "tasks/get", map[string]any{"taskId": "j999999"}); rpcErr == nil || rpcErr.Code != mcp.INVALID_PARAMS {
 		t.Errorf("tasks/get of an unknown task: %+v", rpcErr)
+	}
+
+	// A task that asks the user waits as input_required, with the request,
+	// and goes on once tasks/update answers it.
+	asking, _ := req(t, second, "tools/call", map[string]any{"name": "report_send", "arguments": map[string]any{"to": "Ana"}})
+	var key string
+	deadline := time.Now().Add(20 * time.Second)
+	for key == "" {
+		tk, _ := req(t, second, "tasks/get", map[string]any{"taskId": asking.TaskID})
+		for k, in := range tk.InputRequests {
+			if tk.Status == "input_required" && in.Method == "elicitation/create" && in.Params.Message == "Send the report to Ana?" {
+				key = k
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the asking task never waited for input: %+v", tk)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ack, rpcErr := req(t, second, "tasks/update", map[string]any{"taskId": asking.TaskID,
+		"inputResponses": map[string]any{key: map[string]any{"action": "accept", "content": map[string]any{"yes": true}}}}); rpcErr != nil || ack.ResultType != "complete" {
+		t.Fatalf("tasks/update: %+v %+v", ack, rpcErr)
+	}
+	if done := waitDone(t, second, asking.TaskID); done.Status != "completed" || done.Result.Content[0].Text != "sent" {
+		t.Errorf("the answered task: %+v", done)
 	}
 
 	// A client without the extension: the optional one runs at once, the

@@ -244,3 +244,27 @@ def failing_job(label: str = "") -> str:
     """
     time.sleep(1)
     raise RuntimeError("the job failed, as it always does")
+
+
+@provides("confirm_delete", task="optional")
+def confirm_delete(filename: str) -> str:
+    """Delete a file once the user confirms (it asks, as a task waiting for input).
+
+    Args:
+        filename: the file to delete
+    """
+    answer = ask(f"Delete {filename}?", {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]})
+    confirmed = answer.get("action") == "accept" and (answer.get("content") or {}).get("confirm")
+    return f"deleted {filename}" if confirmed else f"kept {filename}"
+
+
+@provides("multi_input", task="optional")
+async def multi_input() -> str:
+    """Ask two questions at once."""
+    import asyncio
+
+    from agentos import aask
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "confirm": {"type": "boolean"}}}
+    first, second = await asyncio.gather(aask("First?", schema), aask("Second?", schema))
+    return f"answers: {first.get('content')}, {second.get('content')}"
