@@ -311,8 +311,22 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 		}
 		tool.RawOutputSchema = outputSchema(pr.Returns, pr.Result)
 		sch := compileArgs(raw)
-		if support, _ := pr.Meta["task"].(string); support == "optional" || support == taskRequired {
-			tasks[name] = taskTool{capability: capName, support: support, schema: sch}
+		support, _ := pr.Meta["task"].(string)
+		if support != "optional" && support != taskRequired {
+			support = ""
+		}
+		var requires []string
+		if rs, ok := pr.Meta["requires"].([]any); ok {
+			for _, r := range rs {
+				if s, ok := r.(string); ok && (s == wire.FeatureElicitation || s == wire.FeatureSampling) {
+					requires = append(requires, s)
+				}
+			}
+		}
+		if support != "" || len(requires) > 0 {
+			tasks[name] = taskTool{capability: capName, support: support, requires: requires, schema: sch}
+		}
+		if support != "" {
 			tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupport(support)}
 		}
 		out[name] = server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {

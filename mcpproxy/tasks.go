@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,10 +35,12 @@ const (
 	taskRequired = "required"
 )
 
-// taskTool is what the proxy knows of a capability tool's task support.
+// taskTool is what the proxy knows of a capability tool that supports
+// tasks or requires client capabilities.
 type taskTool struct {
 	capability string
-	support    string // optional or required
+	support    string   // optional or required; "" for no task support
+	requires   []string // client capabilities the tool cannot work without: elicitation, sampling
 	schema     *argSchema
 }
 
@@ -100,7 +103,8 @@ func rpcResult(id any, res any) mcp.JSONRPCMessage {
 	return mcp.JSONRPCResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(id), Result: res}
 }
 
-var missingTasks = map[string]any{"requiredCapabilities": map[string]any{"extensions": map[string]any{tasksExtension: map[string]any{}}}}
+var missingTasks = map[string]any{"capability": tasksExtension,
+	"requiredCapabilities": map[string]any{"extensions": map[string]any{tasksExtension: map[string]any{}}}}
 
 // answerTaskMethod answers tools/call of a task-supporting tool and the
 // tasks/* methods; errNotSkillMethod for every other message.
@@ -118,6 +122,15 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 		tt, ok := p.taskTools[req.Params.Name]
 		p.refreshMu.Unlock()
 		if !ok {
+			return nil, errNotSkillMethod
+		}
+		if missing := missingFeature(tt.requires, req.features(sess)); missing != "" {
+			return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY,
+				fmt.Sprintf("tool %s needs the client to offer %s, and this request's client does not", req.Params.Name, missing),
+				// requiredCapabilities as SEP-2575 has it; capability as mcp-go's client reads it
+				map[string]any{"capability": missing, "requiredCapabilities": map[string]any{missing: map[string]any{}}}), nil
+		}
+		if tt.support == "" {
 			return nil, errNotSkillMethod
 		}
 		if !req.negotiated(sess) {
@@ -157,6 +170,16 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 		return rpcError(req.ID, mcp.METHOD_NOT_FOUND, req.Method+" is not part of the tasks extension: tasks/get inlines the result", nil), nil
 	}
 	return nil, errNotSkillMethod
+}
+
+// missingFeature is the first of required that offered lacks, or "".
+func missingFeature(required, offered []string) string {
+	for _, r := range required {
+		if !slices.Contains(offered, r) {
+			return r
+		}
+	}
+	return ""
 }
 
 // headerMismatch checks the SEP-2243 routing headers of an HTTP request

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,12 @@ import (
 // askTools asks the user, then the client's model, and returns both.
 const askTools = `
 from agentos import ask, provides, sample
+
+
+@provides("trip.ask", requires=["elicitation"])
+def ask_only() -> str:
+    """Only works with a client that can ask the user."""
+    return ask("Sure?", {"type": "object", "properties": {"ok": {"type": "boolean"}}})["action"]
 
 
 @provides("trip.plan")
@@ -126,6 +133,22 @@ func TestSkillsAskTheUserAndSampleThroughTheMCPClient(t *testing.T) {
 		c := session(t, client.WithElicitationHandler(&fakeUser{action: "decline"}), client.WithSamplingHandler(&fakeModel{}))
 		if res, text := plan(t, c, "trip_plan"); res.IsError || text != "no trip: decline" {
 			t.Fatalf("trip_plan declined: %v %s", res.IsError, text)
+		}
+	})
+	t.Run("a tool that requires elicitation, from a client without it", func(t *testing.T) {
+		c := session(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var req mcp.CallToolRequest
+		req.Params.Name = "trip_ask"
+		_, err := c.CallTool(ctx, req)
+		var missing mcp.MissingRequiredClientCapabilityError
+		if !errors.As(err, &missing) || missing.Capability != "elicitation" {
+			t.Fatalf("trip_ask without elicitation: %v", err)
+		}
+		raw, rpcErr := rawRequest(t, c, 77, "tools/call", map[string]any{"name": "trip_ask", "arguments": map[string]any{}})
+		if rpcErr == nil || rpcErr.Code != mcp.MISSING_REQUIRED_CLIENT_CAPABILITY {
+			t.Fatalf("trip_ask: %s %+v", raw, rpcErr)
 		}
 	})
 	t.Run("a client without elicitation", func(t *testing.T) {

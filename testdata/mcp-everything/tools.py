@@ -268,3 +268,25 @@ async def multi_input() -> str:
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "confirm": {"type": "boolean"}}}
     first, second = await asyncio.gather(aask("First?", schema), aask("Second?", schema))
     return f"answers: {first.get('content')}, {second.get('content')}"
+
+
+# The stateless core's diagnostic tools (SEP-2575).
+@provides("test_missing_capability", requires=["sampling"])
+def missing_capability() -> str:
+    """Needs the client to offer sampling; refused with -32021 otherwise."""
+    answer = sample("Say yes.", max_tokens=10)
+    return "the model said: " + answer["content"].get("text", "")
+
+
+@provides("test_streaming_elicitation")
+def streaming_elicitation() -> str:
+    """Ask the user while the call runs."""
+    answer = ask("Your name?", {"type": "object", "properties": {"name": {"type": "string"}}})
+    return f"answered: {answer.get('action')}"
+
+
+@provides("test_logging_tool")
+def logging_tool() -> str:
+    """Log a line while it runs."""
+    log("a line from the logging tool")
+    return "logged"
