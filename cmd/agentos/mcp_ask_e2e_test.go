@@ -37,6 +37,30 @@ def plan() -> str:
     return where["content"]["city"] + ": " + idea["content"]["text"] + " (" + idea["model"] + ")"
 `
 
+// mcpClient starts `agentos mcp --no-autostart` on home with mcp-go's
+// client built with opts (its elicitation and sampling handlers declare
+// those capabilities), initialized on protocol 2025-11-25 with caps.
+func mcpClient(t *testing.T, home string, caps mcp.ClientCapabilities, opts ...client.ClientOption) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
+	c := client.NewClient(transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart"), opts...)
+	// The process lives as long as Start's context: the test's.
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var req mcp.InitializeRequest
+	req.Params.ProtocolVersion = mcp.ProtocolVersion20251125
+	req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+	req.Params.Capabilities = caps
+	init, err := c.Initialize(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, init
+}
+
 type fakeUser struct {
 	asked  atomic.Value // the elicitation request
 	action string
@@ -82,21 +106,7 @@ func TestSkillsAskTheUserAndSampleThroughTheMCPClient(t *testing.T) {
 
 	session := func(t *testing.T, opts ...client.ClientOption) *client.Client {
 		t.Helper()
-		tr := transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart")
-		c := client.NewClient(tr, opts...)
-		// The process lives as long as Start's context: the test's.
-		if err := c.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var req mcp.InitializeRequest
-		req.Params.ProtocolVersion = mcp.ProtocolVersion20251125
-		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
-		if _, err := c.Initialize(ctx, req); err != nil {
-			t.Fatal(err)
-		}
+		c, _ := mcpClient(t, home, mcp.ClientCapabilities{}, opts...)
 		return c
 	}
 	plan := func(t *testing.T, c *client.Client, tool string) (*mcp.CallToolResult, string) {

@@ -10,7 +10,6 @@ import (
 	"github.com/agentos/agentos/internal/testkit"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -51,24 +50,12 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 	d := startDaemon(t, home)
 	session := func(t *testing.T, tasks bool) *client.Client {
 		t.Helper()
-		c := client.NewClient(transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart"))
-		if err := c.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		var req mcp.InitializeRequest
-		req.Params.ProtocolVersion = mcp.ProtocolVersion20251125
-		req.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+		var caps mcp.ClientCapabilities
 		if tasks {
-			req.Params.Capabilities.Extensions = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
-			req.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
+			caps.Extensions = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
+			caps.Elicitation = &mcp.ElicitationCapability{}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		init, err := c.Initialize(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, init := mcpClient(t, home, caps)
 		if init.Capabilities.Extensions["io.modelcontextprotocol/tasks"] == nil {
 			t.Fatalf("the server does not declare the tasks extension: %+v", init.Capabilities.Extensions)
 		}
