@@ -278,11 +278,10 @@ var (
 		"tasks-required-task-error", "tasks-mrtr-composition",
 	}
 	alphaPending = map[string]string{
-		"server-stateless":                     "two SHOULD checks call test_trigger_tool_change, a tool that changes the tool and prompt lists; a skill cannot (the lists change when skills do), so they warn",
-		"http-custom-header-server-validation": "no tool declares x-mcp-header parameters yet",
-		"tasks-lifecycle":                      "one check needs protocol_error_job, a task that fails at the protocol level, which a skill cannot: its failures are its tool's errors",
-		"tasks-status-notifications":           "notifications/tasks are optional and not sent, so the suite has nothing to check (its one check is skipped)",
-		"tasks-mrtr-composition":               "input requests before a task is created (MRTR) are not built yet",
+		"server-stateless":           "two SHOULD checks call test_trigger_tool_change, a tool that changes the tool and prompt lists; a skill cannot (the lists change when skills do), so they warn",
+		"tasks-lifecycle":            "one check needs protocol_error_job, a task that fails at the protocol level, which a skill cannot: its failures are its tool's errors",
+		"tasks-status-notifications": "notifications/tasks are optional and not sent, so the suite has nothing to check (its one check is skipped)",
+		"tasks-mrtr-composition":     "input requests before a task is created (MRTR) are not built yet",
 	}
 )
 

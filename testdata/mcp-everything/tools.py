@@ -290,3 +290,15 @@ def logging_tool() -> str:
     """Log a line while it runs."""
     log("a line from the logging tool")
     return "logged"
+
+
+# A parameter mirrored in an HTTP header (SEP-2243): clients send region as
+# Mcp-Param-Region too, and the server checks the two agree.
+@provides("test_header_param")
+@schema({"type": "object", "properties": {
+    "region": {"type": "string", "x-mcp-header": "Region", "description": "where to look"},
+    "query": {"type": "string"},
+}, "required": ["region"]})
+def header_param(region: str, query: str = "") -> str:
+    """Look something up in a region."""
+    return f"{query or 'everything'} in {region}"
