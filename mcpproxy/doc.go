@@ -27,6 +27,13 @@
 // that a request gets a "server busy" error at once. Notifications and ping
 // are handled on the read loop, so a cancel or a ping is never stuck behind
 // busy calls.
+// Skills serve rich content (content.go), prompts and resources
+// (skillitems.go); completions, subscriptions on node URIs, and the skills'
+// log lines as notifications/message are served too. A skill's
+// elicitation and sampling reach the client that made the call (ask.go,
+// stdio_requests.go). The Agent Skills extension (skillfiles.go) and MCP
+// tasks over engine jobs (tasks.go, task_input.go) are answered ahead of
+// mcp-go (intercept.go). docs/mcp.md lists it all.
 // logging/setLevel is answered. secrets.* methods are never reachable
 // through it.
 package mcpproxy

@@ -51,7 +51,7 @@ func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 		server.WithSessionIdleTTL(time.Hour),
 		server.WithStreamableHTTPLogger(p.log))
 	mux := http.NewServeMux()
-	mux.Handle(HTTPPath, LoopbackOnly(p.skillMethods(hs), p.log))
+	mux.Handle(HTTPPath, LoopbackOnly(p.aheadOverHTTP(hs), p.log))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -74,7 +74,7 @@ func TestMCPLoopbackOnly(t *testing.T) {
 func TestSkillMethodsPassOtherRequestsOnWhole(t *testing.T) {
 	p := &Proxy{log: slog.New(slog.DiscardHandler)}
 	var got []byte
-	h := p.skillMethods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := p.aheadOverHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
 	}))
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"text":"` + strings.Repeat("skills/list ", 20000) + `"}}}`

@@ -7,12 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"mime"
-	"net/http"
 	"os"
 	"path"
 	"sort"
@@ -31,7 +28,7 @@ import (
 // skill (its frontmatter and every file with its digest and size), and
 // resources/directory/read lists a folder of one. mcp-go has no hook for
 // methods of its own, so the proxy answers these three before mcp-go sees
-// them (on stdio in handle, over HTTP in skillMethods).
+// them (answerAhead, intercept.go).
 const (
 	skillsExtension = "io.modelcontextprotocol/skills"
 	skillScheme     = "skill://"
@@ -379,30 +376,11 @@ func (p *Proxy) readSkillDir(uri string) ([]mcp.Resource, error) {
 	return out, nil
 }
 
-// httpStatusOf is the HTTP status protocol 2026-07-28 gives a JSON-RPC
-// error code.
-func httpStatusOf(code int) int {
-	switch code {
-	case mcp.METHOD_NOT_FOUND:
-		return http.StatusNotFound
-	case mcp.MISSING_REQUIRED_CLIENT_CAPABILITY, mcp.HEADER_MISMATCH, mcp.INVALID_PARAMS, mcp.INVALID_REQUEST, mcp.PARSE_ERROR:
-		return http.StatusBadRequest
-	}
-	return http.StatusOK
-}
-
-// skillMethodPeek is how much of a POST body is read to tell the skills
-// extension's requests (small objects) from the rest.
-const skillMethodPeek = 64 << 10
-
-// errNotSkillMethod marks a message the skills extension does not answer.
-var errNotSkillMethod = errors.New("not a skills extension method")
-
 // answerSkillMethod is skillMethod for a raw JSON-RPC request: the
-// response to write, or errNotSkillMethod.
+// response to write, or errNotOurs.
 func (p *Proxy) answerSkillMethod(msg []byte) (mcp.JSONRPCMessage, error) {
 	if !bytes.Contains(msg, []byte(`"skills/`)) && !bytes.Contains(msg, []byte(`"resources/directory/read"`)) {
-		return nil, errNotSkillMethod // every other message, without decoding it
+		return nil, errNotOurs // every other message, without decoding it
 	}
 	var req struct {
 		ID     any             `json:"id"`
@@ -410,67 +388,15 @@ func (p *Proxy) answerSkillMethod(msg []byte) (mcp.JSONRPCMessage, error) {
 		Params json.RawMessage `json:"params"`
 	}
 	if json.Unmarshal(msg, &req) != nil || req.ID == nil {
-		return nil, errNotSkillMethod
+		return nil, errNotOurs
 	}
 	res, rpcErr, ok := p.skillMethod(req.Method, req.Params)
 	if !ok {
-		return nil, errNotSkillMethod
+		return nil, errNotOurs
 	}
 	id := mcp.NewRequestId(req.ID)
 	if rpcErr != nil {
 		return mcp.JSONRPCError{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: *rpcErr}, nil
 	}
 	return mcp.JSONRPCResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Result: res}, nil
-}
-
-// skillMethods answers the skills extension's methods over Streamable HTTP
-// ahead of mcp-go (which has no hook for them), and hands every other
-// request on as it came. They read only what resources/read would.
-func (p *Proxy) skillMethods(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		// The start of the body says which method it is; the rest (a large
-		// tools/call) goes on to mcp-go unread.
-		orig := r.Body
-		body, err := io.ReadAll(io.LimitReader(orig, skillMethodPeek))
-		if err != nil {
-			http.Error(w, "read the request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if len(body) < skillMethodPeek {
-			resp, err := p.answerSkillMethod(body)
-			if err != nil {
-				resp, err = p.answerTaskMethod(r.Context(), p.sessions.get(r.Header.Get("Mcp-Session-Id")), body)
-			}
-			if err == nil {
-				if bad := headerMismatch(r.Header, body); bad != "" {
-					var id struct {
-						ID any `json:"id"`
-					}
-					_ = json.Unmarshal(body, &id)
-					resp = rpcError(id.ID, mcp.HEADER_MISMATCH, bad, nil)
-				}
-			}
-			if err == nil {
-				w.Header().Set("Content-Type", "application/json")
-				if id := r.Header.Get("Mcp-Session-Id"); id != "" {
-					w.Header().Set("Mcp-Session-Id", id)
-				}
-				if e, ok := resp.(mcp.JSONRPCError); ok && mcp.IsModernProtocol(r.Header.Get("Mcp-Protocol-Version")) {
-					w.WriteHeader(httpStatusOf(e.Error.Code)) // as 2026-07-28 prescribes
-				}
-				_ = json.NewEncoder(w).Encode(resp)
-				orig.Close()
-				return
-			}
-		}
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), orig), orig}
-		next.ServeHTTP(w, r)
-	})
 }

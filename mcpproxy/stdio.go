@@ -318,10 +318,7 @@ func (p *Proxy) handle(ctx context.Context, w *lineWriter, id any, msg json.RawM
 				}
 			}
 		}()
-		if resp, err := p.answerSkillMethod(msg); err == nil {
-			return resp
-		}
-		if resp, err := p.answerTaskMethod(ctx, server.ClientSessionFromContext(ctx), msg); err == nil {
+		if resp, err := p.answerAhead(ctx, server.ClientSessionFromContext(ctx), msg); err == nil {
 			return resp
 		}
 		return p.srv.HandleMessage(ctx, msg)

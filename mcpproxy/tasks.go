@@ -23,7 +23,7 @@ import (
 // required one refuses clients without the extension with -32021).
 //
 // mcp-go serves an older tasks protocol (tasks/result, tasks/list), so the
-// proxy answers these methods ahead of it, as it does the skills methods.
+// proxy answers these methods ahead of it (answerAhead, intercept.go).
 const (
 	tasksExtension = "io.modelcontextprotocol/tasks"
 	// taskTTL is how long a task is promised to stay readable. The engine
@@ -107,14 +107,14 @@ var missingTasks = map[string]any{"capability": tasksExtension,
 	"requiredCapabilities": map[string]any{"extensions": map[string]any{tasksExtension: map[string]any{}}}}
 
 // answerTaskMethod answers tools/call of a task-supporting tool and the
-// tasks/* methods; errNotSkillMethod for every other message.
+// tasks/* methods; errNotOurs for every other message.
 func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession, msg []byte) (mcp.JSONRPCMessage, error) {
 	if !strings.Contains(string(msg), `"tasks/`) && !strings.Contains(string(msg), `"tools/call"`) {
-		return nil, errNotSkillMethod
+		return nil, errNotOurs
 	}
 	var req taskRequest
 	if json.Unmarshal(msg, &req) != nil || req.ID == nil {
-		return nil, errNotSkillMethod
+		return nil, errNotOurs
 	}
 	switch req.Method {
 	case "tools/call":
@@ -122,7 +122,7 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 		tt, ok := p.taskTools[req.Params.Name]
 		p.refreshMu.Unlock()
 		if !ok {
-			return nil, errNotSkillMethod
+			return nil, errNotOurs
 		}
 		if missing := missingFeature(tt.requires, req.features(sess)); missing != "" {
 			return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY,
@@ -131,14 +131,14 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 				map[string]any{"capability": missing, "requiredCapabilities": map[string]any{missing: map[string]any{}}}), nil
 		}
 		if tt.support == "" {
-			return nil, errNotSkillMethod
+			return nil, errNotOurs
 		}
 		if !req.negotiated(sess) {
 			if tt.support == taskRequired {
 				return rpcError(req.ID, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY,
 					fmt.Sprintf("tool %s runs only as a task: the client must declare the %s extension", req.Params.Name, tasksExtension), missingTasks), nil
 			}
-			return nil, errNotSkillMethod // runs synchronously, through mcp-go
+			return nil, errNotOurs // runs synchronously, through mcp-go
 		}
 		if bad := tt.schema.check(req.Params.Arguments); bad != "" {
 			return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true,
@@ -169,7 +169,7 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 	case "tasks/result", "tasks/list":
 		return rpcError(req.ID, mcp.METHOD_NOT_FOUND, req.Method+" is not part of the tasks extension: tasks/get inlines the result", nil), nil
 	}
-	return nil, errNotSkillMethod
+	return nil, errNotOurs
 }
 
 // missingFeature is the first of required that offered lacks, or "".
