@@ -69,6 +69,17 @@ func (t *titled) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// iconOf is a declared icon (an https URL or a data URI) as MCP icons; nil
+// for anything else, so a skill cannot point clients at a plain http or
+// file URL.
+func iconOf(v any) []mcp.Icon {
+	src, _ := v.(string)
+	if !strings.HasPrefix(src, "https://") && !strings.HasPrefix(src, "data:image/") {
+		return nil
+	}
+	return []mcp.Icon{{Src: src}}
+}
+
 // nodeID is the form of a node id (a ULID).
 var nodeID = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$`)
 

@@ -309,6 +309,7 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 		if title, _ := pr.Meta["title"].(string); title != "" {
 			tool.Title = title // @provides(..., title="...")
 		}
+		tool.Icons = iconOf(pr.Meta["icon"]) // @provides(..., icon="https://... or data:...")
 		tool.RawOutputSchema = outputSchema(pr.Returns, pr.Result)
 		sch := compileArgs(raw)
 		support, _ := pr.Meta["task"].(string)

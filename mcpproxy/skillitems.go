@@ -144,8 +144,9 @@ func fingerprint[T any](items []T, decl func(T) any) string {
 // guidePrompt is the skill's SKILL.md guide as a prompt named by its id.
 func (p *Proxy) guidePrompt(ctx context.Context, sk skillEntry) (server.ServerPrompt, bool) {
 	var full struct {
-		Guide      string         `json:"guide"`
-		Extensions map[string]any `json:"extensions"`
+		Guide      string            `json:"guide"`
+		Extensions map[string]any    `json:"extensions"`
+		Metadata   map[string]string `json:"metadata"`
 	}
 	if err := p.eng.Call(ctx, "skills.get", map[string]any{"id": sk.ID}, &full, true); err != nil {
 		p.log.Warn("skills.get failed; no prompt for the skill", "skill", sk.ID, "err", err)
@@ -153,6 +154,9 @@ func (p *Proxy) guidePrompt(ctx context.Context, sk skillEntry) (server.ServerPr
 	}
 	guide, desc := full.Guide, sk.Description
 	opts := []mcp.PromptOption{mcp.WithPromptDescription(desc)}
+	if icons := iconOf(full.Metadata["icon"]); icons != nil { // SKILL.md metadata: icon: https://...
+		opts = append(opts, mcp.WithPromptIcons(icons...))
+	}
 	// A Claude Code skill takes arguments: argument-hint says which, and
 	// the guide's $ARGUMENTS (or $1, $2, ...) is where they go.
 	hint, _ := full.Extensions["argument-hint"].(string)

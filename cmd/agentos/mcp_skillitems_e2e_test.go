@@ -40,13 +40,13 @@ def intro(tone: Literal["plain", "playful"]) -> str:
     return f"# A {tone} intro"
 
 
-@provides("brief.count", title="Count words")
+@provides("brief.count", title="Count words", icon="data:image/svg+xml;base64,PHN2Zy8+")
 def count(text: str) -> int:
     """Count the words of a text."""
     return len(text.split())
 
 
-@provides("brief.tag")
+@provides("brief.tag", icon="http://plain.example/icon.png")
 def tag(tags: list[str], note: str | None = None) -> dict:
     """Tag a brief."""
     return {"tags": tags, "note": note}
@@ -171,6 +171,12 @@ func TestMCPServesSkillPromptsResourcesAndRichContent(t *testing.T) {
 	listed, _ := json.Marshal(countTool)
 	if countTool.Title != "Count words" || !strings.Contains(string(listed), `"outputSchema":{"properties":{"result":{"type":"integer"}},"required":["result"],"type":"object"}`) {
 		t.Errorf("brief_count as listed: %s", listed)
+	}
+	if icons := countTool.Icons; len(icons) != 1 || icons[0].Src != "data:image/svg+xml;base64,PHN2Zy8+" {
+		t.Errorf("brief_count's icons %+v", icons)
+	}
+	if icons := byName["brief_tag"].Icons; len(icons) != 0 {
+		t.Errorf("a plain http icon was passed on: %+v", icons)
 	}
 	if byName["read"].Title != "Read the graph" {
 		t.Errorf("read's title %q", byName["read"].Title)
