@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -109,7 +110,16 @@ var missingTasks = map[string]any{"capability": tasksExtension,
 // answerTaskMethod answers tools/call of a task-supporting tool and the
 // tasks/* methods; errNotOurs for every other message.
 func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession, msg []byte) (mcp.JSONRPCMessage, error) {
-	if !strings.Contains(string(msg), `"tasks/`) && !strings.Contains(string(msg), `"tools/call"`) {
+	// Every tools/call passes here: one that is not ours leaves without
+	// being decoded twice (mcp-go decodes it).
+	tasksMethod := bytes.Contains(msg, []byte(`"tasks/`))
+	if !tasksMethod && !bytes.Contains(msg, []byte(`"tools/call"`)) {
+		return nil, errNotOurs
+	}
+	p.refreshMu.Lock()
+	tools := p.taskTools
+	p.refreshMu.Unlock()
+	if !tasksMethod && len(tools) == 0 {
 		return nil, errNotOurs
 	}
 	var req taskRequest
@@ -118,9 +128,7 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 	}
 	switch req.Method {
 	case "tools/call":
-		p.refreshMu.Lock()
-		tt, ok := p.taskTools[req.Params.Name]
-		p.refreshMu.Unlock()
+		tt, ok := tools[req.Params.Name]
 		if !ok {
 			return nil, errNotOurs
 		}
