@@ -26,7 +26,7 @@ func serveHTTP(t *testing.T, home string) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- p.ServeHTTP(ctx, ln) }()
+	go func() { done <- p.ServeHTTP(ctx, ln, HTTPOptions{}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

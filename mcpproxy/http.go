@@ -41,7 +41,7 @@ func ListenAddr(addr string) (string, error) {
 // (ln goes through loopback.SameUser: another account's are reset unread),
 // and requests from a non-loopback Origin or with a non-loopback Host are
 // refused (403), against browsers driven by other sites and DNS rebinding.
-func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
+func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener, o HTTPOptions) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go p.watch(wctx)
@@ -51,7 +51,7 @@ func (p *Proxy) ServeHTTP(ctx context.Context, ln net.Listener) error {
 		server.WithSessionIdleTTL(time.Hour),
 		server.WithStreamableHTTPLogger(p.log))
 	mux := http.NewServeMux()
-	mux.Handle(HTTPPath, LoopbackOnly(p.aheadOverHTTP(hs), p.log))
+	mux.Handle(HTTPPath, LoopbackOnly(p.aheadOverHTTP(hs, o), p.log))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -76,7 +76,7 @@ func TestSkillMethodsPassOtherRequestsOnWhole(t *testing.T) {
 	var got []byte
 	h := p.aheadOverHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
-	}))
+	}), HTTPOptions{})
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"text":"` + strings.Repeat("skills/list ", 20000) + `"}}}`
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", strings.NewReader(big)))

@@ -48,8 +48,11 @@ var errNotOurs = errors.New("a message for mcp-go")
 
 // aheadOverHTTP answers over Streamable HTTP what the proxy answers ahead
 // of mcp-go (answerAhead), and hands every other request on as it came.
-func (p *Proxy) aheadOverHTTP(next http.Handler) http.Handler {
+func (p *Proxy) aheadOverHTTP(next http.Handler, o HTTPOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && p.resumeStream(w, r) {
+			return
+		}
 		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
@@ -83,6 +86,9 @@ func (p *Proxy) aheadOverHTTP(next http.Handler) http.Handler {
 				}
 				_ = json.NewEncoder(w).Encode(resp)
 				orig.Close()
+				return
+			}
+			if p.serveResumable(w, r, body, next, o) {
 				return
 			}
 		}

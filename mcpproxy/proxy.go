@@ -57,6 +57,7 @@ type Proxy struct {
 	completions completions
 	taskInputs  taskInputs
 	skillFiles  skillFiles
+	streams     callStreams
 }
 
 // iconSVG is the server's icon: three linked nodes, as a data URI.
@@ -203,10 +204,12 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		}
 		return len(fixedTools)
 	}
+	hooks := p.sessions.hooks()
+	hooks.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) { p.streams.endSession(sess.SessionID()) })
 	p.srv = server.NewMCPServer("agentos", opts.Version,
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
-		server.WithHooks(p.sessions.hooks()),
+		server.WithHooks(hooks),
 		server.WithCompletions(),
 		server.WithElicitation(),
 		server.WithExtensions(map[string]any{skillsExtension: map[string]any{"directoryRead": true}, tasksExtension: map[string]any{}}),

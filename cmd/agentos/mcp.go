@@ -21,8 +21,13 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		"processes of your own account).")
 	noAutostart := f.Bool("no-autostart", false, "do not start the engine when none answers")
 	httpAddr := f.String("http", "", "serve Streamable HTTP at http://`ADDR`/mcp instead of stdio (a bare port binds 127.0.0.1)")
+	ssePoll := f.Duration("sse-poll", 0, "with --http: close a call's event stream after `DURATION` while the call runs; the client resumes it with\n"+
+		"Last-Event-ID (SSE polling, for proxies that cut long connections). 0 keeps streams open")
 	if _, err := f.parseN(args, 0, 0); err != nil {
 		return err
+	}
+	if *ssePoll < 0 || (*ssePoll > 0 && *httpAddr == "") {
+		return usagef("mcp: --sse-poll takes a positive duration, and only with --http")
 	}
 	var ln net.Listener
 	if *httpAddr != "" {
@@ -53,7 +58,7 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 	}
 	defer p.Close()
 	if ln != nil {
-		return p.ServeHTTP(ctx, ln)
+		return p.ServeHTTP(ctx, ln, mcpproxy.HTTPOptions{SSEPoll: *ssePoll})
 	}
 	in := e.stdin
 	if in == nil {

@@ -207,12 +207,12 @@ func TestOfficialMCPInspectorCLIOverStdio(t *testing.T) {
 	}
 }
 
-// mcpHTTP runs `agentos mcp --no-autostart --http 127.0.0.1:0` on home and
-// returns its URL, read from its log line. The process is stopped when the
-// test ends.
-func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
+// mcpHTTP runs `agentos mcp --no-autostart --http 127.0.0.1:0` (and
+// extra flags) on home and returns its URL, read from its log line. The
+// process is stopped when the test ends.
+func mcpHTTP(t *testing.T, home string, extra ...string) (url string, logs func() string) {
 	t.Helper()
-	cmd := exec.Command(binPath, "mcp", "--no-autostart", "--http", "127.0.0.1:0")
+	cmd := exec.Command(binPath, append([]string{"mcp", "--no-autostart", "--http", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "AGENTOS_HOME="+home)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -262,9 +262,7 @@ func mcpHTTP(t *testing.T, home string) (url string, logs func() string) {
 // Server scenarios of the official conformance suite not passed yet, with
 // why. A scenario listed here that passes fails the test, so the list stays
 // true; the issue it belongs to (12) is open until it is empty.
-var conformancePending = map[string]string{
-	"server-sse-polling": "SEP-1699: mcp-go's HTTP transport sends no SSE priming event or retry and cannot close a stream mid-call for the client to resume, so the suite finds nothing to check",
-}
+var conformancePending = map[string]string{}
 
 // The scenarios of the 0.2.0 alpha of the suite CI runs besides 0.1.16's:
 // the skills extension (SEP-2640), tasks, the stateless core, caching and
@@ -291,6 +289,14 @@ var (
 // --http`.
 func conformanceHome(t *testing.T, withEchoer bool) (url string, logs func() string) {
 	t.Helper()
+	// Streams of calls still running after half a second are closed and
+	// resumed (SSE polling): the fixture's test_reconnection takes two.
+	return mcpHTTP(t, everythingHome(t, withEchoer), "--sse-poll", "500ms")
+}
+
+// everythingHome is a running engine's home with the fixture skill.
+func everythingHome(t *testing.T, withEchoer bool) string {
+	t.Helper()
 	home := testkit.Home(t)
 	if withEchoer { // for the inspector's checks
 		testkit.AddSkill(t, home, "echoer", "", echoerTools)
@@ -303,7 +309,7 @@ func conformanceHome(t *testing.T, withEchoer bool) (url string, logs func() str
 		t.Fatal(err)
 	}
 	startDaemon(t, home)
-	return mcpHTTP(t, home)
+	return home
 }
 
 // runConformance runs each scenario of one suite against url. A check that

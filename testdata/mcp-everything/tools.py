@@ -217,6 +217,14 @@ def test_prompt_with_image() -> list:
 # The tasks extension's fixtures (SEP-2663): a sync tool, and tools that
 # run as tasks (@provides(..., task="optional" | "required")), each an
 # engine job.
+@provides("test_reconnection")
+def reconnection() -> str:
+    """Answer after two seconds: longer than the stream the conformance test's
+    proxy keeps open (`--sse-poll`), so the client resumes to read it."""
+    time.sleep(2)
+    return "reconnected and answered"
+
+
 @provides("greet")
 def greet(name: str) -> str:
     """Greet someone, at once (no task)."""
