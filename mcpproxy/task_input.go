@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 
@@ -23,6 +24,7 @@ type taskInputs struct {
 	mu      sync.Mutex
 	conn    *wire.Client
 	pending map[string]map[string]pendingInput // task -> request id -> input
+	wake    chan struct{}                      // closed and replaced when an input arrives or a job ends
 }
 
 type pendingInput struct {
@@ -47,7 +49,7 @@ func (t *taskInputs) client(ctx context.Context, eng *wire.Redialer) (*wire.Clie
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.SubscribeTypes(ctx, -1, []string{wire.EventJobInput}, t.record); err != nil {
+	if _, err := c.SubscribeTypes(ctx, -1, []string{wire.EventJobInput, wire.EventJobFinished}, t.record); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -56,18 +58,16 @@ func (t *taskInputs) client(ctx context.Context, eng *wire.Redialer) (*wire.Clie
 }
 
 func (t *taskInputs) record(ev wire.Event) {
-	if ev.Type != wire.EventJobInput {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.signal()
+	if ev.Type != wire.EventJobInput || t.pending == nil {
 		return
 	}
 	job, _ := ev.Data["job"].(string)
 	req, _ := ev.Data["request"].(string)
 	kind, _ := ev.Data["kind"].(string)
 	params, _ := json.Marshal(ev.Data["params"])
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.pending == nil {
-		return
-	}
 	if t.pending[job] == nil {
 		t.pending[job] = map[string]pendingInput{}
 	}
@@ -143,4 +143,41 @@ func (t *taskInputs) answer(ctx context.Context, task string, responses map[stri
 		}
 	}
 	return ignored, nil
+}
+
+// signal wakes the waiters of awaitInput; t.mu is held.
+func (t *taskInputs) signal() {
+	if t.wake != nil {
+		close(t.wake)
+	}
+	t.wake = make(chan struct{})
+}
+
+// awaitInput waits until job asks its client for input (true), or ends,
+// or max passes (false).
+func (t *taskInputs) awaitInput(ctx context.Context, eng *wire.Redialer, job string, max time.Duration) bool {
+	timer := time.NewTimer(max)
+	defer timer.Stop()
+	for {
+		t.mu.Lock()
+		if t.wake == nil {
+			t.wake = make(chan struct{})
+		}
+		wake, asked := t.wake, len(t.pending[job]) > 0
+		t.mu.Unlock()
+		if asked {
+			return true
+		}
+		var j wire.Job
+		if err := eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: job}, &j, true); err != nil || j.State != wire.JobRunning {
+			return false
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }

@@ -34,6 +34,12 @@ const (
 	taskPollMs   = 500
 	metaCapsKey  = "io.modelcontextprotocol/clientCapabilities"
 	taskRequired = "required"
+	// mrtrWait is how long a task tool that needs client input may take to
+	// ask before its task is created anyway (and asks through tasks/get).
+	mrtrWait = 10 * time.Second
+	// mrtrStatePrefix starts the requestState of a call waiting for input;
+	// the job's id follows.
+	mrtrStatePrefix = "job:"
 )
 
 // taskTool is what the proxy knows of a capability tool that supports
@@ -54,6 +60,7 @@ type taskRequest struct {
 		Arguments      map[string]any             `json:"arguments"`
 		TaskID         string                     `json:"taskId"`
 		InputResponses map[string]json.RawMessage `json:"inputResponses"`
+		RequestState   string                     `json:"requestState"`
 		Meta           json.RawMessage            `json:"_meta"`
 	} `json:"params"`
 }
@@ -148,6 +155,9 @@ func (p *Proxy) answerTaskMethod(ctx context.Context, sess server.ClientSession,
 			}
 			return nil, errNotOurs // runs synchronously, through mcp-go
 		}
+		if req.Params.RequestState != "" {
+			return p.resumeMRTR(ctx, req, tt), nil
+		}
 		if bad := tt.schema.check(req.Params.Arguments); bad != "" {
 			return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true,
 				"content": []mcp.Content{mcp.NewTextContent(req.Params.Name + ": " + bad)}}), nil
@@ -230,13 +240,44 @@ func (p *Proxy) createTask(ctx context.Context, sess server.ClientSession, req t
 	if err := c.Call(ctx, wire.MethodInvoke, params, &started); err != nil {
 		return rpcResult(req.ID, map[string]any{"resultType": "complete", "isError": true, "content": errorResult(err).Content})
 	}
+	// A tool that needs its client's input gathers the first of it before
+	// the task exists (SEP-2322's input_required result, then SEP-2663's
+	// task on the retry), when it asks soon enough.
+	if len(tt.requires) > 0 && p.taskInputs.awaitInput(ctx, p.eng, started.Job, mrtrWait) {
+		return rpcResult(req.ID, map[string]any{"resultType": "input_required",
+			"inputRequests": p.taskInputs.requests(started.Job), "requestState": mrtrStatePrefix + started.Job})
+	}
+	return p.taskCreated(ctx, req.ID, started.Job)
+}
+
+// taskCreated is the CreateTaskResult of the task of job.
+func (p *Proxy) taskCreated(ctx context.Context, id any, job string) mcp.JSONRPCMessage {
 	var j wire.Job
-	if err := p.eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: started.Job}, &j, true); err != nil {
-		return rpcError(req.ID, mcp.INTERNAL_ERROR, "the task's job: "+err.Error(), nil)
+	if err := p.eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: job}, &j, true); err != nil {
+		return rpcError(id, mcp.INTERNAL_ERROR, "the task's job: "+err.Error(), nil)
 	}
 	res := taskFields(j)
 	res["resultType"] = "task"
-	return rpcResult(req.ID, res)
+	return rpcResult(id, res)
+}
+
+// resumeMRTR is the retry of a tools/call answered input_required: the
+// client's inputResponses go to the job waiting for them, which goes on
+// as a task.
+func (p *Proxy) resumeMRTR(ctx context.Context, req taskRequest, tt taskTool) mcp.JSONRPCMessage {
+	job, ok := strings.CutPrefix(req.Params.RequestState, mrtrStatePrefix)
+	var j wire.Job
+	if !ok || p.eng.Call(ctx, wire.MethodJobsGet, wire.IDParams{ID: job}, &j, true) != nil || j.Capability != tt.capability {
+		return rpcError(req.ID, mcp.INVALID_PARAMS, "tools/call: requestState names no call of "+req.Params.Name+" waiting for input", nil)
+	}
+	ignored, err := p.taskInputs.answer(ctx, job, req.Params.InputResponses)
+	if err != nil {
+		return rpcError(req.ID, mcp.INTERNAL_ERROR, "tools/call: "+err.Error(), nil)
+	}
+	if len(ignored) > 0 {
+		p.log.Info("tools/call retry answered inputs the call is not waiting for; ignored", "job", job, "inputs", ignored)
+	}
+	return p.taskCreated(ctx, req.ID, job)
 }
 
 // taskFields are a task's fields of job j.
@@ -257,7 +298,7 @@ func taskFields(j wire.Job) map[string]any {
 
 // getTask answers tasks/get: the job as a task, its result inlined once
 // it ended. A tool that ran and failed is completed with an isError result
-// (that is the tool's answer); only an engine-side failure is failed.
+// (that is the tool's answer); only a server-side failure is failed.
 func (p *Proxy) getTask(ctx context.Context, req taskRequest) mcp.JSONRPCMessage {
 	j, msg := p.taskJob(ctx, req)
 	if msg != nil {
@@ -271,14 +312,19 @@ func (p *Proxy) getTask(ctx context.Context, req taskRequest) mcp.JSONRPCMessage
 	switch {
 	case j.State == wire.JobCompleted:
 		res["result"] = withResultType(resultOf(j.Result, ""))
-	case j.State == wire.JobFailed && j.Error != nil && j.Error.Kind == wire.KindInternal:
+	case j.State == wire.JobFailed && j.Error != nil && serverSide[j.Error.Kind]:
 		res["status"] = "failed"
-		res["error"] = map[string]any{"code": mcp.INTERNAL_ERROR, "message": j.Error.Message}
+		res["error"] = map[string]any{"code": j.Error.Kind.Code(), "message": j.Error.Message}
 	case j.State == wire.JobFailed && j.Error != nil:
 		res["result"] = withResultType(mcp.NewToolResultError(fmt.Sprintf("%s (error kind: %s)", j.Error.Message, j.Error.Kind)))
 	}
 	return rpcResult(req.ID, res)
 }
+
+// serverSide are the kinds of job failure that are not the tool's answer
+// but the server's: nothing could serve the call, or the engine broke. A
+// task that ends so is failed, with a protocol error.
+var serverSide = map[wire.Kind]bool{wire.KindInternal: true, wire.KindUnavailable: true, wire.KindNoProvider: true}
 
 func withResultType(r *mcp.CallToolResult) map[string]any {
 	b, _ := json.Marshal(r)

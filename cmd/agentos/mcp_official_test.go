@@ -276,10 +276,8 @@ var (
 		"tasks-required-task-error", "tasks-mrtr-composition",
 	}
 	alphaPending = map[string]string{
-		"server-stateless":           "two SHOULD checks call test_trigger_tool_change, a tool that changes the tool and prompt lists; a skill cannot (the lists change when skills do), so they warn",
-		"tasks-lifecycle":            "one check needs protocol_error_job, a task that fails at the protocol level, which a skill cannot: its failures are its tool's errors",
+		"server-stateless":           "two SHOULD checks call test_trigger_tool_change and test_trigger_prompt_change, tools that change the tool and prompt lists; a skill cannot (the lists change when skills do), so they warn",
 		"tasks-status-notifications": "the suite skips it whatever the server does (its harness awaits a rewrite for the subscriptions/listen stream); agentos sends no notifications/tasks, which SEP-2663 makes optional",
-		"tasks-mrtr-composition":     "input requests before a task is created (MRTR) are not built yet",
 	}
 )
 

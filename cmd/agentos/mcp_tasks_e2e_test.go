@@ -15,7 +15,7 @@ import (
 
 const taskTools = `
 import time
-from agentos import ask, provides
+from agentos import OpError, ask, provides
 
 
 @provides("report.send", task="optional")
@@ -36,6 +36,19 @@ def build(seconds: float = 1.5) -> str:
 def fail() -> str:
     """Fail, as a task."""
     raise ValueError("no data for the report")
+
+
+@provides("report.approve", task="required", requires=["elicitation"])
+def approve(title: str) -> str:
+    """Ask who approves, then file the report as a task."""
+    answer = ask("Who approves " + title + "?", {"type": "object", "properties": {"name": {"type": "string"}}})
+    return "approved by " + (answer.get("content") or {}).get("name", "nobody")
+
+
+@provides("report.archive", task="required")
+def archive() -> str:
+    """Nothing can archive today."""
+    raise OpError("unavailable", "the archive is offline")
 `
 
 // A task-supporting tool called by a client that speaks the tasks extension
@@ -71,6 +84,11 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 		Result *struct {
 			IsError bool `json:"isError"`
 			Content []struct{ Text string }
+		}
+		RequestState string `json:"requestState"`
+		Error        *struct {
+			Code    int
+			Message string
 		}
 	}
 	req := func(t *testing.T, c *client.Client, method string, params any) (task, *mcp.JSONRPCErrorDetails) {
@@ -160,6 +178,43 @@ func TestMCPTasksAreEngineJobs(t *testing.T) {
 	}
 	if done := waitDone(t, second, asking.TaskID); done.Status != "completed" || done.Result.Content[0].Text != "sent" {
 		t.Errorf("the answered task: %+v", done)
+	}
+
+	// A task tool that needs the user's input asks before its task exists
+	// (input_required, with a requestState); the retry carrying the answer
+	// gets the task, which ends with what the user said. A requestState
+	// that names no waiting call of the tool is refused.
+	round1, _ := req(t, second, "tools/call", map[string]any{"name": "report_approve", "arguments": map[string]any{"title": "Q3"}})
+	if round1.ResultType != "input_required" || round1.TaskID != "" || round1.RequestState == "" || len(round1.InputRequests) != 1 {
+		t.Fatalf("round 1 of report_approve: %+v", first)
+	}
+	for k, in := range round1.InputRequests {
+		key = k
+		if in.Method != "elicitation/create" || in.Params.Message != "Who approves Q3?" {
+			t.Fatalf("round 1 asks %+v", in)
+		}
+	}
+	for _, forged := range []string{"job:j999999", "job:" + created.TaskID, created.TaskID} {
+		if _, rpcErr := req(t, second, "tools/call", map[string]any{"name": "report_approve", "arguments": map[string]any{"title": "Q3"},
+			"requestState": forged, "inputResponses": map[string]any{key: map[string]any{"action": "accept"}}}); rpcErr == nil || rpcErr.Code != mcp.INVALID_PARAMS {
+			t.Errorf("a retry with requestState %q: %+v", forged, rpcErr)
+		}
+	}
+	retried, rpcErr := req(t, second, "tools/call", map[string]any{"name": "report_approve", "arguments": map[string]any{"title": "Q3"},
+		"requestState": round1.RequestState, "inputResponses": map[string]any{key: map[string]any{"action": "accept", "content": map[string]any{"name": "Alice"}}}})
+	if rpcErr != nil || retried.ResultType != "task" || retried.TaskID == "" || retried.RequestState != "" {
+		t.Fatalf("round 2 of report_approve: %+v %+v", retried, rpcErr)
+	}
+	if done := waitDone(t, second, retried.TaskID); done.Status != "completed" || done.Result.Content[0].Text != "approved by Alice" {
+		t.Errorf("the approved task: %+v", done)
+	}
+
+	// Nothing could serve it: a protocol-level failure, so failed with an
+	// error, not a completed task with an error result.
+	offline, _ := req(t, second, "tools/call", map[string]any{"name": "report_archive", "arguments": map[string]any{}})
+	if done := waitDone(t, second, offline.TaskID); done.Status != "failed" || done.Result != nil || done.Error == nil ||
+		done.Error.Code != -32013 || !strings.Contains(done.Error.Message, "the archive is offline") {
+		t.Errorf("the unavailable task: %+v (error %+v)", done, done.Error)
 	}
 
 	// A client without the extension: the optional one runs at once, the

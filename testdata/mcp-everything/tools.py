@@ -5,7 +5,7 @@ import struct
 import time
 import zlib
 
-from agentos import ask, log, progress, prompt, provides, resource, sample, schema
+from agentos import OpError, ask, log, progress, prompt, provides, resource, sample, schema
 from agentos.content import Audio, Image, Message, Resource, Text
 
 
@@ -252,6 +252,21 @@ def failing_job(label: str = "") -> str:
     """
     time.sleep(1)
     raise RuntimeError("the job failed, as it always does")
+
+
+@provides("protocol_error_job", task="required")
+def protocol_error_job() -> str:
+    """Fail at the protocol level: nothing can serve it (unavailable), so its
+    task is failed rather than completed with an error result."""
+    raise OpError("unavailable", "this job's backend is never there")
+
+
+@provides("test_tool_with_task", task="required", requires=["elicitation"])
+def tool_with_task() -> str:
+    """Ask the user's name, then go on as a task (input before the task, MRTR)."""
+    answer = ask("Your name?", {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
+    time.sleep(0.5)
+    return f"Hello, {(answer.get('content') or {}).get('name', 'nobody')}, from a task"
 
 
 @provides("confirm_delete", task="optional")
