@@ -65,10 +65,14 @@ func (p *Proxy) aheadOverHTTP(next http.Handler, o HTTPOptions) http.Handler {
 			http.Error(w, "read the request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if len(body) < aheadPeek {
-			resp, err := p.answerAhead(r.Context(), p.sessions.get(r.Header.Get("Mcp-Session-Id")), body)
+		// A session mcp-go does not know (ended, or made up) is mcp-go's to
+		// refuse (404), whatever the method.
+		sid := r.Header.Get("Mcp-Session-Id")
+		sess := p.sessions.get(sid)
+		if len(body) < aheadPeek && (sid == "" || sess != nil) {
+			resp, err := p.answerAhead(r.Context(), sess, body)
 			if err == nil {
-				if bad := headerMismatch(r.Header, body); bad != "" {
+				if bad := p.headerMismatch(r.Header, body); bad != "" {
 					var id struct {
 						ID any `json:"id"`
 					}

@@ -25,20 +25,44 @@ var rejoinWithin = 10 * time.Second
 // saying it was interrupted: a capability that may have had side effects is
 // never run again.
 func (p *Proxy) invokeJob(ctx context.Context, req mcp.CallToolRequest, params wire.InvokeParams) *mcp.CallToolResult {
+	if modern, feats := modernInput(req); modern && (len(feats) > 0 || req.Params.RequestState != "") {
+		params.ClientFeatures = feats
+		return p.invokeMRTR(ctx, req, params)
+	}
 	var token mcp.ProgressToken
 	if req.Params.Meta != nil {
 		token = req.Params.Meta.ProgressToken
 	}
-	follow := wire.Follow{RejoinWithin: rejoinWithin, Log: p.log, OnLog: func(ev wire.Event) { p.sendLog(ctx, ev) }}
+	follow := p.notifying(func() (context.Context, mcp.ProgressToken) { return ctx, token })
 	if params.ClientFeatures = clientFeatures(ctx); len(params.ClientFeatures) > 0 {
 		follow.OnInput = func(_ context.Context, kind string, raw json.RawMessage) (json.RawMessage, error) {
 			return p.askClient(ctx, kind, raw)
 		}
 	}
-	if token != nil {
-		follow.OnProgress = func(ev wire.Event) { p.sendProgress(ctx, token, ev.Data) }
-	}
 	res, err := wire.Invoke(ctx, p.eng.Socket(), p.eng.Options(), params, follow)
+	return p.callResult(params, res, err)
+}
+
+// notifying is a Follow that sends a job's log lines and, when the request
+// has a progress token, its progress to the request of round(): the one
+// call's request, or the current round of a multi-round-trip call (nil
+// context: none is listening).
+func (p *Proxy) notifying(round func() (context.Context, mcp.ProgressToken)) wire.Follow {
+	return wire.Follow{RejoinWithin: rejoinWithin, Log: p.log,
+		OnLog: func(ev wire.Event) {
+			if ctx, _ := round(); ctx != nil {
+				p.sendLog(ctx, ev)
+			}
+		},
+		OnProgress: func(ev wire.Event) {
+			if ctx, token := round(); ctx != nil && token != nil {
+				p.sendProgress(ctx, token, ev.Data)
+			}
+		}}
+}
+
+// callResult is the tool result of a capability call that gave res or err.
+func (p *Proxy) callResult(params wire.InvokeParams, res json.RawMessage, err error) *mcp.CallToolResult {
 	if err == nil {
 		return resultOf(res, "")
 	}

@@ -58,6 +58,7 @@ type Proxy struct {
 	taskInputs  taskInputs
 	skillFiles  skillFiles
 	streams     callStreams
+	parked      parkedCalls
 }
 
 // iconSVG is the server's icon: three linked nodes, as a data URI.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -200,10 +201,11 @@ func missingFeature(required, offered []string) string {
 	return ""
 }
 
-// headerMismatch checks the SEP-2243 routing headers of an HTTP request
-// against its body, as mcp-go does for the methods it answers: Mcp-Method
-// must name the method, Mcp-Name the tool (tools/call) or the task.
-func headerMismatch(h interface{ Get(string) string }, msg []byte) string {
+// headerMismatch checks the SEP-2243 headers of an HTTP request against
+// its body, as mcp-go does for the methods it answers: Mcp-Method must name
+// the method, Mcp-Name the tool (tools/call) or the task, and a tool's
+// Mcp-Param-* headers (its x-mcp-header parameters) the arguments.
+func (p *Proxy) headerMismatch(h http.Header, msg []byte) string {
 	var req taskRequest
 	if json.Unmarshal(msg, &req) != nil {
 		return ""
@@ -217,6 +219,27 @@ func headerMismatch(h interface{ Get(string) string }, msg []byte) string {
 	}
 	if n := h.Get("Mcp-Name"); n != "" && n != name {
 		return fmt.Sprintf("the Mcp-Name header says %q, the body %q", n, name)
+	}
+	if req.Method != string(mcp.MethodToolsCall) || p.srv == nil {
+		return ""
+	}
+	tool := p.srv.GetTool(name)
+	if tool == nil {
+		return ""
+	}
+	var body struct {
+		Params json.RawMessage `json:"params"`
+	}
+	_ = json.Unmarshal(msg, &body)
+	lookup := func(k string) (string, bool) {
+		v := h.Values(k)
+		if len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	if err := mcp.ValidateParamHeadersLookup(lookup, &tool.Tool, body.Params); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -210,4 +211,70 @@ func TestSkillsAskTheUserAndSampleThroughTheMCPClient(t *testing.T) {
 			t.Fatalf("invoke trip.plan: %+v", r)
 		}
 	})
+}
+
+// On protocol 2026-07-28, which has no server-initiated requests, the same
+// skill asks through multi-round-trip results: the call answers
+// input_required, mcp-go's client asks its user (and model) and calls
+// again with the answers, and the job, parked meanwhile, goes on to its
+// result. A requestState the proxy did not give out is refused.
+func TestSkillsAskTheUserOverMultiRoundTrips(t *testing.T) {
+	home := testkit.Home(t)
+	testkit.AddSkill(t, home, "trips", "client(elicit) client(sample)", askTools)
+	startDaemon(t, home)
+	user, model := &fakeUser{action: "accept"}, &fakeModel{}
+	c := client.NewClient(transport.NewStdio(binPath, []string{"AGENTOS_HOME=" + home}, "mcp", "--no-autostart"),
+		client.WithElicitationHandler(user), client.WithSamplingHandler(model))
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var init mcp.InitializeRequest
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "agentos-test", Version: "0"}
+	got, err := c.Initialize(ctx, init)
+	if err != nil || !mcp.IsModernProtocol(got.ProtocolVersion) {
+		t.Fatalf("initialize: %v %+v", err, got)
+	}
+	var req mcp.CallToolRequest
+	req.Params.Name = "trip_plan"
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := res.Content[0].(mcp.TextContent).Text; res.IsError || text != "Lisbon: tiles and tarts (client-model)" {
+		t.Fatalf("trip_plan over multi round trips: %v %s", res.IsError, text)
+	}
+	if asked, _ := user.asked.Load().(mcp.ElicitationRequest); asked.Params.Message != "Where to?" {
+		t.Errorf("elicitation %+v", asked.Params)
+	}
+
+	meta := map[string]any{"io.modelcontextprotocol/protocolVersion": got.ProtocolVersion,
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{"elicitation": map[string]any{}}}
+	raw, rpcErr := rawRequest(t, c, 91, "tools/call", map[string]any{"name": "trip_plan", "arguments": map[string]any{},
+		"requestState": "mrtr:forged", "inputResponses": map[string]any{"input-1": map[string]any{"action": "accept"}}, "_meta": meta})
+	if rpcErr != nil || !strings.Contains(string(raw), `"isError":true`) || !strings.Contains(string(raw), "requestState names no call") {
+		t.Fatalf("a forged requestState: %s %+v", raw, rpcErr)
+	}
+	// Round one by hand: the question, with a state to answer it under.
+	raw, rpcErr = rawRequest(t, c, 92, "tools/call", map[string]any{"name": "trip_plan", "arguments": map[string]any{}, "_meta": meta})
+	var round struct {
+		ResultType    string `json:"resultType"`
+		RequestState  string `json:"requestState"`
+		InputRequests map[string]struct {
+			Method string
+			Params struct{ Message string }
+		} `json:"inputRequests"`
+	}
+	if rpcErr != nil || json.Unmarshal(raw, &round) != nil || round.ResultType != "input_required" || !strings.HasPrefix(round.RequestState, "mrtr:") ||
+		round.InputRequests["input-1"].Method != "elicitation/create" || round.InputRequests["input-1"].Params.Message != "Where to?" {
+		t.Fatalf("round one: %s %+v", raw, rpcErr)
+	}
+	raw, _ = rawRequest(t, c, 93, "tools/call", map[string]any{"name": "trip_plan", "arguments": map[string]any{}, "_meta": meta,
+		"requestState": round.RequestState, "inputResponses": map[string]any{"input-1": map[string]any{"action": "decline"}}})
+	if !strings.Contains(string(raw), "no trip: decline") {
+		t.Fatalf("round two: %s", raw)
+	}
 }

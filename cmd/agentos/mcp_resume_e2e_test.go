@@ -155,3 +155,57 @@ func TestMCPHTTPCallStreamResumesAfterTheConnectionDrops(t *testing.T) {
 		t.Errorf("the stream stays open after the answer: %v", err)
 	}
 }
+
+// The proxy's own methods (the skills extension here) refuse a session
+// mcp-go does not know, as mcp-go's do: 404.
+func TestMCPHTTPOwnMethodsRefuseAnUnknownSession(t *testing.T) {
+	url, _ := mcpHTTP(t, everythingHome(t, false))
+	m := newHTTPMCP(t, url)
+	list := `{"jsonrpc":"2.0","id":3,"method":"skills/list","params":{}}`
+	res := m.post(context.Background(), list)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "mcp-everything") {
+		t.Fatalf("skills/list on the session: %d %s", res.StatusCode, body)
+	}
+	m.session = "made-up-session"
+	res = m.post(context.Background(), list)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || strings.Contains(string(body), "mcp-everything") {
+		t.Fatalf("skills/list on a made-up session: %d %s", res.StatusCode, body)
+	}
+}
+
+// A task tool's tools/call, which the proxy's tasks layer answers, checks
+// an x-mcp-header parameter's Mcp-Param-* header against the arguments as
+// mcp-go does for every other tool: a mismatch is 400 with -32020.
+func TestMCPHTTPTaskCallsCheckParamHeaders(t *testing.T) {
+	url, logs := mcpHTTP(t, everythingHome(t, false))
+	call := func(region, header string) (int, string) {
+		body := `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"test_header_param","arguments":{"region":"` + region + `"},` +
+			`"_meta":{"io.modelcontextprotocol/protocolVersion":"` + mcp.LATEST_PROTOCOL_VERSION + `",` +
+			`"io.modelcontextprotocol/clientInfo":{"name":"t","version":"0"},` +
+			`"io.modelcontextprotocol/clientCapabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}}}}}`
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", mcp.LATEST_PROTOCOL_VERSION)
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "test_header_param")
+		req.Header.Set("Mcp-Param-Region", header)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := call("eu", "us"); code != http.StatusBadRequest || !strings.Contains(body, `-32020`) {
+		t.Fatalf("a mismatched Mcp-Param-Region: %d %s\n%s", code, body, logs())
+	}
+	if code, body := call("eu", "eu"); code != http.StatusOK || !strings.Contains(body, `"resultType":"task"`) {
+		t.Fatalf("a matching Mcp-Param-Region: %d %s\n%s", code, body, logs())
+	}
+}

@@ -317,7 +317,7 @@ def logging_tool() -> str:
 
 # A parameter mirrored in an HTTP header (SEP-2243): clients send region as
 # Mcp-Param-Region too, and the server checks the two agree.
-@provides("test_header_param")
+@provides("test_header_param", task="optional")
 @schema({"type": "object", "properties": {
     "region": {"type": "string", "x-mcp-header": "Region", "description": "where to look"},
     "query": {"type": "string"},
