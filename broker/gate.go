@@ -28,6 +28,7 @@ const (
 	OpNameCapabilityInvoke = "capability.invoke"
 	OpNameClientElicit     = "client.elicit" // ask the user, through the caller's MCP client
 	OpNameClientSample     = "client.sample" // ask the caller's model, through its MCP client
+	OpNameAgentRun         = "agent.run"     // run an agent (DESIGN §15)
 )
 
 // Gate checks every op a running skill makes against its allowed-tools and
@@ -131,6 +132,14 @@ func permissionFor(op Op) (perm, scope string, err error) {
 		return OpClient, "elicit", nil
 	case OpNameClientSample:
 		return OpClient, "sample", nil
+	case OpNameAgentRun:
+		var a struct {
+			Agent string `json:"agent"`
+		}
+		if json.Unmarshal(op.Params, &a) != nil || !agentScope.MatchString(a.Agent) {
+			return "", "", errorf(KindInvalid, `agent.run: param "agent" is not an agent name (lowercase letters, digits, hyphens)`)
+		}
+		return OpAgents, a.Agent, nil
 	case OpNameHTTPRequest, OpNameSecretsGet, OpNameCapabilityInvoke:
 		if len(op.Params) > 0 && json.Unmarshal(op.Params, &p) != nil {
 			return "", "", errorf(KindInvalid, "%s: params must be a JSON object", op.Name)

@@ -116,6 +116,7 @@ func TestGateDeniesWhatAllowedToolsDoesNotGrantAndAuditsIt(t *testing.T) {
 		{mkOp("secrets.get", map[string]any{"name": "github"}), "secrets(github)"},
 		{mkOp("graph.write", map[string]any{"shape": "task", "items": []any{}}), "graph(write)"},
 		{mkOp("capability.invoke", map[string]any{"capability": "web.read"}), "capability(web.read)"},
+		{mkOp("agent.run", map[string]any{"agent": "researcher", "task": "x"}), "agents(researcher)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -29,9 +29,12 @@ const (
 	// question, client(sample) asks the client's model. Only a call made
 	// by an MCP client that offers the feature can use them.
 	OpClient = "client"
+	// OpAgents runs agents: agents(researcher) the named ones, agents(*)
+	// any (DESIGN §15).
+	OpAgents = "agents"
 )
 
-var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true, OpFiles: true, OpClient: true}
+var knownOps = map[string]bool{OpHTTP: true, OpSecrets: true, OpGraph: true, OpCapability: true, OpFiles: true, OpClient: true, OpAgents: true}
 
 // Files modes: a files scope is stored as mode + ":" + path.
 const (
@@ -110,7 +113,7 @@ func parsePermissionsForeign(s, home, where string, allowForeign bool) (Permissi
 			continue
 		}
 		if !knownOps[op] {
-			return nil, nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files, client; another agent's tools start with a capital letter or mcp__)", where, op)
+			return nil, nil, fmt.Errorf("%s: unknown op %q (known: http, secrets, graph, capability, files, client, agents; another agent's tools start with a capital letter or mcp__)", where, op)
 		}
 		var scopes []string
 		if strings.HasPrefix(rest, "(") {
@@ -231,6 +234,10 @@ func checkScope(op, scope string) error {
 		if !secretScope.MatchString(scope) {
 			return fmt.Errorf("secrets scope %q: secret names are letters, digits, _ . - (separate several with spaces)", scope)
 		}
+	case OpAgents:
+		if !agentScope.MatchString(scope) {
+			return fmt.Errorf("agents scope %q: agent names are lowercase letters, digits and hyphens (separate several with spaces)", scope)
+		}
 	case OpCapability:
 		if !capabilityScope.MatchString(scope) {
 			return fmt.Errorf("capability scope %q: capability names are like llm or web.read (separate several with spaces)", scope)
@@ -255,6 +262,7 @@ func (p Permissions) Files() (read, write []string) {
 var (
 	secretScope     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 	capabilityScope = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+	agentScope      = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
 // splitScope splits host[:port], brackets of an IPv6 literal removed.

@@ -101,6 +101,8 @@ func (s *Server) methodTable() map[string]*method {
 		def(wire.MethodEventHistory, "Remembered observer events after since, oldest first, with how many the ring no longer holds.", s.history).quietly(),
 		def(wire.MethodMetrics, "Call counts and latency histograms by method and capability, skill processes running, graph counts.", s.metrics).quietly(),
 		def(wire.MethodSubscribe, "Stream observer.event notifications on this connection, replaying events after since.", s.subscribe),
+		def(wire.MethodAgentsList, "Agents (agents/*.md of the home and of skills) with their tools and missions; files that do not load with the reason.", s.agentsList).quietly(),
+		def(wire.MethodAgentsGet, "One agent in full, with its system prompt.", s.agentsGet).quietly(),
 	}
 	list = append(list, s.methodsSecrets()...)
 	out := make(map[string]*method, len(list))

@@ -37,6 +37,8 @@ type skillOps struct {
 	logged func(level, message string)
 	// ask sends a client.elicit or client.sample op to the job's caller.
 	ask func(ctx context.Context, op string, params json.RawMessage) (any, error)
+	// agent runs an agent as part of this call (the agent.run op).
+	agent func(ctx context.Context, params json.RawMessage) (any, error)
 	// http is its http.request op.
 	http *httpop.Net
 }
@@ -68,7 +70,8 @@ func (s *Server) runTool(ctx context.Context, j *Job, sk *broker.Skill, t *broke
 			ask: func(ctx context.Context, op string, params json.RawMessage) (any, error) {
 				return s.ask(ctx, j, sk.ID, op, params)
 			},
-			http: httpop.New(sk, s.ownListeners(), s.opts.Version),
+			agent: func(ctx context.Context, params json.RawMessage) (any, error) { return s.runAgent(ctx, j, params) },
+			http:  httpop.New(sk, s.ownListeners(), s.opts.Version),
 		}
 	})
 }
@@ -101,6 +104,8 @@ func (o *skillOps) do(ctx context.Context, op broker.Op) (any, error) {
 		return o.secretGet(ctx, op.Params)
 	case broker.OpNameClientElicit, broker.OpNameClientSample:
 		return o.ask(ctx, op.Name, op.Params)
+	case broker.OpNameAgentRun:
+		return o.agent(ctx, op.Params)
 	case "capability.invoke":
 		var p wire.InvokeParams
 		if err := json.Unmarshal(op.Params, &p); err != nil {

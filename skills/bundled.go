@@ -7,7 +7,7 @@ import (
 	"github.com/agentos/agentos/sdk"
 )
 
-//go:embed */SKILL.md */*.py
+//go:embed */SKILL.md */*.py */agents/*.md
 var bundled embed.FS
 
 // Files returns the bundled skill folders.

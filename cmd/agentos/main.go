@@ -63,6 +63,7 @@ func commands() []command {
 		{"skills", "list or show skills: agentos skills list|show ID", runSkills},
 		{"secrets", "store, list or delete vault secrets: agentos secrets set|list|delete", runSecrets},
 		{"invoke", "invoke a capability: agentos invoke CAPABILITY [JSON]", runInvoke},
+		{"agents", "list, show or run agents: agentos agents list|show NAME|run NAME \"TASK\"", runAgents},
 		{"capabilities", "capabilities with their providers, ranked, and why", runCapabilities},
 		{"prefer", "pin a capability's provider: agentos prefer CAPABILITY SKILL", runPrefer},
 		{"mcp", "serve MCP on stdio, forwarding to the engine", runMCP},

@@ -38,11 +38,18 @@ const (
 	MethodSecretsDelete = "secrets.delete"
 	MethodEventHistory  = "observer.history"
 	MethodSubscribe     = "observer.subscribe"
+	MethodAgentsList    = "agents.list"
+	MethodAgentsGet     = "agents.get"
 	NotificationEvent   = "observer.event"
 )
 
 // NoParams is the params of methods that take none.
 type NoParams struct{}
+
+// NameParams names one thing by name (agents.get).
+type NameParams struct {
+	Name string `json:"name" desc:"its name"`
+}
 
 // HelloParams names the caller of a connection (system.hello).
 type HelloParams struct {

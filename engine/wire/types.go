@@ -37,6 +37,7 @@ const (
 	EventJobLog        = "job.log"      // a line a job's skill logged: level, message
 	EventJobInput      = "job.input"    // a job asks its caller: request, kind, params (sent to that connection only)
 	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
+	EventAgentStep     = "agent.step"   // a step of an agent's run: run, agent, kind, turn, tool, text
 	EventLagged        = "lagged"
 )
 

@@ -27,12 +27,14 @@ ops in flight at once.
 from ._conn import OpError
 from ._decorators import prompt, provides, resource, returns, schema, timeout, tool
 from . import settings
-from ._ops import Capability, Response, StreamResponse, aask, asample, ask, capability, graph, http, log, progress, sample, secrets
+from ._ops import (Capability, Response, StreamResponse, aask, asample, ask, capability, graph, http, log, progress, run_agent,
+                   sample, secrets)
 
 OpError.__module__ = "agentos"  # tracebacks say agentos.OpError, the name skills use
 
 __all__ = [
     "tool", "provides", "returns", "timeout", "prompt", "resource", "schema",
     "http", "secrets", "graph", "capability", "progress", "log", "settings", "ask", "aask", "sample", "asample",
+    "run_agent",
     "OpError", "Response", "StreamResponse", "Capability",
 ]

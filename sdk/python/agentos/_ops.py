@@ -283,6 +283,21 @@ def capability(name: str, provider: str | None = None) -> Capability:
     return Capability(name, provider)
 
 
+# -- agents
+
+
+def run_agent(agent: str, task: str, model: str | None = None) -> dict:
+    """Run the agent named ``agent`` on ``task`` (DESIGN §15): the engine loops the
+    model over the agent's tools and returns ``{answer, run, turns, outcome}``.
+    Needs ``agents(NAME)`` (or ``agents(*)``) in allowed-tools."""
+    if not isinstance(agent, str) or not agent:
+        raise TypeError('run_agent needs an agent name: run_agent("researcher", "…")')
+    params = {"agent": agent, "task": task}
+    if model:
+        params["model"] = model
+    return _op("agent.run", params, "run_agent")
+
+
 # -- progress and log (one-way messages: no reply, never denied)
 
 

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/internal/testkit"
+)
+
+// labTools are the capabilities the test agents call.
+const labTools = `
+import time
+from agentos import provides
+
+
+@provides("lab.lookup")
+def lookup(city: str) -> dict:
+    """Look up a city's temperature."""
+    return {"city": city, "temp": {"Paris": 12, "Oslo": -3}.get(city, 20)}
+
+
+@provides("lab.fail")
+def fail() -> str:
+    """Always fails."""
+    raise RuntimeError("the lab is closed")
+
+
+@provides("lab.hang")
+def hang() -> str:
+    """Hangs until killed."""
+    time.sleep(600)
+    return "woke up"
+
+
+@provides("lab.secret")
+def secret() -> str:
+    """A tool no agent lists."""
+    return "the secret"
+`
+
+// scriptedLLM is an OpenAI-compatible chat-completions server on
+// 127.0.0.1 that plays the model: by the task (the first user message) it
+// answers with tool calls, then with text built from the tool results it
+// was sent, so an agent's whole loop runs for real.
+type scriptedLLM struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen [][]map[string]any // the messages of each request
+	tool [][]string         // the tool names offered in each request
+}
+
+func newScriptedLLM(t *testing.T) *scriptedLLM {
+	s := &scriptedLLM{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Messages []map[string]any `json:"messages"`
+			Tools    []struct {
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			} `json:"tools"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		var names []string
+		for _, tl := range body.Tools {
+			names = append(names, tl.Function.Name)
+		}
+		s.mu.Lock()
+		s.seen = append(s.seen, body.Messages)
+		s.tool = append(s.tool, names)
+		s.mu.Unlock()
+		task, _ := body.Messages[1]["content"].(string)
+		var results []string
+		for _, m := range body.Messages {
+			if m["role"] == "tool" {
+				results = append(results, fmt.Sprint(m["content"]))
+			}
+		}
+		calls := func(cs ...string) { // name:arguments pairs
+			var tc []string
+			for i, c := range cs {
+				name, args, _ := strings.Cut(c, ":")
+				tc = append(tc, fmt.Sprintf(`{"id":"call_%d_%d","type":"function","function":{"name":%q,"arguments":%q}}`, len(results), i, name, args))
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"c","object":"chat.completion","model":"gpt-test","choices":[{"index":0,"message":{"role":"assistant","content":"","tool_calls":[%s]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":5}}`, strings.Join(tc, ","))
+		}
+		say := func(text string) {
+			b, _ := json.Marshal(text)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"c","object":"chat.completion","model":"gpt-test","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5}}`, b)
+		}
+		switch {
+		case task == "loop":
+			calls(`lab_lookup:{"city":"Paris"}`)
+		case len(results) > 0:
+			say("answer from: " + strings.Join(results, " | "))
+		case task == "one city":
+			calls(`lab_lookup:{"city":"Paris"}`)
+		case task == "two cities":
+			calls(`lab_lookup:{"city":"Paris"}`, `lab_lookup:{"city":"Oslo"}`)
+		case task == "a secret":
+			calls(`lab_secret:{}`)
+		case task == "a failure":
+			calls(`lab_fail:{}`)
+		case task == "delegate":
+			calls(`agent_helper:{"task":"one city"}`)
+		case task == "hang":
+			calls(`lab_hang:{}`)
+		default:
+			say("nothing to do for " + task)
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// agentsHome is a home whose llm is the scripted server (through the
+// bundled openai skill), with the lab skill and agents files.
+func agentsHome(t *testing.T, llm *scriptedLLM, files map[string]string) string {
+	t.Helper()
+	home := testkit.Home(t)
+	cfg := fmt.Sprintf("skills:\n  openai:\n    settings:\n      base_url: %s/v1\n      models: [gpt-test]\ncapabilities:\n  llm:\n    pin: openai\n", llm.srv.URL)
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testkit.AddSkill(t, home, "lab", "", labTools)
+	if err := os.MkdirAll(filepath.Join(home, "agents"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(home, "agents", name+".md"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return home
+}
+
+const weatherAgent = `---
+name: weather
+description: Answers questions about the weather of cities.
+tools: [lab.lookup, lab.fail]
+delegate: [helper]
+max_turns: 3
+---
+You know the weather. Use lab_lookup for each city.
+`
+
+const helperAgent = `---
+name: helper
+description: Looks cities up for other agents.
+tools: lab.lookup
+---
+You help.
+`
+
+type agentResult struct {
+	Answer, Run, Outcome, Error string
+	Turns                       int
+	Usage                       struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+	}
+}
+
+func runAgentJob(t *testing.T, c *wire.Client, agent, task string) agentResult {
+	t.Helper()
+	var started struct{ Job string }
+	call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": agent, "task": task}, "async": true}, &started)
+	j := waitJob(t, c, started.Job)
+	if j.State != wire.JobCompleted {
+		t.Fatalf("agent.run %s %q: job %s: %+v", agent, task, j.State, j.Error)
+	}
+	var r agentResult
+	if err := json.Unmarshal(j.Result, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// An agent's loop against a model server: one tool call and an answer
+// built from its result; two calls in one turn; max_turns; a tool outside
+// its list refused to the model (and not run); a failing tool's error fed
+// back; a delegation to another agent. Each run is an agent_run node with
+// the messages, tool calls, usage and outcome, linked to its agent (and a
+// delegated run to its parent).
+func TestAgentsRunToolLoopsAgainstAModel(t *testing.T) {
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"weather": weatherAgent, "helper": helperAgent})
+	d := startDaemon(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+
+	r := runAgentJob(t, c, "weather", "one city")
+	if r.Outcome != "completed" || r.Turns != 2 || r.Answer != `answer from: {"city":"Paris","temp":12}` || r.Usage.InputTokens != 20 {
+		t.Fatalf("one city: %+v", r)
+	}
+	var run struct {
+		Shapes []string
+		Fields struct {
+			AgentName string `json:"agent_name"`
+			Task      string
+			Outcome   string
+			Turns     int
+			Answer    string
+			Messages  []struct{ Role, Content string }
+			ToolCalls []struct {
+				Tool, Capability, Result string
+				Arguments                map[string]any
+			} `json:"tool_calls"`
+			Usage struct {
+				InputTokens int `json:"input_tokens"`
+			}
+		}
+	}
+	call(t, c, wire.MethodRead, map[string]any{"id": r.Run}, &run)
+	f := run.Fields
+	if f.AgentName != "weather" || f.Task != "one city" || f.Outcome != "completed" || f.Turns != 2 || f.Usage.InputTokens != 20 ||
+		len(f.Messages) != 5 || f.Messages[0].Role != "system" || f.Messages[3].Role != "tool" || f.Messages[4].Role != "assistant" ||
+		len(f.ToolCalls) != 1 || f.ToolCalls[0].Capability != "lab.lookup" || f.ToolCalls[0].Arguments["city"] != "Paris" ||
+		!strings.Contains(f.ToolCalls[0].Result, `"temp":12`) {
+		t.Fatalf("the run node: %+v", run)
+	}
+	var nb struct {
+		Edges []struct{ From, Label, To string }
+		Nodes []struct {
+			ID     string
+			Shapes []string
+			Fields map[string]any
+		}
+	}
+	call(t, c, wire.MethodNeighbors, map[string]any{"id": r.Run}, &nb)
+	linked := false
+	for _, n := range nb.Nodes {
+		if n.Fields["name"] == "weather" && strings.Contains(strings.Join(n.Shapes, ","), "agent") {
+			linked = true
+		}
+	}
+	if !linked {
+		t.Errorf("the run is not linked to its agent: %+v", nb)
+	}
+
+	if r := runAgentJob(t, c, "weather", "two cities"); r.Outcome != "completed" ||
+		r.Answer != `answer from: {"city":"Paris","temp":12} | {"city":"Oslo","temp":-3}` {
+		t.Errorf("two cities: %+v", r)
+	}
+	if r := runAgentJob(t, c, "weather", "loop"); r.Outcome != "max_turns" || r.Turns != 3 {
+		t.Errorf("loop: %+v", r)
+	}
+	r = runAgentJob(t, c, "weather", "a secret")
+	if r.Outcome != "completed" || !strings.Contains(r.Answer, `error: tool "lab_secret" is not one this agent may use`) {
+		t.Errorf("a secret: %+v", r)
+	}
+	var jobs struct{ Jobs []wire.Job }
+	call(t, c, wire.MethodJobsList, nil, &jobs)
+	for _, j := range jobs.Jobs {
+		if j.Capability == "lab.secret" {
+			t.Errorf("the refused tool ran: %+v", j)
+		}
+	}
+	if r := runAgentJob(t, c, "weather", "a failure"); r.Outcome != "completed" || !strings.Contains(r.Answer, "error: ") || !strings.Contains(r.Answer, "the lab is closed") {
+		t.Errorf("a failure: %+v", r)
+	}
+
+	// Delegation: the helper runs as a child run, and the weather agent
+	// answers from what it said.
+	r = runAgentJob(t, c, "weather", "delegate")
+	if r.Outcome != "completed" || !strings.Contains(r.Answer, `"outcome":"completed"`) || !strings.Contains(r.Answer, `temp`) {
+		t.Fatalf("delegate: %+v", r)
+	}
+	var child struct {
+		Runs []struct {
+			ID     string
+			Fields map[string]any
+		} `json:"nodes"`
+	}
+	call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run", "where": map[string]any{"agent_name": "helper"}}, &child)
+	if len(child.Runs) != 1 || child.Runs[0].Fields["outcome"] != "completed" {
+		t.Fatalf("the helper's run: %+v", child)
+	}
+	call(t, c, wire.MethodNeighbors, map[string]any{"id": child.Runs[0].ID}, &nb)
+	parented := false
+	for _, e := range nb.Edges {
+		if e.From == child.Runs[0].ID && e.Label == "parent" && e.To == r.Run {
+			parented = true
+		}
+	}
+	if !parented {
+		t.Errorf("the helper's run is not linked to its parent %s: %+v", r.Run, nb.Edges)
+	}
+	// The helper was offered only its own tools (depth 1 may delegate, but
+	// it lists no one).
+	llm.mu.Lock()
+	offered := llm.tool
+	llm.mu.Unlock()
+	for i, names := range offered {
+		if strings.Join(names, ",") == "lab_lookup" {
+			break
+		}
+		if i == len(offered)-1 {
+			t.Errorf("no request offered the helper's tools alone: %v", offered)
+		}
+	}
+}
+
+// Cancelling an agent's job mid-run cancels its tool call (the hanging
+// skill's process is killed) and records the run as cancelled.
+func TestAgentsCancelKillsTheRunsToolCalls(t *testing.T) {
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"hanger": `---
+name: hanger
+description: Calls a tool that hangs.
+tools: [lab.hang]
+---
+Hang.
+`})
+	d := startDaemon(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	var started struct{ Job string }
+	call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "hanger", "task": "hang"}, "async": true}, &started)
+	// Wait for the hanging tool's job.
+	var hang wire.Job
+	deadline := time.Now().Add(30 * time.Second)
+	for hang.ID == "" {
+		var jobs struct{ Jobs []wire.Job }
+		call(t, c, wire.MethodJobsList, nil, &jobs)
+		for _, j := range jobs.Jobs {
+			if j.Capability == "lab.hang" && j.State == wire.JobRunning {
+				hang = j
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hanging tool never started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	call(t, c, wire.MethodJobsCancel, map[string]any{"id": started.Job}, nil)
+	if j := waitJob(t, c, hang.ID); j.State != wire.JobCancelled {
+		t.Errorf("the hanging tool's job is %s", j.State)
+	}
+	var runs struct {
+		Nodes []struct{ Fields map[string]any }
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run", "where": map[string]any{"agent_name": "hanger"}}, &runs)
+		if len(runs.Nodes) == 1 && runs.Nodes[0].Fields["outcome"] == "cancelled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run is not recorded cancelled: %+v", runs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
