@@ -28,6 +28,7 @@ type Agent struct {
 	Path        string         `json:"path"`                 // where the file is
 	Source      string         `json:"source"`               // "home", or "skill:ID" for a skill's agents/ folder
 	Extensions  map[string]any `json:"extensions,omitempty"` // Claude Code's fields it carries (color, …), kept as written
+	Enabled     bool           `json:"enabled"`              // its mission runs (set by the engine, from config.yaml)
 }
 
 const (

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/agentos/agentos/agents"
 	"github.com/agentos/agentos/engine/wire"
@@ -31,15 +33,111 @@ func (s *Server) agentDirs() []agents.Dir {
 	return dirs
 }
 
+// agentListing is every agent as its file says now, with whether its
+// mission is enabled.
 func (s *Server) agentListing() agents.Listing {
 	if s.opts.Home == "" {
 		return agents.Listing{}
 	}
-	return agents.Load(s.agentDirs())
+	l := agents.Load(s.agentDirs())
+	for _, a := range l.Agents {
+		a.Enabled = a.Mission != "" && s.agentEnabled(a.Name)
+	}
+	return l
+}
+
+func (s *Server) agentEnabled(name string) bool {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.fileCfg.Agents[name].Enabled
 }
 
 func (s *Server) agentsList(context.Context, *call, *wire.NoParams) (any, error) {
 	return s.agentListing(), nil
+}
+
+// agentsEnable turns an agent's mission on or off, persisted in
+// config.yaml (agents.NAME.enabled). Missions are off until enabled.
+func (s *Server) agentsEnable(on bool) func(context.Context, *call, *wire.NameParams) (any, error) {
+	return func(ctx context.Context, c *call, p *wire.NameParams) (any, error) {
+		if on {
+			got, err := s.agentsGet(ctx, c, p)
+			if err != nil {
+				return nil, err
+			}
+			if a := got.(*agents.Agent); a.Mission == "" {
+				return nil, wire.Errorf(wire.KindInvalid, "agent %s has no mission to run: give its file mission: and every:", p.Name)
+			}
+		}
+		if s.cfgPath == "" {
+			return nil, wire.Errorf(wire.KindUnavailable, "this engine has no config.yaml to keep the setting in")
+		}
+		s.cfgMu.Lock()
+		defer s.cfgMu.Unlock()
+		if err := SaveAgentEnabled(s.cfgPath, p.Name, on); err != nil {
+			return nil, err
+		}
+		if s.fileCfg.Agents == nil {
+			s.fileCfg.Agents = map[string]AgentConfig{}
+		}
+		if on {
+			s.fileCfg.Agents[p.Name] = AgentConfig{Enabled: true}
+		} else {
+			delete(s.fileCfg.Agents, p.Name)
+			s.missions.Forget(p.Name)
+		}
+		return map[string]any{"agent": p.Name, "enabled": on}, nil
+	}
+}
+
+// missionTick is how often the mission schedule is looked at.
+const missionTick = 250 * time.Millisecond
+
+// runMissions starts the enabled agents' missions on their schedules until
+// ctx ends (agents.Missions: at once, then every Every, never overlapping).
+// A mission runs as the agent.run capability, a job whose caller is
+// mission:NAME.
+// It also watches the agent files, and publishes agents.changed when one
+// is added, edited or removed (the MCP proxy serves agents as prompts).
+func (s *Server) runMissions(ctx context.Context) {
+	t := time.NewTicker(missionTick)
+	defer t.Stop()
+	seen := agentFilesFingerprint(s.agentDirs())
+	for tick := 1; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if tick%4 == 0 {
+				if fp := agentFilesFingerprint(s.agentDirs()); fp != seen {
+					seen = fp
+					s.bus.Publish(wire.Event{Type: wire.EventAgentsChanged})
+				}
+			}
+			if !s.anyAgentEnabled() {
+				continue
+			}
+			for _, a := range s.missions.Due(s.agentListing(), s.agentEnabled, now) {
+				go func(a *agents.Agent) {
+					defer s.missions.Done(a.Name)
+					params, _ := json.Marshal(map[string]string{"agent": a.Name, "task": a.Mission})
+					_, err := s.runJob(ctx, "mission:"+a.Name, func(j *Job) (any, error) {
+						s.jobs.set(j, func(j *Job) { j.Capability = "agent.run" })
+						return s.invoke(j.ctx, j, "agent.run", "", params)
+					})
+					if err != nil {
+						s.log.Warn("mission failed", "agent", a.Name, "err", err)
+					}
+				}(a)
+			}
+		}
+	}
+}
+
+func (s *Server) anyAgentEnabled() bool {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return len(s.fileCfg.Agents) > 0
 }
 
 func (s *Server) agentsGet(_ context.Context, _ *call, p *wire.NameParams) (any, error) {
@@ -204,4 +302,18 @@ func clipLine(s string, n int) string {
 		return s[:cut] + "…"
 	}
 	return s
+}
+
+// agentFilesFingerprint is the name, size and mtime of every agent file.
+func agentFilesFingerprint(dirs []agents.Dir) string {
+	var b strings.Builder
+	for _, d := range dirs {
+		entries, _ := os.ReadDir(d.Path)
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".md") {
+				fmt.Fprintf(&b, "%s/%s|%d|%d\n", d.Path, e.Name(), fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+	}
+	return b.String()
 }

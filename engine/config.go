@@ -39,6 +39,14 @@ type FileConfig struct {
 	Runner string `yaml:"runner"`
 	// Skills holds the user's settings and grants per skill id (DESIGN §7.0).
 	Skills map[string]broker.SkillConfig `yaml:"skills"`
+	// Agents holds per-agent state the user set: whether its mission runs
+	// (`agentos agents enable NAME`, DESIGN §15).
+	Agents map[string]AgentConfig `yaml:"agents"`
+}
+
+// AgentConfig is one agent's entry in config.yaml.
+type AgentConfig struct {
+	Enabled bool `yaml:"enabled"`
 }
 
 // BridgeConfig is the bridge's part of config.yaml; flags override it.
@@ -93,6 +101,23 @@ func LoadConfig(path string) (*FileConfig, error) {
 // user's comments and other keys stay as they were; it is replaced
 // atomically.
 func SavePin(path, capability, skill string) error {
+	return saveSetting(path, []string{"capabilities", capability, "pin"}, skill)
+}
+
+// SaveAgentEnabled records in config.yaml whether agent's mission runs
+// (agents.NAME.enabled); off removes the entry.
+func SaveAgentEnabled(path, agent string, on bool) error {
+	value := ""
+	if on {
+		value = "true"
+	}
+	return saveSetting(path, []string{"agents", agent, "enabled"}, value)
+}
+
+// saveSetting sets the scalar at keys (mappings down to the last key) in
+// config.yaml, keeping the rest of the file (comments too), or removes it
+// when value is empty. The file is replaced whole (written aside, renamed).
+func saveSetting(path string, keys []string, value string) error {
 	var doc yaml.Node
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -106,16 +131,13 @@ func SavePin(path, capability, skill string) error {
 	if doc.Kind == 0 {
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
 	}
-	root := doc.Content[0]
-	caps := mappingChild(root, "capabilities", skill != "")
-	if caps == nil {
-		return nil
+	m := doc.Content[0]
+	for _, k := range keys[:len(keys)-1] {
+		if m = mappingChild(m, k, value != ""); m == nil {
+			return nil // nothing to remove
+		}
 	}
-	entry := mappingChild(caps, capability, skill != "")
-	if entry == nil {
-		return nil
-	}
-	setScalar(entry, "pin", skill)
+	setScalar(m, keys[len(keys)-1], value)
 	out, err := yaml.Marshal(&doc)
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)

@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	srv := newServer(serverDeps{store: store, shapes: shapeSet, bus: bus, log: log, skills: skills,
 		config: fileCfg, configPath: paths.Config}, opts)
 	go skills.watch(ctx, time.Second)
+	go srv.runMissions(ctx)
 
 	// Connections get their own context: a shutdown signal must let
 	// in-flight requests finish rather than cancel them.

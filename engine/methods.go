@@ -103,6 +103,8 @@ func (s *Server) methodTable() map[string]*method {
 		def(wire.MethodSubscribe, "Stream observer.event notifications on this connection, replaying events after since.", s.subscribe),
 		def(wire.MethodAgentsList, "Agents (agents/*.md of the home and of skills) with their tools and missions; files that do not load with the reason.", s.agentsList).quietly(),
 		def(wire.MethodAgentsGet, "One agent in full, with its system prompt.", s.agentsGet).quietly(),
+		def(wire.MethodAgentsEnable, "Run an agent's mission on its schedule from now on (persisted in config.yaml).", s.agentsEnable(true)),
+		def(wire.MethodAgentsDisable, "Stop running an agent's mission.", s.agentsEnable(false)),
 	}
 	list = append(list, s.methodsSecrets()...)
 	out := make(map[string]*method, len(list))

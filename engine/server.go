@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentos/agentos/agents"
 	"github.com/agentos/agentos/broker"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
@@ -54,7 +55,8 @@ type Server struct {
 	fileCfg *FileConfig
 	cfgPath string
 
-	release memRelease
+	release  memRelease
+	missions agents.Missions
 
 	sem    chan struct{}
 	queued atomic.Int64

@@ -68,7 +68,13 @@ func (p *Proxy) refresh(ctx context.Context) {
 		p.log.Warn("skills.list failed; prompts and skill resources left as they are", "err", err)
 		return
 	}
-	p.syncSkillItems(ctx, skills.Skills, shapeRes)
+	var agents struct {
+		Agents []agentEntry `json:"agents"`
+	}
+	if err := p.eng.Call(ctx, wire.MethodAgentsList, nil, &agents, true); err != nil {
+		p.log.Warn("agents.list failed; no agent prompts", "err", err)
+	}
+	p.syncSkillItems(ctx, skills.Skills, agents.Agents, shapeRes)
 }
 
 // syncTools removes capability tools that are gone and adds new or changed
@@ -195,10 +201,12 @@ func (p *Proxy) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		c, err := p.eng.Fresh(ctx)
 		if err == nil {
-			// skills.changed and graph.changed only: every other event (two
+			// skills.changed, agents.changed and graph.changed only: every other event (two
 			// per call made by anyone) would wake this process for nothing.
-			_, err = c.SubscribeTypes(ctx, -1, []string{wire.EventSkillsChanged, wire.EventGraphChanged}, func(ev wire.Event) {
+			_, err = c.SubscribeTypes(ctx, -1, []string{wire.EventSkillsChanged, wire.EventAgentsChanged, wire.EventGraphChanged}, func(ev wire.Event) {
 				switch ev.Type {
+				case wire.EventAgentsChanged:
+					signal()
 				case wire.EventSkillsChanged:
 					signal()
 					// a reloaded skill or shape may read differently now

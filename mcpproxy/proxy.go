@@ -263,7 +263,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
 		})
 	}
-	p.syncSkillItems(ctx, nil, nil) // the node template, before the engine answers
+	p.syncSkillItems(ctx, nil, nil, nil) // the node template, before the engine answers
 
 	if connected || opts.Autostart {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

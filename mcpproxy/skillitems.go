@@ -59,7 +59,7 @@ type served struct{ prompts, resources, templates string }
 
 // syncSkillItems serves the skills' prompts and resources, with the shapes'
 // resources (nil: keep those served now) and the node template.
-func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRes []server.ServerResource) {
+func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, agents []agentEntry, shapeRes []server.ServerResource) {
 	if shapeRes != nil {
 		p.shapeRes = shapeRes
 	}
@@ -112,6 +112,11 @@ func (p *Proxy) syncSkillItems(ctx context.Context, skills []skillEntry, shapeRe
 				resources = append(resources, p.toolResource(sk.ID, t))
 			}
 		}
+	}
+	for _, a := range agents {
+		name := uniqueName(a.Name, taken)
+		taken[name] = true
+		prompts = append(prompts, agentPrompt(name, a))
 	}
 	sort.Slice(prompts, func(i, j int) bool { return prompts[i].Prompt.Name < prompts[j].Prompt.Name })
 	p.completions.set(promptEnums, templateEnums)
@@ -319,4 +324,27 @@ func (p *Proxy) runSkillTool(ctx context.Context, skill, tool string, params map
 	var raw json.RawMessage
 	err := p.eng.Call(ctx, wire.MethodSkillsRun, map[string]any{"skill": skill, "tool": tool, "params": params}, &raw, false)
 	return raw, err
+}
+
+// agentEntry is an agent as agents.list gives it.
+type agentEntry struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Prompt      string `json:"prompt"`
+}
+
+// agentPrompt is an agent as a prompt whose argument is the task: the
+// agent's instructions and the task, for a client whose own model takes
+// the agent's part, with the way to have agentos run it instead.
+func agentPrompt(name string, a agentEntry) server.ServerPrompt {
+	return server.ServerPrompt{
+		Prompt: mcp.NewPrompt(name, mcp.WithPromptTitle("Agent: "+a.Name), mcp.WithPromptDescription(a.Description),
+			mcp.WithArgument("task", mcp.ArgumentDescription("what the agent should do"), mcp.RequiredArgument())),
+		Handler: func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			task := req.Params.Arguments["task"]
+			text := a.Prompt + "\n\n## Task\n\n" + task + "\n\n(To have agentos run the " + a.Name +
+				" agent itself, with its own tools and a record of the run, call the agent_run tool with agent \"" + a.Name + "\" and this task.)"
+			return mcp.NewGetPromptResult(a.Description, []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
+		},
+	}
 }

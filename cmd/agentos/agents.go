@@ -20,17 +20,18 @@ func runAgents(ctx context.Context, e *env, args []string) error {
 			break
 		}
 	}
-	const use = "list | show NAME | run NAME \"TASK\""
+	const use = "list | show NAME | run NAME \"TASK\" | enable NAME | disable NAME"
 	f := newFlags(e, "agents", use,
 		"Agents are Markdown files (agents/NAME.md in $AGENTOS_HOME, or a skill's agents/ folder): a model,\n"+
 			"the capabilities the agent may call and its system prompt. list shows them (and the files that do\n"+
-			"not load, with why), show one in full, run runs one on a task and prints each step as it happens.").withJSON()
+			"not load, with why), show one in full, run runs one on a task and prints each step as it happens.\n"+
+			"enable starts running an agent's mission on its schedule (every:), until disable; missions are off by default.").withJSON()
 	model := f.String("model", "", "run: use this model instead of the agent's")
 	var want int
 	switch sub {
 	case "list":
 		want = 0
-	case "show":
+	case "show", "enable", "disable":
 		want = 1
 	case "run":
 		want = 2
@@ -50,6 +51,17 @@ func runAgents(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	var raw rawJSON
+	if sub == "enable" || sub == "disable" {
+		method := map[string]string{"enable": wire.MethodAgentsEnable, "disable": wire.MethodAgentsDisable}[sub]
+		if err := c.Call(ctx, method, wire.NameParams{Name: pos[0]}, &raw); err != nil {
+			return err
+		}
+		if f.jsonOut() {
+			return printJSON(e.stdout, raw)
+		}
+		fmt.Fprintf(e.stdout, "%s: mission %sd\n", pos[0], sub)
+		return nil
+	}
 	if sub == "show" {
 		if err := c.Call(ctx, wire.MethodAgentsGet, wire.NameParams{Name: pos[0]}, &raw); err != nil {
 			return err
@@ -83,7 +95,10 @@ func runAgents(ctx context.Context, e *env, args []string) error {
 		tools := strings.Join(append(append([]string(nil), a.Tools...), prefixed("agent:", a.Delegate)...), ",")
 		mission := "-"
 		if a.Mission != "" {
-			mission = "every " + a.Every.String()
+			mission = "every " + a.Every.String() + ", off"
+			if a.Enabled {
+				mission = "every " + a.Every.String() + ", on"
+			}
 		}
 		t.row(a.Name, tools, mission, a.Source, clip(a.Description, 60))
 	}
@@ -120,7 +135,11 @@ func printAgent(e *env, a *agents.Agent) error {
 	t.row("model", model)
 	t.row("max turns", fmt.Sprint(a.MaxTurns))
 	if a.Mission != "" {
-		t.row("mission", a.Mission+"  (every "+a.Every.String()+")")
+		state := "off: agentos agents enable " + a.Name
+		if a.Enabled {
+			state = "on"
+		}
+		t.row("mission", a.Mission+"  (every "+a.Every.String()+"; "+state+")")
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,13 @@ def hang() -> str:
     """Hangs until killed."""
     time.sleep(600)
     return "woke up"
+
+
+@provides("lab.nap")
+def nap(seconds: float) -> str:
+    """Sleep a while."""
+    time.sleep(seconds)
+    return f"slept {seconds}"
 
 
 @provides("lab.secret")
@@ -119,6 +127,8 @@ func newScriptedLLM(t *testing.T) *scriptedLLM {
 			calls(`agent_helper:{"task":"one city"}`)
 		case task == "hang":
 			calls(`lab_hang:{}`)
+		case task == "nap":
+			calls(`lab_nap:{"seconds":1.5}`)
 		default:
 			say("nothing to do for " + task)
 		}
@@ -364,5 +374,105 @@ Hang.
 			t.Fatalf("the run is not recorded cancelled: %+v", runs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A mission runs on its schedule once enabled, never overlapping itself
+// (each run here outlasts every), and stops once disabled. Missions are off
+// until enabled.
+func TestAgentMissionsRunOnScheduleWithoutOverlap(t *testing.T) {
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"napper": `---
+name: napper
+description: Naps on a schedule.
+tools: [lab.nap]
+mission: nap
+every: 1s
+---
+Nap.
+`})
+	d := startDaemon(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	type runNode struct {
+		Fields struct {
+			Outcome        string
+			Started, Ended time.Time
+		}
+	}
+	runs := func() []runNode {
+		var out struct{ Nodes []runNode }
+		call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run", "where": map[string]any{"agent_name": "napper"}}, &out)
+		return out.Nodes
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(runs()); n != 0 {
+		t.Fatalf("%d runs before the mission was enabled", n)
+	}
+	if r := agentos(t, home, "agents", "enable", "napper"); r.code != 0 || !strings.Contains(r.stdout, "mission enabled") {
+		t.Fatalf("enable: %+v", r)
+	}
+	if r := agentos(t, home, "agents", "list"); !strings.Contains(r.stdout, "every 1s, on") {
+		t.Errorf("list after enable: %+v", r)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		done := 0
+		for _, r := range runs() {
+			if r.Fields.Outcome == "completed" {
+				done++
+			}
+		}
+		if done >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mission did not run three times: %+v", runs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := agentos(t, home, "agents", "disable", "napper"); r.code != 0 {
+		t.Fatalf("disable: %+v", r)
+	}
+	off := time.Now()
+	// The run going on when it was disabled ends; none starts after.
+	time.Sleep(3 * time.Second)
+	all := runs()
+	sort.Slice(all, func(i, j int) bool { return all[i].Fields.Started.Before(all[j].Fields.Started) })
+	for i, r := range all {
+		if r.Fields.Started.After(off) {
+			t.Errorf("run %d started after the mission was disabled: %+v", i, r)
+		}
+		if i > 0 && r.Fields.Started.Before(all[i-1].Fields.Ended) {
+			t.Errorf("run %d (started %s) overlaps run %d (ended %s)", i, r.Fields.Started, i-1, all[i-1].Fields.Ended)
+		}
+	}
+	if r := agentos(t, home, "agents", "enable", "nobody"); r.code == 0 || !strings.Contains(r.stderr, "no agent") {
+		t.Errorf("enable an unknown agent: %+v", r)
+	}
+}
+
+// agentos agents run prints each step as it happens (stderr) and the
+// answer (stdout); agents show prints the file.
+func TestAgentsRunCommandPrintsTheRunLive(t *testing.T) {
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"weather": weatherAgent, "helper": helperAgent})
+	d := startDaemon(t, home)
+	call(t, d.client(t), wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	r := agentos(t, home, "agents", "run", "weather", "one city")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != `answer from: {"city":"Paris","temp":12}` {
+		t.Fatalf("agents run: %+v", r)
+	}
+	for _, want := range []string{"weather: started (run ", "weather: turn 1: asking the model", `weather: calling lab_lookup {"city":"Paris"}`,
+		`weather: lab_lookup answered {"city":"Paris","temp":12}`, "weather: answered", "completed after 2 turns"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r := agentos(t, home, "agents", "show", "weather"); r.code != 0 || !strings.Contains(r.stdout, "lab.lookup, lab.fail") || !strings.Contains(r.stdout, "You know the weather.") {
+		t.Errorf("agents show: %+v", r)
+	}
+	if r := agentos(t, home, "agents", "run", "nobody", "x"); r.code != 1 || !strings.Contains(r.stderr, `no such agent "nobody"`) {
+		t.Errorf("agents run nobody: %+v", r)
 	}
 }

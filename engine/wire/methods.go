@@ -40,6 +40,8 @@ const (
 	MethodSubscribe     = "observer.subscribe"
 	MethodAgentsList    = "agents.list"
 	MethodAgentsGet     = "agents.get"
+	MethodAgentsEnable  = "agents.enable"
+	MethodAgentsDisable = "agents.disable"
 	NotificationEvent   = "observer.event"
 )
 

@@ -34,10 +34,11 @@ const (
 	EventGraphChanged  = "graph.changed"
 	EventSkillsChanged = "skills.changed"
 	EventJobProgress   = "job.progress"
-	EventJobLog        = "job.log"      // a line a job's skill logged: level, message
-	EventJobInput      = "job.input"    // a job asks its caller: request, kind, params (sent to that connection only)
-	EventJobFinished   = "job.finished" // a job ended: state, provider, latency, error
-	EventAgentStep     = "agent.step"   // a step of an agent's run: run, agent, kind, turn, tool, text
+	EventJobLog        = "job.log"        // a line a job's skill logged: level, message
+	EventJobInput      = "job.input"      // a job asks its caller: request, kind, params (sent to that connection only)
+	EventJobFinished   = "job.finished"   // a job ended: state, provider, latency, error
+	EventAgentStep     = "agent.step"     // a step of an agent's run: run, agent, kind, turn, tool, text
+	EventAgentsChanged = "agents.changed" // an agent file was added, changed or removed
 	EventLagged        = "lagged"
 )
 
