@@ -173,6 +173,9 @@ export function addEvent(log, ev) {
   }
   log.lastId = Math.max(log.lastId, ev.id);
   if (ev.type !== "lagged") log.lastAt = Date.parse(ev.at);
+  // An agent's steps are its job's progress too (that row shows them), and
+  // the Runs view lays them out: no row of their own.
+  if (ev.type === "agent.step") return true;
   const ends = ev.type === "completed" || ev.type === "failed" || ev.type === "job.finished";
   let merged = false;
   if (key && ev.type !== "started") {

@@ -1,5 +1,5 @@
 // agentos web UI: hash routes (#/shape/note, #/node/ID, #/search?q=,
-// #/skills, #/capabilities, #/activity), a sidebar of shapes with live
+// #/skills, #/capabilities, #/activity, #/runs, #/run/ID), a sidebar of shapes with live
 // counts, and the activity feed. Read-only: it never writes to the graph.
 
 import {api} from "./api.js";
@@ -9,6 +9,7 @@ import {startFeed, mountFeed, onEvent, onFeedStatus, feedStatus, setErrorReporte
 import {
   overview, shapeView, nodeView, searchView, skillsView, capabilitiesView, activityView, notFoundView, errorBox,
 } from "./views.js";
+import {runsView, runView} from "./runs.js";
 
 const $ = (id) => document.getElementById(id);
 const view = $("view");
@@ -47,6 +48,8 @@ const routes = [
   [/^skills$/, skillsView],
   [/^capabilities$/, capabilitiesView],
   [/^activity$/, activityView],
+  [/^runs$/, runsView],
+  [/^run\/([^/]+)$/, runView, ["id"]],
 ];
 
 function parseHash() {
@@ -183,6 +186,7 @@ function refreshCountsSoon() {
 
 onEvent((ev) => {
   if (!engineUp) checkHealth();
+  if (hooks && hooks.onEvent) hooks.onEvent(ev);
   if (ev.type === "graph.changed") {
     refreshCountsSoon();
     if (hooks && hooks.onGraphChanged) hooks.onGraphChanged(ev);

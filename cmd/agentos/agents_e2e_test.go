@@ -1,20 +1,26 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/internal/testkit"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // labTools are the capabilities the test agents call.
@@ -129,6 +135,8 @@ func newScriptedLLM(t *testing.T) *scriptedLLM {
 			calls(`lab_hang:{}`)
 		case task == "nap":
 			calls(`lab_nap:{"seconds":1.5}`)
+		case task == "long nap":
+			calls(`lab_nap:{"seconds":4}`)
 		default:
 			say("nothing to do for " + task)
 		}
@@ -474,5 +482,182 @@ func TestAgentsRunCommandPrintsTheRunLive(t *testing.T) {
 	}
 	if r := agentos(t, home, "agents", "run", "nobody", "x"); r.code != 1 || !strings.Contains(r.stderr, `no such agent "nobody"`) {
 		t.Errorf("agents run nobody: %+v", r)
+	}
+}
+
+// Through `agentos mcp` with mcp-go's client: agent_run is a tool (the
+// capability) whose steps arrive as progress, each agent is a prompt whose
+// argument is the task, and a new agent file shows up in prompts/list.
+func TestAgentsOverMCP(t *testing.T) {
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"weather": weatherAgent, "helper": helperAgent})
+	d := startDaemon(t, home)
+	call(t, d.client(t), wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	c, _ := mcpClient(t, home, mcp.ClientCapabilities{})
+	var mu sync.Mutex
+	var progress []string
+	changed := make(chan struct{}, 8)
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		switch n.Method {
+		case string(mcp.MethodNotificationProgress):
+			msg, _ := n.Params.AdditionalFields["message"].(string)
+			mu.Lock()
+			progress = append(progress, msg)
+			mu.Unlock()
+		case string(mcp.MethodNotificationPromptsListChanged):
+			changed <- struct{}{}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var req mcp.CallToolRequest
+	req.Params.Name = "agent_run"
+	req.Params.Arguments = map[string]any{"agent": "weather", "task": "one city"}
+	req.Params.Meta = &mcp.Meta{ProgressToken: "p1"}
+	res, err := c.CallTool(ctx, req)
+	if err != nil || res.IsError {
+		t.Fatalf("agent_run: %v %+v", err, res)
+	}
+	var got agentResult
+	if err := json.Unmarshal([]byte(res.Content[0].(mcp.TextContent).Text), &got); err != nil || got.Outcome != "completed" ||
+		got.Answer != `answer from: {"city":"Paris","temp":12}` {
+		t.Fatalf("agent_run result %s (%v)", res.Content[0].(mcp.TextContent).Text, err)
+	}
+	mu.Lock()
+	steps := strings.Join(progress, "\n")
+	mu.Unlock()
+	if !strings.Contains(steps, "weather: calling lab_lookup") || !strings.Contains(steps, "weather: answered") {
+		t.Errorf("progress notifications: %q", steps)
+	}
+
+	prompts, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weather *mcp.Prompt
+	for i, p := range prompts.Prompts {
+		if p.Name == "weather" {
+			weather = &prompts.Prompts[i]
+		}
+	}
+	if weather == nil || len(weather.Arguments) != 1 || weather.Arguments[0].Name != "task" || !weather.Arguments[0].Required {
+		t.Fatalf("the weather prompt: %+v", prompts.Prompts)
+	}
+	var get mcp.GetPromptRequest
+	get.Params.Name = "weather"
+	get.Params.Arguments = map[string]string{"task": "Is it cold in Oslo?"}
+	pr, err := c.GetPrompt(ctx, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pr.Messages[0].Content.(mcp.TextContent).Text
+	if !strings.Contains(text, "You know the weather.") || !strings.Contains(text, "Is it cold in Oslo?") || !strings.Contains(text, "agent_run") {
+		t.Errorf("the weather prompt's text: %q", text)
+	}
+
+	if err := os.WriteFile(filepath.Join(home, "agents", "poet.md"), []byte("---\nname: poet\ndescription: Writes poems.\ntools: [lab.lookup]\n---\nRhyme.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatal("no prompts/list_changed after a new agent file")
+		}
+		prompts, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(prompts.Prompts, func(p mcp.Prompt) bool { return p.Name == "poet" }) {
+			break
+		}
+	}
+}
+
+// The web UI's Runs view in headless Chromium: a run started while the list
+// is open appears without a reload, its page shows its steps live and then
+// as recorded, with the answer and a link to its agent. The screenshot is
+// left in .ci/artifacts/runs.png.
+func TestAgentRunsViewInChromium(t *testing.T) {
+	tools := requireCITools(t)
+	chromium := tools.needChromium(t)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacts := filepath.Join(root, ".ci", "artifacts")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(artifacts, "runs.png")
+	os.Remove(shot)
+	llm := newScriptedLLM(t)
+	home := agentsHome(t, llm, map[string]string{"napper": "---\nname: napper\ndescription: Naps.\ntools: [lab.nap]\n---\nNap.\n"})
+	d, url := startDaemonBridge(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	waitBridge(t, url)
+	script, err := filepath.Abs(filepath.Join("testdata", "runs.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tools.Node, script)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "NO_COLOR=1", "RUNS_URL="+url, "RUNS_SCREENSHOT="+shot,
+		"RUNS_NODE_MODULES="+tools.NodeModules, "RUNS_CHROMIUM="+chromium)
+	cmd.Dir = t.TempDir()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	var res *webuiResult
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		switch {
+		case line == "RUN":
+			var started struct{ Job string }
+			call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "napper", "task": "long nap"}, "async": true}, &started)
+			fmt.Fprintf(stdin, "STARTED %s\n", started.Job)
+		case strings.HasPrefix(line, "RESULT "):
+			res = new(webuiResult)
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), res); err != nil {
+				t.Errorf("the script's result is not JSON: %v", err)
+				res = nil
+			}
+		}
+	}
+	stdin.Close()
+	werr := cmd.Wait()
+	if res == nil || !res.OK || werr != nil {
+		var why string
+		if res != nil {
+			why = res.Error
+		}
+		t.Fatalf("the Runs view failed in Chromium (%v): %s\nstdout:\n%s\nstderr:\n%s", werr, why, out.String(), stderr.String())
+	}
+	for _, ch := range res.Checks {
+		t.Logf("ok  %s %s", ch.Name, ch.Detail)
+	}
+	if _, err := os.Stat(shot); err != nil {
+		t.Errorf("no screenshot: %v", err)
 	}
 }
