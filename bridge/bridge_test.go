@@ -245,7 +245,7 @@ func TestReadRoutesServeThePopulatedGraph(t *testing.T) {
 	for _, c := range caps.Capabilities {
 		names = append(names, c.Capability)
 	}
-	if len(skills.Skills) == 0 || !slices.Equal(names, []string{"feeds.sync", "llm", "notes.import", "web.read"}) {
+	if len(skills.Skills) == 0 || !slices.Equal(names, []string{"agent.run", "feeds.sync", "llm", "notes.import", "web.read"}) {
 		t.Errorf("skills %+v, capabilities %v (the bundled skills' capabilities should be there)", skills, names)
 	}
 

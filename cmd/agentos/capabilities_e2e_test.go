@@ -59,9 +59,10 @@ func TestCapabilityResolutionPinPolicyAndFallback(t *testing.T) {
 		}
 	}
 	call(t, c, "capabilities.list", nil, &list)
-	// echo sorts before the bundled feeds.sync, llm, notes.import and web.read.
-	if len(list.Capabilities) != 5 || list.Capabilities[0].Capability != "echo" || list.Capabilities[0].Providers[0].Skill != "cloud-echo" ||
-		!strings.Contains(list.Capabilities[0].Providers[0].Reason, "cloud-first") {
+	// echo sorts after the bundled agent.run, before feeds.sync, llm,
+	// notes.import and web.read.
+	if len(list.Capabilities) != 6 || list.Capabilities[1].Capability != "echo" || list.Capabilities[1].Providers[0].Skill != "cloud-echo" ||
+		!strings.Contains(list.Capabilities[1].Providers[0].Reason, "cloud-first") {
 		t.Fatalf("capabilities.list: %+v", list)
 	}
 

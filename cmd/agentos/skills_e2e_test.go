@@ -226,7 +226,7 @@ func TestEditedSkillsAreReloadedWithoutARestart(t *testing.T) {
 	call(t, c, "system.ping", nil, nil)
 	var st wire.Status
 	call(t, c, "system.status", nil, &st)
-	if strings.Join(st.Skills, ",") != "anthropic,demo,feeds,notes,ollama,openai,web-reader" {
+	if strings.Join(st.Skills, ",") != "agents,anthropic,demo,feeds,notes,ollama,openai,web-reader" {
 		t.Fatalf("status skills %v, want the test skill and the bundled ones", st.Skills)
 	}
 }
