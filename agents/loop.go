@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/agentos/agentos/engine/wire"
 )
 
 // Outcomes of a run.
@@ -270,18 +272,12 @@ func (ru *run) offerTools(ctx context.Context, all Listing) {
 	}
 }
 
-// toolName maps a capability to the tool name the model sees, as MCP
-// does: characters a client would reject become underscores.
+// toolName is c's tool name (wire.ToolName, as MCP names it), made
+// unique among taken.
 func toolName(c string, taken map[string]bool) string {
-	b := []byte(c)
-	for i, ch := range b {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-			b[i] = '_'
-		}
-	}
-	name := string(b)
+	name := wire.ToolName(c)
 	for n := 2; taken[name]; n++ {
-		name = fmt.Sprintf("%s_%d", b, n)
+		name = fmt.Sprintf("%s_%d", wire.ToolName(c), n)
 	}
 	taken[name] = true
 	return name

@@ -289,7 +289,7 @@ func (p *Proxy) capTools(caps []capability) map[string]server.ServerTool {
 		if strings.HasPrefix(c.Capability, "secrets.") || len(c.Providers) == 0 {
 			continue
 		}
-		name := uniqueName(mcpName(c.Capability), taken)
+		name := uniqueName(wire.ToolName(c.Capability), taken)
 		taken[name] = true
 		if !toolName.MatchString(name) {
 			p.log.Warn("skipping a tool whose name MCP clients reject", "tool", name)
@@ -530,24 +530,6 @@ func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
 	}
 	res.Content = append([]mcp.Content{mcp.NewTextContent(string(text))}, nodeLinks(text)...)
 	return res
-}
-
-// mcpName maps a capability to a tool name: dots and anything else a client
-// would reject become underscores, cut to 64 characters.
-func mcpName(capName string) string {
-	b := []byte(capName)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 {
-		b = []byte("capability")
-	}
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	return string(b)
 }
 
 // uniqueName appends _2, _3... (keeping within 64 characters) until name is free.

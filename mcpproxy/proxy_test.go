@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos/agentos/engine/wire"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -12,7 +13,7 @@ func TestMCPNames(t *testing.T) {
 	taken := map[string]bool{"read": true}
 	var got []string
 	for _, c := range []string{"read", "web.read", "web_read", "web.read.x", strings.Repeat("a", 70)} {
-		n := uniqueName(mcpName(c), taken)
+		n := uniqueName(wire.ToolName(c), taken)
 		taken[n] = true
 		if !toolName.MatchString(n) {
 			t.Fatalf("%q → %q is not a valid tool name", c, n)

@@ -190,3 +190,23 @@ type SecretSetParams struct {
 type SecretNameParams struct {
 	Name string `json:"name" desc:"secret name" schema:"pattern=^[A-Za-z0-9_.-]{1,128}$;rule=is not a valid secret name: use 1 to 128 characters of A-Z a-z 0-9 _ . -"`
 }
+
+// ToolName maps a capability to the tool name a model or an MCP client
+// sees: dots and anything else a client would reject become underscores,
+// cut to 64 characters (web.read -> web_read). The MCP proxy and agents
+// both name tools so.
+func ToolName(capability string) string {
+	b := []byte(capability)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		b = []byte("capability")
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
