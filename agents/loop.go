@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -110,6 +111,8 @@ type Options struct {
 	Parent string // the run that delegated this one
 	Depth  int    // 0 for a run a caller asked for
 	Model  string // overrides the agent's model
+
+	ancestors []string // the runs above this one, for hiding from its searches
 }
 
 type message struct {
@@ -373,7 +376,8 @@ func (ru *run) callTool(ctx context.Context, turn int, tc toolCall) string {
 	case ru.agentOf[tc.Name] != "":
 		rec.Agent = ru.agentOf[tc.Name]
 		task, _ := tc.Arguments["task"].(string)
-		child, err := ru.r.Run(ctx, rec.Agent, task, Options{Parent: ru.id, Depth: ru.opts.Depth + 1, Model: ""})
+		child, err := ru.r.Run(ctx, rec.Agent, task, Options{Parent: ru.id, Depth: ru.opts.Depth + 1,
+			ancestors: append(slices.Clip(ru.opts.ancestors), ru.id)})
 		if err != nil {
 			failed = err
 		} else {
@@ -389,6 +393,9 @@ func (ru *run) callTool(ctx context.Context, turn int, tc toolCall) string {
 		if err != nil {
 			failed = err
 		} else {
+			if rec.Capability == "data.search" {
+				raw = withoutHits(raw, append(slices.Clip(ru.opts.ancestors), ru.id))
+			}
 			text = string(raw)
 			ru.touched = append(ru.touched, nodeIDs(raw)...)
 		}
@@ -453,13 +460,47 @@ func (ru *run) step(ctx context.Context, s Step) {
 	ru.r.Env.Step(ctx, s)
 }
 
-// nodeIDs are the ids of the nodes a tool's result holds: a node, a list
-// of them, or {ids}.
+// withoutHits drops the hits on the given nodes from a data.search
+// result: a run's searches never find its own record, or its parents',
+// which name the very words of its task.
+func withoutHits(raw json.RawMessage, ids []string) json.RawMessage {
+	var res map[string]json.RawMessage
+	var hits []json.RawMessage
+	if json.Unmarshal(raw, &res) != nil || json.Unmarshal(res["hits"], &hits) != nil {
+		return raw
+	}
+	kept := hits[:0]
+	for _, h := range hits {
+		var hit struct {
+			Node struct {
+				ID string `json:"id"`
+			} `json:"node"`
+		}
+		if json.Unmarshal(h, &hit) == nil && slices.Contains(ids, hit.Node.ID) {
+			continue
+		}
+		kept = append(kept, h)
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return raw
+	}
+	res["hits"] = b
+	out, err := json.Marshal(res)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// nodeIDs are the ids of the nodes a tool's result holds: a node, a
+// capability's stored result ({id, item}), a list of nodes, or {ids}.
 func nodeIDs(raw json.RawMessage) []string {
 	var one struct {
-		ID     string   `json:"id"`
-		Shapes []string `json:"shapes"`
-		IDs    []string `json:"ids"`
+		ID     string          `json:"id"`
+		Shapes []string        `json:"shapes"`
+		Item   json.RawMessage `json:"item"`
+		IDs    []string        `json:"ids"`
 		Nodes  []struct {
 			ID     string   `json:"id"`
 			Shapes []string `json:"shapes"`
@@ -469,7 +510,7 @@ func nodeIDs(raw json.RawMessage) []string {
 		return nil
 	}
 	var out []string
-	if one.ID != "" && len(one.Shapes) > 0 {
+	if one.ID != "" && (len(one.Shapes) > 0 || len(one.Item) > 0) {
 		out = append(out, one.ID)
 	}
 	out = append(out, one.IDs...)

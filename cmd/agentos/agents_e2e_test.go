@@ -41,13 +41,6 @@ def fail() -> str:
     raise RuntimeError("the lab is closed")
 
 
-@provides("lab.hang")
-def hang() -> str:
-    """Hangs until killed."""
-    time.sleep(600)
-    return "woke up"
-
-
 @provides("lab.nap")
 def nap(seconds: float) -> str:
     """Sleep a while."""
@@ -70,6 +63,9 @@ type scriptedLLM struct {
 	mu   sync.Mutex
 	seen [][]map[string]any // the messages of each request
 	tool [][]string         // the tool names offered in each request
+	// marker is the argument the "hang" task's call to testkit.HangTools'
+	// hang gives, to find its processes by.
+	marker string
 }
 
 func newScriptedLLM(t *testing.T) *scriptedLLM {
@@ -132,7 +128,10 @@ func newScriptedLLM(t *testing.T) *scriptedLLM {
 		case task == "delegate":
 			calls(`agent_helper:{"task":"one city"}`)
 		case task == "hang":
-			calls(`lab_hang:{}`)
+			b, _ := json.Marshal(map[string]string{"marker": s.marker})
+			calls(`hang:` + string(b))
+		case task == "delegate hang":
+			calls(`agent_hanger:{"task":"hang"}`)
 		case task == "nap":
 			calls(`lab_nap:{"seconds":1.5}`)
 		case task == "long nap":
@@ -333,55 +332,74 @@ func TestAgentsRunToolLoopsAgainstAModel(t *testing.T) {
 	}
 }
 
-// Cancelling an agent's job mid-run cancels its tool call (the hanging
-// skill's process is killed) and records the run as cancelled.
+// Cancelling an agent's job mid-run cancels the run it delegated to and
+// that run's tool call: the hanging skill's processes are killed, and both
+// runs are recorded cancelled.
 func TestAgentsCancelKillsTheRunsToolCalls(t *testing.T) {
 	llm := newScriptedLLM(t)
-	home := agentsHome(t, llm, map[string]string{"hanger": `---
+	home := agentsHome(t, llm, map[string]string{
+		"boss": `---
+name: boss
+description: Hands the work to the hanger.
+tools: []
+delegate: [hanger]
+---
+Delegate.
+`,
+		"hanger": `---
 name: hanger
 description: Calls a tool that hangs.
-tools: [lab.hang]
+tools: [hang]
 ---
 Hang.
 `})
+	testkit.AddSkill(t, home, "hanger", "", testkit.HangTools)
+	llm.marker = testkit.SkillDir(home, "hanger") // on the worker's command line and its child's
 	d := startDaemon(t, home)
 	c := d.client(t)
 	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
 	var started struct{ Job string }
-	call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "hanger", "task": "hang"}, "async": true}, &started)
-	// Wait for the hanging tool's job.
+	call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "boss", "task": "delegate hang"}, "async": true}, &started)
+	pids := testkit.WaitMarked(t, llm.marker, 2)
+	pids = append(pids, testkit.SandboxHelpers(pids)...)
 	var hang wire.Job
-	deadline := time.Now().Add(30 * time.Second)
-	for hang.ID == "" {
-		var jobs struct{ Jobs []wire.Job }
-		call(t, c, wire.MethodJobsList, nil, &jobs)
-		for _, j := range jobs.Jobs {
-			if j.Capability == "lab.hang" && j.State == wire.JobRunning {
-				hang = j
-			}
+	var jobs struct{ Jobs []wire.Job }
+	call(t, c, wire.MethodJobsList, nil, &jobs)
+	for _, j := range jobs.Jobs {
+		if j.Capability == "hang" && j.State == wire.JobRunning {
+			hang = j
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the hanging tool never started")
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	if hang.ID == "" {
+		t.Fatalf("no running job for the hanging tool: %+v", jobs.Jobs)
+	}
+
 	call(t, c, wire.MethodJobsCancel, map[string]any{"id": started.Job}, nil)
+	testkit.WaitNoneMarked(t, llm.marker, "the cancelled agent run")
+	for _, pid := range pids {
+		testkit.WaitGone(t, pid, "the cancelled agent run")
+	}
 	if j := waitJob(t, c, hang.ID); j.State != wire.JobCancelled {
 		t.Errorf("the hanging tool's job is %s", j.State)
 	}
-	var runs struct {
-		Nodes []struct{ Fields map[string]any }
+	if j := waitJob(t, c, started.Job); j.State != wire.JobCancelled {
+		t.Errorf("the agent's job is %s", j.State)
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run", "where": map[string]any{"agent_name": "hanger"}}, &runs)
-		if len(runs.Nodes) == 1 && runs.Nodes[0].Fields["outcome"] == "cancelled" {
-			break
+	for _, agent := range []string{"hanger", "boss"} {
+		var runs struct {
+			Nodes []struct{ Fields map[string]any }
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the run is not recorded cancelled: %+v", runs)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run", "where": map[string]any{"agent_name": agent}}, &runs)
+			if len(runs.Nodes) == 1 && runs.Nodes[0].Fields["outcome"] == "cancelled" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's run is not recorded cancelled: %+v", agent, runs)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
