@@ -130,6 +130,14 @@ func newScriptedLLM(t *testing.T) *scriptedLLM {
 		case task == "hang":
 			b, _ := json.Marshal(map[string]string{"marker": s.marker})
 			calls(`hang:` + string(b))
+		case task == "chain": // delegate to whoever is offered, else answer
+			for _, n := range names {
+				if strings.HasPrefix(n, "agent_") {
+					calls(n + `:{"task":"chain"}`)
+					return
+				}
+			}
+			say("the bottom")
 		case task == "delegate hang":
 			calls(`agent_hanger:{"task":"hang"}`)
 		case task == "nap":
@@ -328,6 +336,44 @@ func TestAgentsRunToolLoopsAgainstAModel(t *testing.T) {
 		}
 		if i == len(offered)-1 {
 			t.Errorf("no request offered the helper's tools alone: %v", offered)
+		}
+	}
+}
+
+// Delegation goes two levels deep: the run at depth 2 is offered no
+// delegates, though its file lists one, and answers itself.
+func TestAgentsDelegateAtMostTwoLevels(t *testing.T) {
+	llm := newScriptedLLM(t)
+	chain := func(name, next string) string {
+		return "---\nname: " + name + "\ndescription: A link in a chain.\ntools: []\ndelegate: [" + next + "]\n---\nPass it on.\n"
+	}
+	home := agentsHome(t, llm, map[string]string{
+		"chain0": chain("chain0", "chain1"), "chain1": chain("chain1", "chain2"),
+		"chain2": chain("chain2", "chain3"), "chain3": chain("chain3", "chain0")})
+	d := startDaemon(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
+	r := runAgentJob(t, c, "chain0", "chain")
+	if r.Outcome != "completed" || !strings.Contains(r.Answer, `the bottom`) {
+		t.Fatalf("chain0: %+v", r)
+	}
+	var runs struct {
+		Nodes []struct{ Fields map[string]any }
+	}
+	call(t, c, wire.MethodRead, map[string]any{"shape": "agent_run"}, &runs)
+	var ran []string
+	for _, n := range runs.Nodes {
+		ran = append(ran, fmt.Sprint(n.Fields["agent_name"]))
+	}
+	sort.Strings(ran)
+	if strings.Join(ran, ",") != "chain0,chain1,chain2" {
+		t.Errorf("runs %v: want chain0, chain1 and chain2 only", ran)
+	}
+	llm.mu.Lock()
+	defer llm.mu.Unlock()
+	for _, names := range llm.tool {
+		if slices.Contains(names, "agent_chain3") {
+			t.Errorf("the depth-2 run was offered a delegate: %v", names)
 		}
 	}
 }
