@@ -26,7 +26,8 @@
 // keeps stdin open. Up to 64 requests run at once and 1024 more wait; past
 // that a request gets a "server busy" error at once. Notifications and ping
 // are handled on the read loop, so a cancel or a ping is never stuck behind
-// busy calls.
+// busy calls. On stdio, calls of the fixed data tools (all but invoke) are
+// answered without mcp-go, with the same answer (fastcall.go).
 // Skills serve rich content (content.go), prompts and resources
 // (skillitems.go); completions, subscriptions on node URIs, and the skills'
 // log lines as notifications/message are served too. A skill's

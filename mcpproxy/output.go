@@ -49,24 +49,25 @@ func outputSchema(returns string, result json.RawMessage) json.RawMessage {
 	return b
 }
 
-// titled is what a link's name needs of a node's fields, decoded without a
-// map of them all.
-type titled struct {
-	Title string `json:"-"`
-	Name  string `json:"-"`
+// linkNode is what a resource link needs of a node: its id, and the
+// title (or name) of its fields, decoded without a map of them all.
+type linkNode struct {
+	ID     string `json:"id"`
+	Fields struct {
+		Title json.RawMessage `json:"title"`
+		Name  json.RawMessage `json:"name"`
+	} `json:"fields"`
 }
 
-func (t *titled) UnmarshalJSON(b []byte) error {
-	var f struct {
-		Title any `json:"title"`
-		Name  any `json:"name"`
+// name is the node's title, else its name, when either is a string.
+func (n *linkNode) name() string {
+	for _, raw := range []json.RawMessage{n.Fields.Title, n.Fields.Name} {
+		var s string
+		if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil && s != "" {
+			return s
+		}
 	}
-	if json.Unmarshal(b, &f) != nil {
-		return nil // fields that are not an object name nothing
-	}
-	t.Title, _ = f.Title.(string)
-	t.Name, _ = f.Name.(string)
-	return nil
+	return ""
 }
 
 // iconOf is a declared icon (an https URL or a data URI) as MCP icons; nil
@@ -93,13 +94,14 @@ func nodeLinks(raw []byte) []mcp.Content {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil
 	}
+	// One pass over the result; one that is not shaped as nodes (a skill's
+	// own "fields" or "nodes") gets no links.
 	var v struct {
-		ID     string            `json:"id"`
-		IDs    []string          `json:"ids"`
-		Fields titled            `json:"fields"`
-		Nodes  []json.RawMessage `json:"nodes"`
-		Hits   []struct {
-			Node json.RawMessage `json:"node"`
+		linkNode
+		IDs   []string   `json:"ids"`
+		Nodes []linkNode `json:"nodes"`
+		Hits  []struct {
+			Node linkNode `json:"node"`
 		} `json:"hits"`
 	}
 	if json.Unmarshal(raw, &v) != nil {
@@ -107,36 +109,26 @@ func nodeLinks(raw []byte) []mcp.Content {
 	}
 	var out []mcp.Content
 	seen := map[string]bool{}
-	add := func(id string, fields titled) {
-		if len(out) == maxNodeLinks || seen[id] || !nodeID.MatchString(id) {
+	add := func(n *linkNode) {
+		if len(out) == maxNodeLinks || seen[n.ID] || !nodeID.MatchString(n.ID) {
 			return
 		}
-		seen[id] = true
-		name := fields.Title
+		seen[n.ID] = true
+		name := n.name()
 		if name == "" {
-			name = fields.Name
+			name = "node " + n.ID
 		}
-		if name == "" {
-			name = "node " + id
-		}
-		out = append(out, mcp.NewResourceLink(nodeURI+id, name, "", "application/json"))
+		out = append(out, mcp.NewResourceLink(nodeURI+n.ID, name, "", "application/json"))
 	}
-	add(v.ID, v.Fields)
+	add(&v.linkNode)
 	for _, id := range v.IDs {
-		add(id, titled{})
+		add(&linkNode{ID: id})
 	}
-	nodes := v.Nodes
-	for _, h := range v.Hits {
-		nodes = append(nodes, h.Node)
+	for i := range v.Nodes {
+		add(&v.Nodes[i])
 	}
-	for _, n := range nodes {
-		var node struct {
-			ID     string `json:"id"`
-			Fields titled `json:"fields"`
-		}
-		if json.Unmarshal(n, &node) == nil {
-			add(node.ID, node.Fields)
-		}
+	for i := range v.Hits {
+		add(&v.Hits[i].Node)
 	}
 	return out
 }

@@ -59,6 +59,9 @@ type Proxy struct {
 	skillFiles  skillFiles
 	streams     callStreams
 	parked      parkedCalls
+	fixed       map[string]*fixedHandler // the fixed tools but invoke, by name: the stdio fast path's
+	info        mcp.Implementation       // the server, as protocol 2026-07-28 results name it
+	serverInfo  json.RawMessage          // info as JSON
 }
 
 // iconSVG is the server's icon: three linked nodes, as a data URI.
@@ -72,6 +75,7 @@ type fixedTool struct {
 	omit                      []string // params the tool does not offer
 	readOnly                  bool
 	build                     func(args map[string]any) (any, string) // engine params, or a message on bad arguments
+	asIs                      bool                                    // build's params are args themselves (when not a message)
 }
 
 func passArgs(args map[string]any) (any, string) { return args, "" }
@@ -81,7 +85,7 @@ var fixedTools = []fixedTool{
 		desc: "Read from the local agentos graph. Give `id` to read one node, or `shape` (e.g. task, note, person) to list a page of nodes of that shape, " +
 			"optionally filtered with `where` (field -> value equality) and sorted with `order`. Pages hold `limit` nodes (default engine page size); " +
 			"when the result has a `cursor`, pass it back to get the next page. Use this when you know an id or want to browse nodes of a shape; use `search` to find nodes by words.",
-		params: wire.ReadParams{},
+		params: wire.ReadParams{}, asIs: true,
 		build: func(args map[string]any) (any, string) {
 			if args["id"] == nil && args["shape"] == nil {
 				return nil, "read needs either \"id\" (one node) or \"shape\" (a page of nodes of that shape)"
@@ -92,24 +96,24 @@ var fixedTools = []fixedTool{
 		desc: "Full-text search over the local agentos graph. Returns hits with the node, a snippet and a rank. " +
 			"Use this to find nodes by words when you do not know their id; narrow it with `shape`.",
 		params: wire.SearchParams{},
-		build:  passArgs},
+		build:  passArgs, asIs: true},
 	{name: "create", title: "Create a node", method: wire.MethodCreate,
 		desc: "Create a node of a shape in the local agentos graph, or update the existing one with the same identity (upsert). " +
 			"Returns the node with its id, plus warnings when a value had to be coerced. Use this to remember something new (a task, a note, a person...).",
 		params: wire.CreateParams{},
-		build:  passArgs},
+		build:  passArgs, asIs: true},
 	{name: "update", title: "Update a node", method: wire.MethodUpdate,
 		desc:   "Change fields of an existing node by id: the given fields are merged in, and a null value removes a field. Returns the updated node.",
 		params: wire.UpdateParams{},
-		build:  passArgs},
+		build:  passArgs, asIs: true},
 	{name: "delete", title: "Delete a node", method: wire.MethodDelete,
 		desc:   "Delete a node by id (a soft delete: it can be restored). Returns the deleted node.",
 		params: wire.IDParams{},
-		build:  passArgs},
+		build:  passArgs, asIs: true},
 	{name: "link", title: "Link two nodes", method: wire.MethodLink,
 		desc:   "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
 		params: wire.LinkParams{},
-		build:  passArgs},
+		build:  passArgs, asIs: true},
 	{name: "invoke", title: "Invoke a capability", method: wire.MethodInvoke,
 		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
 			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
@@ -171,7 +175,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		opts.Version = "dev"
 	}
 	p := &Proxy{eng: wire.NewRedialer(wire.PathsFor(opts.Home).Socket, wire.ClientOptions{Name: "mcp"}, redialBackoff...),
-		log: lg, capJSON: map[string]string{}}
+		log: lg, capJSON: map[string]string{}, fixed: map[string]*fixedHandler{}}
 
 	_, err := p.eng.Connect(ctx)
 	connected := err == nil
@@ -207,6 +211,12 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	}
 	hooks := p.sessions.hooks()
 	hooks.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) { p.streams.endSession(sess.SessionID()) })
+	info := mcp.Implementation{Name: "agentos", Version: opts.Version, Title: "agentos: your local graph and skills",
+		Icons: []mcp.Icon{{Src: iconSVG, MIMEType: "image/svg+xml", Sizes: []string{"any"}}}}
+	p.info = info
+	if p.serverInfo, err = json.Marshal(info); err != nil {
+		return nil, fmt.Errorf("encode the server's info: %w", err)
+	}
 	p.srv = server.NewMCPServer("agentos", opts.Version,
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
@@ -220,8 +230,8 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithInstructions(instructions),
-		server.WithTitle("agentos: your local graph and skills"),
-		server.WithIcons(mcp.Icon{Src: iconSVG, MIMEType: "image/svg+xml", Sizes: []string{"any"}}),
+		server.WithTitle(info.Title),
+		server.WithIcons(info.Icons...),
 		// Fixed tools first, then capability tools: mcp-go lists tools by
 		// name, this puts the fixed ones back in the proxy's order.
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
@@ -240,27 +250,16 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
 		tool.Title = ft.title
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
-		sch := compileArgs(raw)
+		h := &fixedHandler{p: p, ft: ft, sch: compileArgs(raw)}
+		if ft.method != wire.MethodInvoke {
+			p.fixed[ft.name] = h
+		}
 		p.srv.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
-			if bad == "" {
-				bad = sch.check(args)
-			}
-			var params any
-			if bad == "" {
-				params, bad = ft.build(args)
-			}
 			if bad != "" {
 				return mcp.NewToolResultError(ft.name + ": " + bad), nil
 			}
-			if ft.method == wire.MethodInvoke {
-				var ip wire.InvokeParams
-				if b, err := json.Marshal(params); err != nil || json.Unmarshal(b, &ip) != nil {
-					return mcp.NewToolResultError(ft.name + ": the arguments do not fit capabilities.invoke's params"), nil
-				}
-				return p.invokeJob(ctx, req, ip), nil
-			}
-			return p.forward(ctx, ft.method, params, ft.readOnly, hint(ft.name)), nil
+			return h.call(ctx, args, nil, &req), nil
 		})
 	}
 	p.syncSkillItems(ctx, nil, nil, nil) // the node template, before the engine answers
@@ -271,6 +270,60 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		cancel()
 	}
 	return p, nil
+}
+
+// fixedHandler serves one fixed tool's calls.
+type fixedHandler struct {
+	p   *Proxy
+	ft  fixedTool
+	sch *argSchema
+}
+
+// call checks args against the tool's schema and makes its engine call;
+// raw is args as the client sent them, or nil, and req the MCP request,
+// which invoke needs (progress, tasks), or nil. Arguments the tool passes
+// on as they are go to the engine in the client's own encoding.
+func (h *fixedHandler) call(ctx context.Context, args map[string]any, raw json.RawMessage, req *mcp.CallToolRequest) *mcp.CallToolResult {
+	bad := h.sch.check(args)
+	var params any
+	if bad == "" {
+		params, bad = h.ft.build(args)
+		if h.ft.asIs && raw != nil && !hasNumber(args) {
+			params = raw // a number is re-encoded: 5.0 or 1e3 would not decode as an engine int
+		}
+	}
+	if bad != "" {
+		return mcp.NewToolResultError(h.ft.name + ": " + bad)
+	}
+	if h.ft.method == wire.MethodInvoke {
+		var ip wire.InvokeParams
+		if b, err := json.Marshal(params); err != nil || json.Unmarshal(b, &ip) != nil {
+			return mcp.NewToolResultError(h.ft.name + ": the arguments do not fit capabilities.invoke's params")
+		}
+		return h.p.invokeJob(ctx, *req, ip)
+	}
+	return h.p.forward(ctx, h.ft.method, params, h.ft.readOnly, hint(h.ft.name))
+}
+
+// hasNumber says whether v holds a number anywhere.
+func hasNumber(v any) bool {
+	switch v := v.(type) {
+	case float64:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if hasNumber(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasNumber(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // capTools builds one tool per capability (secrets.* left out), named
@@ -485,6 +538,7 @@ func errorResult(err error) *mcp.CallToolResult {
 // resultOf renders an engine result: content blocks as they are (a skill's
 // rich result), a string as its text, anything else as compact JSON text
 // (cut at MaxText with a note) plus the same value as structuredContent.
+// raw must be compact (as the engine sends it) and not shared.
 func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
 	if rich := richToolResult(raw); rich != nil {
 		return rich
@@ -496,15 +550,12 @@ func resultOf(raw json.RawMessage, pageHint string) *mcp.CallToolResult {
 				RawStructuredContent: json.RawMessage(`{"result":` + string(s) + `}`)}
 		}
 	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
-		buf.Reset()
-		buf.Write(raw)
-	}
-	text := buf.Bytes()
+	// The engine's results are encoding/json's, compact already; raw is
+	// the wire client's copy, ours alone.
+	text := []byte(raw)
 	res := &mcp.CallToolResult{}
 	if len(text) > 0 && text[0] == '{' {
-		res.RawStructuredContent = text // buf is ours alone: no copy needed
+		res.RawStructuredContent = text
 	} else {
 		res.RawStructuredContent = json.RawMessage(`{"result":` + string(text) + `}`)
 	}

@@ -57,7 +57,7 @@ func TestMCPResultTruncated(t *testing.T) {
 	if len(text) > MaxText+300 || !strings.Contains(text, "truncated") || !strings.Contains(text, "cursor") {
 		t.Fatalf("truncated text: %d bytes, ends %q", len(text), text[len(text)-200:])
 	}
-	small := resultOf(json.RawMessage(`[1, 2]`), "")
+	small := resultOf(json.RawMessage(`[1,2]`), "") // compact, as the engine sends it
 	if string(small.RawStructuredContent) != `{"result":[1,2]}` || small.Content[0].(mcp.TextContent).Text != "[1,2]" {
 		t.Fatalf("small: %s / %v", small.RawStructuredContent, small.Content)
 	}

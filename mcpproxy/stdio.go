@@ -165,8 +165,10 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	// requests wait in a backlog of stdioBacklog, and beyond it are
 	// refused: the read loop itself never waits.
 	type work struct {
-		id  any
-		msg []byte
+		id     any
+		rawID  json.RawMessage // id as sent, for the fast path
+		method string
+		msg    []byte
 		// For a request that went to the backlog: its key in waiting, and
 		// whether a notifications/cancelled came for it while it waited
 		// (mcp-go only knows the requests it has started).
@@ -182,6 +184,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		waitingMu sync.Mutex
 		waiting   = map[string]*atomic.Bool{}
 		queued    atomic.Int64 // bytes of the requests in queue
+		fast      fastCalls    // the fast path's calls running
 	)
 	startWorker := func() {
 		workers++
@@ -197,7 +200,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 					waitingMu.Unlock()
 					skip = wk.cancelled.Load() // the client wants no answer
 				}
-				if !skip {
+				if !skip && (wk.method != string(mcp.MethodToolsCall) || !p.serveFast(ctx, w, &fast, fmt.Sprint(wk.id), wk.rawID, wk.msg)) {
 					p.handle(ctx, w, wk.id, wk.msg)
 				}
 				idle.Add(1)
@@ -215,11 +218,13 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		if json.Unmarshal(msg, &n) != nil || n.Params.RequestID == nil {
 			return
 		}
+		key := fmt.Sprint(n.Params.RequestID)
 		waitingMu.Lock()
-		if c := waiting[fmt.Sprint(n.Params.RequestID)]; c != nil {
+		if c := waiting[key]; c != nil {
 			c.Store(true)
 		}
 		waitingMu.Unlock()
+		fast.cancel(key)
 	}
 
 	lr := newLineReader(in)
@@ -257,7 +262,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 				p.handle(ctx, w, id, line) // answered even when every worker is busy
 				return
 			}
-			wk := work{id: id, msg: bytes.Clone(line)}
+			wk := work{id: id, rawID: env.ID, method: env.Method, msg: bytes.Clone(line)}
 			free := idle.Load()
 			start := free <= 0 && workers < maxWorkers
 			if free <= 0 && !start { // every worker is busy: it waits

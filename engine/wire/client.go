@@ -284,6 +284,10 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if result == nil {
 		return nil
 	}
+	if raw, ok := result.(*json.RawMessage); ok && resp.result != nil {
+		*raw = resp.result // the reply's own copy, valid JSON from the engine
+		return nil
+	}
 	if err := json.Unmarshal(resp.result, result); err != nil {
 		return fmt.Errorf("decode %s result: %w", method, err)
 	}
