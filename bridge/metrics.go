@@ -38,6 +38,14 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		gauge("agentos_skill_processes_running", "Skill worker processes running now.", float64(m.SkillProcesses))
 		gauge("agentos_jobs_running", "Capability and skill jobs running now.", float64(m.JobsRunning))
 		fmt.Fprintf(&b, "# HELP agentos_events_total Observer events published since the engine started.\n# TYPE agentos_events_total counter\nagentos_events_total %d\n", m.EventsPublished)
+		if r := m.Replica; r != nil {
+			failing := 0.0
+			if r.Error != "" {
+				failing = 1
+			}
+			gauge("agentos_replica_lag_seconds", "At most how old the newest writes the graph's replica may lack are.", r.LagSec)
+			gauge("agentos_replica_failing", "1 while the graph's replica fails to sync.", failing)
+		}
 	}
 	gauge("agentos_bridge_streams", "Open /observer/stream clients of this bridge.", float64(s.streams.Load()))
 	gauge("agentos_graph_nodes", "Live nodes in the graph.", float64(m.Nodes))

@@ -42,6 +42,18 @@ type FileConfig struct {
 	// Agents holds per-agent state the user set: whether its mission runs
 	// (`agentos agents enable NAME`, DESIGN §15).
 	Agents map[string]AgentConfig `yaml:"agents"`
+	// Replicate ships the graph to a replica while the engine runs
+	// (DESIGN §14, docs/replication.md).
+	Replicate ReplicateConfig `yaml:"replicate"`
+}
+
+// ReplicateConfig is config.yaml's replicate key.
+type ReplicateConfig struct {
+	// URL is file:///path, s3://bucket/path?endpoint=… or
+	// sftp://user@host/path; "" replicates nothing.
+	URL string `yaml:"url"`
+	// Interval is how often changes are shipped (Go duration, default 1s).
+	Interval string `yaml:"interval"`
 }
 
 // AgentConfig is one agent's entry in config.yaml.

@@ -11,7 +11,7 @@ import (
 // the key most likely meant and the keys allowed there; never a Go type.
 func TestConfigTyposSayWhatWasMeant(t *testing.T) {
 	for text, want := range map[string]string{
-		"sandbx: off\n":                     `line 1: unknown key "sandbx" (did you mean "sandbox"?); the keys here are agents, bridge, capabilities, python, runner, sandbox, skills, user`,
+		"sandbx: off\n":                     `line 1: unknown key "sandbx" (did you mean "sandbox"?); the keys here are agents, bridge, capabilities, python, replicate, runner, sandbox, skills, user`,
 		"bridge:\n  adr: 127.0.0.1:1\n":     `line 2: unknown key "adr" (did you mean "addr"?); the keys here are addr, disable, hosts, origins`,
 		"skills:\n  notes:\n    grnt: []\n": `line 3: unknown key "grnt" (did you mean "grant"?)`,
 		"sandbox: [strict]\n":               `line 1: a list is given here, but this key takes one text value`,

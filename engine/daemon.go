@@ -105,6 +105,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("open graph %s: %w", paths.DB, err)
 	}
 	defer store.Close()
+	repl := startReplication(ctx, fileCfg.Replicate, paths.DB, cfg.Home, store, log)
+	defer repl.close(log) // before the store closes: the last writes are shipped
 
 	opts.Version, opts.Home, opts.Socket = cfg.Version, cfg.Home, paths.Socket
 	checkVault(cfg.Home, log)
@@ -117,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer skills.close()
 	skills.reload(ctx, true)
 	srv := newServer(serverDeps{store: store, shapes: shapeSet, bus: bus, log: log, skills: skills,
-		config: fileCfg, configPath: paths.Config}, opts)
+		config: fileCfg, configPath: paths.Config, replication: repl}, opts)
 	go skills.watch(ctx, time.Second)
 	go srv.runMissions(ctx)
 

@@ -150,6 +150,7 @@ func (s *Server) status(ctx context.Context, _ *call, _ *wire.NoParams) (any, er
 		BridgeError: s.opts.BridgeError,
 		ShapeErrors: s.shapes.errors(),
 		Sandbox:     s.skills.sandbox(),
+		Replica:     s.repl.status(),
 	}, nil
 }
 

@@ -90,6 +90,7 @@ func (s *Server) metrics(ctx context.Context, _ *call, _ *struct{}) (any, error)
 		Edges:           counts.Edges,
 		ByShape:         counts.ByShape,
 		EventsPublished: s.bus.LastID() - s.bus.seed,
+		Replica:         s.repl.status(),
 	}
 	if s.skills != nil && s.skills.runner != nil {
 		m.SkillProcesses = s.skills.runner.Running()

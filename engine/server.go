@@ -54,6 +54,7 @@ type Server struct {
 	cfgMu   sync.RWMutex
 	fileCfg *FileConfig
 	cfgPath string
+	repl    *replication // the graph's replica, nil when none is configured
 
 	release  memRelease
 	missions agents.Missions
@@ -82,6 +83,8 @@ type serverDeps struct {
 	// ("": capabilities.prefer is refused).
 	config     *FileConfig
 	configPath string
+	// replication is the graph's replica, nil when none is configured.
+	replication *replication
 }
 
 // newServer builds a complete server, ready to Serve.
@@ -105,6 +108,7 @@ func newServer(d serverDeps, opts ServerOptions) *Server {
 		jobs:    newJobTable(d.bus, calls, 1000),
 		fileCfg: d.config,
 		cfgPath: d.configPath,
+		repl:    d.replication,
 		started: time.Now(),
 		sem:     make(chan struct{}, opts.Workers),
 		conns:   map[*conn]net.Conn{},

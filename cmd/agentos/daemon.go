@@ -261,6 +261,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	} else if st.BridgeError != "" {
 		t.row("bridge", "not serving: "+st.BridgeError)
 	}
+	if r := st.Replica; r != nil {
+		t.row("replica", replicaLine(r))
+	}
 	for _, msg := range st.ShapeErrors {
 		t.row("shape skipped", msg)
 	}
@@ -270,4 +273,17 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	t.row("skills", fmt.Sprint(len(st.Skills)))
 	t.row("jobs", fmt.Sprintf("%d running", st.JobsRunning))
 	return t.flush()
+}
+
+// replicaLine is the replica as agentos status shows it.
+func replicaLine(r *wire.Replica) string {
+	lag := time.Duration(r.LagSec * float64(time.Second)).Round(time.Millisecond)
+	switch {
+	case r.Error != "" && r.SyncedAt.IsZero():
+		return fmt.Sprintf("%s: FAILING, nothing replicated yet: %s", r.URL, r.Error)
+	case r.Error != "":
+		return fmt.Sprintf("%s: FAILING for %s (the newest writes it may lack are %s old): %s", r.URL,
+			time.Since(r.ErrorAt).Round(time.Second), lag, r.Error)
+	}
+	return fmt.Sprintf("%s: at %s, lag ≤ %s", r.URL, r.Replicated, lag)
 }

@@ -85,16 +85,31 @@ func runUpdate(ctx context.Context, e *env, args []string) error {
 // runDeleteRestore is delete and restore: a soft delete, and its undo.
 func runDeleteRestore(method, verb, done string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		f := newFlags(e, verb, "ID", map[string]string{
-			"delete":  "Delete a node (softly: agentos restore ID brings it back).",
-			"restore": "Bring back a deleted node.",
-		}[verb]).withJSON()
+		usage, summary := "ID", "Delete a node (softly: agentos restore ID brings it back)."
+		var timestamp *string
+		if verb == "restore" {
+			usage = "ID | URL"
+			summary = "Bring back a deleted node (ID), or build this home's graph from a replica (URL:\n" +
+				"file:///path, s3://bucket/path?endpoint=…, sftp://user@host/path; see docs/replication.md).\n" +
+				"A home that already has a database is refused; the result is integrity-checked.\n\n" +
+				"  agentos restore 01J…                                  # undelete a node\n" +
+				"  agentos restore s3://backups/laptop                   # the latest state\n" +
+				"  agentos restore file:///mnt/b --timestamp 2026-12-01T09:00:00Z   # as it was then"
+			timestamp = new(string)
+		}
+		f := newFlags(e, verb, usage, summary).withJSON()
+		if timestamp != nil {
+			f.StringVar(timestamp, "timestamp", "", "URL: restore the graph as it was at this RFC 3339 time")
+		}
 		pos, err := f.parseN(args, 1, 1)
 		if err != nil {
 			return err
 		}
 		if verb == "restore" && strings.Contains(pos[0], "://") {
-			return fmt.Errorf("restore URL (a graph from a replica) is not built yet; agentos restore ID undeletes a node")
+			return runRestoreGraph(ctx, e, pos[0], *timestamp, f.jsonOut())
+		}
+		if timestamp != nil && *timestamp != "" {
+			return usagef("restore: --timestamp goes with a replica URL, not a node id")
 		}
 		return writeCall(ctx, e, f.jsonOut(), done, method, wire.IDParams{ID: pos[0]})
 	}

@@ -124,6 +124,18 @@ type Status struct {
 	BridgeError string           `json:"bridge_error,omitempty"` // why the engine serves no bridge it was meant to serve
 	ShapeErrors []string         `json:"shape_errors,omitempty"` // shape files skipped, each with why
 	Sandbox     *Sandbox         `json:"sandbox,omitempty"`      // how skills are confined; absent when skills cannot run
+	Replica     *Replica         `json:"replica,omitempty"`      // the graph's replica, when config.yaml names one
+}
+
+// Replica is the graph's replica as status shows it (DESIGN §14).
+type Replica struct {
+	URL        string    `json:"url"`                  // without credentials
+	Local      string    `json:"local,omitempty"`      // the graph's last transaction Litestream has seen (hex)
+	Replicated string    `json:"replicated,omitempty"` // the replica's last transaction
+	SyncedAt   time.Time `json:"synced_at,omitzero"`   // the replica holds every write made before this
+	LagSec     float64   `json:"lag_s"`                // the newest writes it may lack are at most this old
+	Error      string    `json:"error,omitempty"`      // the last sync's failure, until one succeeds
+	ErrorAt    time.Time `json:"error_at,omitzero"`
 }
 
 // Sandbox is the skills' sandbox (DESIGN §7.1): the mode config.yaml sets,
@@ -165,6 +177,7 @@ type Metrics struct {
 	Edges           int64            `json:"edges"`
 	ByShape         map[string]int64 `json:"by_shape"`
 	EventsPublished int64            `json:"events_published"` // the last event id minus the run's first
+	Replica         *Replica         `json:"replica,omitempty"`
 }
 
 // MethodInfo describes one method in system.schema.
