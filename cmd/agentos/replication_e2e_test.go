@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/engine/wire"
+	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/internal/testkit"
+	"github.com/agentos/agentos/shapes"
+	"github.com/agentos/agentos/vault"
 )
 
 // replicatedHome is a home whose config.yaml replicates to rawURL.
@@ -237,5 +240,61 @@ func TestUnreachableReplicaKeepsTheEngineServing(t *testing.T) {
 	call(t, c, wire.MethodRead, map[string]any{"id": n.ID}, &got)
 	if got.ID != n.ID {
 		t.Errorf("read while the replica fails: %+v", got)
+	}
+}
+
+// The two-machine story: the secrets replicate sealed, the key does not.
+// A restore says plainly that the secrets need the key; export-key on the
+// first home and import-key on the second (a wrong passphrase refused,
+// nothing changed) make them open there.
+func TestVaultKeyTravelsApartFromTheReplica(t *testing.T) {
+	dir := t.TempDir()
+	url := "file://" + dir
+	home := replicatedHome(t, url)
+	d := startDaemon(t, home)
+	c := d.client(t)
+	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-from-the-laptop"}, nil)
+	waitReplicated(t, c)
+	d.stop()
+
+	exported := filepath.Join(t.TempDir(), "laptop.key")
+	pass := "a long passphrase\n"
+	if out := agentosStdin(t, home, pass, "secrets", "export-key", exported); out.code != 0 {
+		t.Fatalf("export-key: %+v", out)
+	}
+	if out := agentosStdin(t, home, pass, "secrets", "export-key", exported); out.code == 0 {
+		t.Errorf("export-key over an existing file: %+v", out)
+	}
+
+	home2 := testkit.Home(t)
+	out := agentos(t, home2, "restore", url)
+	if out.code != 0 || !strings.Contains(out.stdout, "1, which cannot be decrypted: this home has no vault key") || !strings.Contains(out.stdout, "import-key") {
+		t.Fatalf("restore without the key: %+v", out)
+	}
+	if out := agentosStdin(t, home2, "not the passphrase\n", "secrets", "import-key", exported); out.code == 0 || !strings.Contains(out.stderr, "passphrase does not open") {
+		t.Errorf("import-key with a wrong passphrase: %+v", out)
+	}
+	if _, err := os.Stat(filepath.Join(home2, "vault.key")); !os.IsNotExist(err) {
+		t.Fatalf("a refused import left a key: %v", err)
+	}
+	if out := agentosStdin(t, home2, pass, "secrets", "import-key", exported); out.code != 0 {
+		t.Fatalf("import-key: %+v", out)
+	}
+	v, err := vault.Open(filepath.Join(home2, "vault.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := shapes.Load()
+	st, err := graph.OpenReadOnly(context.Background(), wire.PathsFor(home2).DB, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	nonce, ct, err := st.GetSecret(context.Background(), "openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := v.Unseal("openai", nonce, ct); err != nil || string(pt) != "sk-from-the-laptop" {
+		t.Fatalf("the secret on the second home: %q %v", pt, err)
 	}
 }

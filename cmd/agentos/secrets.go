@@ -22,7 +22,9 @@ const secretsSummary = "Manage the credential vault: secrets are stored encrypte
 	"  set NAME     store a secret; the value is read from stdin when it is piped in, else prompted for without echo,\n" +
 	"               never taken from the command line (other users see argv in `ps`, and it stays in shell history)\n" +
 	"  list         names and when each was last set; values are never shown\n" +
-	"  delete NAME  remove a secret"
+	"  delete NAME  remove a secret\n" +
+	"  export-key [FILE]         write the vault key, wrapped with a passphrase (argon2id + XChaCha20-Poly1305), to FILE or stdout\n" +
+	"  import-key FILE [--replace]  install a key export-key wrote (on another machine, after agentos restore)"
 
 // secretNameRE mirrors the engine's rule, so a bad name is refused before
 // anyone types a value.
@@ -51,6 +53,10 @@ func runSecrets(ctx context.Context, e *env, args []string) error {
 		return runSecretsList(ctx, e, rest)
 	case "delete":
 		return runSecretsDelete(ctx, e, rest)
+	case "export-key":
+		return runExportKey(ctx, e, rest)
+	case "import-key":
+		return runImportKey(ctx, e, rest)
 	case "":
 		f := newFlags(e, "secrets", "set NAME | list | delete NAME", secretsSummary).withJSON()
 		if _, err := f.parse(args); err != nil {
@@ -58,7 +64,7 @@ func runSecrets(ctx context.Context, e *env, args []string) error {
 		}
 		return usagef("usage: agentos secrets set NAME | list | delete NAME (see `agentos secrets --help`)")
 	}
-	return usagef("secrets: unknown subcommand %q; use set, list or delete (see `agentos secrets --help`)", sub)
+	return usagef("secrets: unknown subcommand %q; use set, list, delete, export-key or import-key (see `agentos secrets --help`)", sub)
 }
 
 func checkSecretName(name string) error {
