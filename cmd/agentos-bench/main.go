@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 	steps := []func(context.Context) error{
 		b.ping,
 		func(ctx context.Context) error { return b.ingest(ctx, *items) },
+		func(ctx context.Context) error { return b.replicatedIngest(ctx, *items) },
 		b.pointRead,
 		b.mcpRead,
 		b.bridgeReads,

@@ -12,7 +12,7 @@ import (
 var subcommands = map[string]string{
 	"skills":       "list show new install remove test",
 	"shapes":       "list show",
-	"secrets":      "set list delete",
+	"secrets":      "set list delete export-key import-key",
 	"capabilities": "list",
 	"completion":   "bash zsh fish",
 	"help":         "",

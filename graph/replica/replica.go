@@ -66,8 +66,11 @@ func Start(ctx context.Context, dbPath string, opts Options) (*Replicator, error
 	if opts.SyncInterval <= 0 {
 		opts.SyncInterval = time.Second
 	}
+	lg = lg.With("replica", Redact(opts.URL))
+	// Litestream's own lines (monitors starting, each compaction) are
+	// kept from warnings up; ours say when replication fails and recovers.
+	quiet := slog.New(warnUp{lg.Handler()})
 	db := litestream.NewDB(dbPath)
-	db.Logger = lg.With("replica", Redact(opts.URL))
 	r := litestream.NewReplicaWithClient(db, c)
 	r.MonitorEnabled = false // synced below, so each sync's outcome is known
 	db.Replica = r
@@ -77,11 +80,12 @@ func Start(ctx context.Context, dbPath string, opts Options) (*Replicator, error
 		{Level: 2, Interval: 5 * time.Minute},
 		{Level: 3, Interval: time.Hour},
 	})
-	store.Logger = db.Logger
+	store.Logger = quiet.With("system", "store")
+	db.SetLogger(quiet)
 	if err := store.Open(ctx); err != nil {
 		return nil, fmt.Errorf("replicate %s: %w", dbPath, err)
 	}
-	rp := &Replicator{url: Redact(opts.URL), interval: opts.SyncInterval, log: db.Logger, db: db, replica: r, store: store, done: make(chan struct{}), started: time.Now()}
+	rp := &Replicator{url: Redact(opts.URL), interval: opts.SyncInterval, log: lg, db: db, replica: r, store: store, done: make(chan struct{}), started: time.Now()}
 	rp.st.URL = rp.url
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rp.cancel = cancel
@@ -160,3 +164,12 @@ func (rp *Replicator) Close(ctx context.Context) error {
 	}
 	return err
 }
+
+// warnUp passes on records from warnings up.
+type warnUp struct{ slog.Handler }
+
+func (h warnUp) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+func (h warnUp) WithAttrs(a []slog.Attr) slog.Handler { return warnUp{h.Handler.WithAttrs(a)} }
+func (h warnUp) WithGroup(n string) slog.Handler      { return warnUp{h.Handler.WithGroup(n)} }
