@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,10 +90,17 @@ func TestReplicationToAFileThenRestore(t *testing.T) {
 	dir := t.TempDir()
 	url := "file://" + dir
 	home := replicatedHome(t, url)
-	d := startDaemon(t, home)
+	d, bridgeURL := startDaemonBridge(t, home)
 	c := d.client(t)
 	var ids []string
+	var asOf time.Time
 	for i := range 30 {
+		if i == 10 { // the first ten, then a moment to restore to
+			waitReplicated(t, c)
+			time.Sleep(1100 * time.Millisecond)
+			asOf = time.Now().UTC().Truncate(time.Second)
+			time.Sleep(1100 * time.Millisecond)
+		}
 		var n struct{ ID string }
 		call(t, c, wire.MethodCreate, map[string]any{"shape": "note", "fields": map[string]any{"title": fmt.Sprintf("Replicated %d", i), "content": "heron sightings"}}, &n)
 		ids = append(ids, n.ID)
@@ -102,6 +111,15 @@ func TestReplicationToAFileThenRestore(t *testing.T) {
 	}
 	if out := agentos(t, home, "status"); out.code != 0 || !strings.Contains(out.stdout, "replica") || !strings.Contains(out.stdout, url+": at "+r.Replicated) {
 		t.Errorf("agentos status: %+v", out)
+	}
+	resp, err := http.Get(bridgeURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nagentos_replica_failing 0\n") || !strings.Contains(string(metrics), "\nagentos_replica_lag_seconds ") {
+		t.Errorf("/metrics has no replica gauges:\n%s", metrics)
 	}
 	d.kill()
 
@@ -120,6 +138,20 @@ func TestReplicationToAFileThenRestore(t *testing.T) {
 	if again := agentos(t, home2, "restore", url); again.code == 0 || !strings.Contains(again.stderr, "already there") {
 		t.Errorf("a restore over a database: %+v", again)
 	}
+	// As of a moment: the first ten notes only.
+	home3 := testkit.Home(t)
+	if out := agentos(t, home3, "restore", url, "--timestamp", asOf.Format(time.RFC3339)); out.code != 0 || !strings.Contains(out.stdout, "as of") {
+		t.Fatalf("agentos restore --timestamp: %+v", out)
+	}
+	d3 := startDaemon(t, home3)
+	if got := noteIDs(t, d3.client(t)); len(got) != 10 || !got[ids[0]] || !got[ids[9]] || got[ids[10]] {
+		t.Errorf("restored as of %s: %d notes, want the first 10", asOf, len(got))
+	}
+	d3.stop()
+	if out := agentos(t, testkit.Home(t), "restore", url, "--timestamp", "yesterday"); out.code != 64 {
+		t.Errorf("a --timestamp that is not RFC 3339: %+v", out)
+	}
+
 	d2 := startDaemon(t, home2)
 	c2 := d2.client(t)
 	got := noteIDs(t, c2)
