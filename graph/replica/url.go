@@ -77,6 +77,14 @@ func client(rawURL string, creds Credentials) (litestream.ReplicaClient, error) 
 		if c.Password == "" {
 			c.Password = creds.SFTPPassword
 		}
+		q := u.Query()
+		c.KeyPath = q.Get("key_path")
+		// Litestream trusts any host key when none is given: never here.
+		if c.HostKey = q.Get("host_key"); c.HostKey == "" {
+			if c.HostKey, err = knownHostKey(c.Host); err != nil {
+				return nil, fmt.Errorf("replica URL %s: %w", Redact(rawURL), err)
+			}
+		}
 	case *file.ReplicaClient:
 	}
 	return c, nil
