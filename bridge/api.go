@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/user"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ func (s *Server) routes() http.Handler {
 	bounded("GET /api/nodes/{id}", s.getNode)
 	bounded("GET /api/nodes/{id}/neighbors", s.neighbors)
 	bounded("GET /api/nodes/{id}/history", s.history)
+	bounded("GET /api/graph", s.overview)
 	bounded("GET /api/search", s.search)
 	bounded("GET /api/skills", s.forward("skills.list"))
 	bounded("GET /api/capabilities", s.forward("capabilities.list"))
@@ -84,6 +86,42 @@ func (s *Server) listShapes(w http.ResponseWriter, r *http.Request) {
 		out[i] = ShapeInfo{Shape: sh, Count: counts.ByShape[sh.Name]}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"shapes": out, "nodes": counts.Nodes, "edges": counts.Edges})
+}
+
+// overview: GET /api/graph, the graph at a glance: live nodes by primary
+// shape and the labels that connect shapes, with counts. Both are kept by
+// the store as it changes, so this reads a few rows at any size.
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	byShape, err := s.store.PrimaryShapeCounts(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	links, err := s.store.LinkCounts(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	type shapeCount struct {
+		Name  string `json:"name"`
+		Count int64  `json:"count"`
+	}
+	shapes := make([]shapeCount, 0, len(byShape))
+	var nodes, edges int64
+	for name, n := range byShape {
+		shapes = append(shapes, shapeCount{name, n})
+		nodes += n
+	}
+	sort.Slice(shapes, func(i, j int) bool {
+		if shapes[i].Count != shapes[j].Count {
+			return shapes[i].Count > shapes[j].Count
+		}
+		return shapes[i].Name < shapes[j].Name
+	})
+	for _, l := range links {
+		edges += l.Count
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"shapes": shapes, "links": links, "nodes": nodes, "edges": edges})
 }
 
 func (s *Server) getShape(w http.ResponseWriter, r *http.Request) {

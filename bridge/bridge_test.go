@@ -159,6 +159,20 @@ func TestReadRoutesServeThePopulatedGraph(t *testing.T) {
 	if counts["note"] != 120 || counts["person"] != 2 || shapesRes.Nodes != 122 {
 		t.Errorf("shape counts %v, nodes %d", counts, shapesRes.Nodes)
 	}
+	var overview struct {
+		Shapes []struct {
+			Name  string
+			Count int64
+		}
+		Links        []graph.LinkCount
+		Nodes, Edges int64
+	}
+	f.getJSON(t, "/api/graph", &overview)
+	if len(overview.Shapes) != 2 || overview.Shapes[0].Name != "note" || overview.Shapes[0].Count != 120 || overview.Shapes[1].Count != 2 ||
+		overview.Nodes != 122 || overview.Edges != 1 || len(overview.Links) != 1 ||
+		overview.Links[0] != (graph.LinkCount{From: "note", Label: "author", To: "person", Count: 1}) {
+		t.Errorf("GET /api/graph: %+v", overview)
+	}
 	var one ShapeInfo
 	f.getJSON(t, "/api/shapes/person", &one)
 	if one.Name != "person" || one.Count != 2 || one.Fields["email"].Type != "string" {
