@@ -53,6 +53,14 @@ func (w *wtx) flush(states []*nodeState) error {
 				rows.edges = append(rows.edges, e.id, e.from, e.label, e.to, w.now)
 			}
 			w.touched(st.id, st.shapes)
+			// A link changes the neighbourhood of its target too: watchers
+			// of that node (a node page) hear of it.
+			for _, e := range st.newEdges {
+				w.touched(e.to, nil)
+			}
+			for _, to := range st.dropTo {
+				w.touched(to, nil)
+			}
 		}
 		st.reset()
 	}
@@ -279,7 +287,7 @@ func (w *wtx) deleteVals(owner int64, key string, old fieldVal) error {
 func (st *nodeState) reset() {
 	st.isNew = false
 	st.orig, st.added, st.removed = nil, nil, nil
-	st.newEdges, st.dropEdges, st.addShapes, st.origShapes = nil, nil, nil, nil
+	st.newEdges, st.dropEdges, st.dropTo, st.addShapes, st.origShapes = nil, nil, nil, nil, nil
 	st.textDirty, st.deleteDirty = false, false
 }
 

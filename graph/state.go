@@ -31,6 +31,7 @@ type nodeState struct {
 	removed       map[string][]string  // label → targets unlinked
 	newEdges      []edgeRow
 	dropEdges     []string
+	dropTo        []string // the targets of dropEdges
 	addShapes     []string
 	origShapes    []string // shapes before the first of addShapes
 	origDeletedAt int64    // deletedAt before setDeleted, when deleteDirty
@@ -158,6 +159,7 @@ func (st *nodeState) unlink(label string, match func(to string) bool) int {
 			return true
 		}
 		st.dropEdges = append(st.dropEdges, e.id)
+		st.dropTo = append(st.dropTo, e.to)
 		if st.removed == nil {
 			st.removed = map[string][]string{}
 		}

@@ -7,7 +7,7 @@ import {h, replace, num} from "./dom.js";
 import {registry, setShapes, plural, capitalize} from "./graph.js";
 import {startFeed, mountFeed, onEvent, onFeedStatus, feedStatus, setErrorReporter, engineGone, feedMark} from "./activity.js";
 import {
-  overview, shapeView, nodeView, searchView, skillsView, capabilitiesView, activityView, notFoundView, errorBox,
+  overview, shapeView, nodeView, searchView, skillsView, capabilitiesView, activityView, notFoundView, timelineView, errorBox,
 } from "./views.js";
 import {runsView, runView} from "./runs.js";
 
@@ -50,6 +50,7 @@ const routes = [
   [/^activity$/, activityView],
   [/^runs$/, runsView],
   [/^run\/([^/]+)$/, runView, ["id"]],
+  [/^timeline\/([^/]+)$/, timelineView, ["name"]],
 ];
 
 function parseHash() {

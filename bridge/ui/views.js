@@ -3,12 +3,13 @@
 // once the user has gone elsewhere: answers that arrive late are dropped.
 
 import {api} from "./api.js";
-import {h, replace, marked, when, num, badge} from "./dom.js";
+import {h, replace, marked, when, num, badge, isDateOnly} from "./dom.js";
 import {
   registry, shapeOf, titleOf, subtitleOf, titleField, nodeLink, shapeBadges, value, columns,
   fieldDef, relationNames, plural, capitalize,
 } from "./graph.js";
 import {mountFeed, feedStatus} from "./activity.js";
+import {neighbourhood, overviewMap} from "./map.js";
 
 const PAGE = 50;
 
@@ -30,6 +31,17 @@ function loading(text = "Loading…") {
 export async function overview(view, _params, ctx) {
   ctx.title("Overview");
   const shapes = [...registry.byName.values()].filter((s) => s.count > 0).sort((a, b) => b.count - a.count);
+  const drawing = h("section", {class: "panel map-panel", "aria-labelledby": "map-h"},
+    h("h2", {id: "map-h"}, "How it connects"), loading("Drawing the graph…"));
+  api.graph().then((ov) => {
+    if (ctx.stale()) return;
+    const m = overviewMap(ov);
+    replace(drawing, h("h2", {id: "map-h"}, "How it connects"),
+      m ? [h("p", {class: "muted small"}, "Shapes sized by how many nodes they have, linked by the labels that connect them, with counts. Pick a shape to browse it."), m.svg, m.table]
+        : h("p", {class: "empty"}, "Nothing to draw yet."));
+  }, (e) => {
+    if (!ctx.stale()) replace(drawing, h("h2", {id: "map-h"}, "How it connects"), errorBox("the drawing", e, () => ctx.rerender()));
+  });
   replace(view,
     h("header", {class: "page-head"},
       h("h1", null, "Your graph"),
@@ -43,7 +55,8 @@ export async function overview(view, _params, ctx) {
           h("span", {class: "card-desc muted"}, s.description || "")))))
       : h("p", {class: "empty"}, registry.loaded
         ? "The graph is empty. Nodes that skills and agents write show up here."
-        : "Loading shapes…"));
+        : "Loading shapes…"),
+    shapes.length ? drawing : null);
   return {onShapes: () => ctx.rerender({refreshing: true})};
 }
 
@@ -85,7 +98,9 @@ export async function shapeView(view, params, ctx) {
   replace(view,
     h("header", {class: "page-head"},
       h("h1", null, capitalize(shape ? plural(shape) : name), " ", count),
-      shape && shape.description ? h("p", {class: "muted"}, shape.description) : null),
+      shape && shape.description ? h("p", {class: "muted"}, shape.description) : null,
+      dateFields(shape).length ? h("p", {class: "small"}, "Timeline by ", dateFields(shape).map((f, i) => [i ? ", " : "",
+        h("a", {href: `#/timeline/${encodeURIComponent(name)}?field=${encodeURIComponent(f)}`}, f)])) : null),
     notice, body, pager);
 
   const go = (q) => ctx.navigate(`#/shape/${encodeURIComponent(name)}` + query(q));
@@ -184,7 +199,10 @@ export async function nodeView(view, params, ctx) {
   const id = params.id;
   ctx.title(id);
   if (!ctx.refreshing) replace(view, loading());
-  const [nodeR, nbR, histR] = await Promise.allSettled([api.node(id), api.neighbors(id), api.history(id)]);
+  const depth = params.query.depth === "2" ? 2 : 1;
+  if (opened.id !== id) opened = {id, keys: new Set()};
+  const [nodeR, nbR, histR, mapR] = await Promise.allSettled([api.node(id), api.neighbors(id), api.history(id),
+    depth === 1 ? null : api.neighbors(id, depth)]);
   if (ctx.stale()) return;
   if (nodeR.status === "rejected") {
     replace(view, errorBox("node " + id, nodeR.reason, () => ctx.rerender()));
@@ -210,6 +228,7 @@ export async function nodeView(view, params, ctx) {
         node.deleted_at ? [" · ", badge("deleted", "tone failed"), " ", when(node.deleted_at)] : null)),
     h("section", {class: "panel", "aria-labelledby": "values-h"},
       h("h2", {id: "values-h"}, "Values"), valuesTable(node)),
+    neighbourhoodPanel(node, depth === 1 ? nbR : mapR, depth, ctx),
     h("section", {class: "panel", "aria-labelledby": "edges-h"},
       h("h2", {id: "edges-h"}, "Links ", h("span", {class: "muted"}, num((node.edges || []).length))),
       nbR.status === "rejected" ? errorBox("the neighbours' names", nbR.reason, () => ctx.rerender()) : null,
@@ -224,6 +243,103 @@ export async function nodeView(view, params, ctx) {
   return {
     onGraphChanged(ev) {
       if (!(ev.ids || []).includes(id)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => ctx.rerender({refreshing: true}), 300);
+    },
+  };
+}
+
+// The groups of a large neighbourhood the user opened, for the node shown.
+let opened = {id: "", keys: new Set()};
+
+function neighbourhoodPanel(node, nbR, depth, ctx) {
+  const depthLink = (d) => d === depth
+    ? h("span", {class: "depth-current", "aria-current": "true"}, d === 1 ? "1 step" : "2 steps")
+    : h("a", {href: `#/node/${encodeURIComponent(node.id)}${d === 2 ? "?depth=2" : ""}`}, d === 1 ? "1 step" : "2 steps");
+  const head = h("h2", {id: "map-h"}, "Neighbourhood ",
+    h("span", {class: "map-depth small", role: "group", "aria-label": "How far out"}, depthLink(1), " · ", depthLink(2)));
+  if (nbR.status === "rejected") return h("section", {class: "panel map-panel", "aria-labelledby": "map-h"}, head, errorBox("the neighbourhood", nbR.reason, () => ctx.rerender()));
+  const m = neighbourhood(node, nbR.value, {depth, opened: opened.keys, onOpen: (key) => {
+    opened.keys.add(key);
+    ctx.rerender({refreshing: true});
+  }});
+  if (m.counts.nodes === 0) return h("section", {class: "panel map-panel", "aria-labelledby": "map-h"}, head, h("p", {class: "empty"}, "No links to other nodes."));
+  return h("section", {class: "panel map-panel", "aria-labelledby": "map-h"}, head,
+    h("p", {class: "muted small"}, `${num(m.counts.nodes)} ${m.counts.nodes === 1 ? "node" : "nodes"} within ${depth === 1 ? "one step" : "two steps"}`,
+      m.counts.groups ? `; more than ${num(200)}, so they are grouped by shape: open a group to see its nodes` : "", ". Click a node to go there."),
+    m.svg, m.legend, m.alt);
+}
+
+// ---------------------------------------------------------------- timeline
+
+/** dateFields are a shape's single datetime fields, which a timeline can follow. */
+function dateFields(shape) {
+  return Object.values((shape && shape.fields) || {}).filter((f) => f.type === "datetime" && !f.array).map((f) => f.name).sort();
+}
+
+const dayHead = new Intl.DateTimeFormat(undefined, {weekday: "short", year: "numeric", month: "short", day: "numeric", timeZone: "UTC"});
+const localDay = new Intl.DateTimeFormat("en-CA", {year: "numeric", month: "2-digit", day: "2-digit"});
+
+/** dayOf is the calendar day a value falls on: a date as written (never
+ * shifted by a time zone), a time on the viewer's own calendar. */
+function dayOf(v) {
+  if (isDateOnlyValue(v)) return v.slice(0, 10);
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? "" : localDay.format(d);
+}
+
+// A date without a time of day, as the graph stores it (midnight UTC):
+// shown as the date itself, the same in every time zone (dom.js).
+const isDateOnlyValue = isDateOnly;
+
+export async function timelineView(view, params, ctx) {
+  const name = params.name;
+  const shape = registry.byName.get(name);
+  const fields = dateFields(shape);
+  const field = params.query.field && fields.includes(params.query.field) ? params.query.field : fields[0];
+  ctx.title(`${capitalize(shape ? plural(shape) : name)} by ${field || "date"}`);
+  const body = h("div", null, loading());
+  replace(view,
+    h("nav", {class: "crumbs", "aria-label": "Breadcrumb"},
+      h("a", {href: "#/shape/" + encodeURIComponent(name)}, capitalize(shape ? plural(shape) : name)), " / ",
+      h("span", {"aria-current": "page"}, "timeline")),
+    h("header", {class: "page-head"},
+      h("h1", null, `${capitalize(shape ? plural(shape) : name)} by ${field || "date"}`),
+      fields.length > 1 ? h("p", {class: "small"}, "By ", fields.map((f, i) => [i ? " · " : "", f === field
+        ? h("span", {"aria-current": "true"}, f)
+        : h("a", {href: `#/timeline/${encodeURIComponent(name)}?field=${encodeURIComponent(f)}`}, f)])) : null),
+    body);
+  if (!field) {
+    replace(body, h("p", {class: "empty"}, `${capitalize(shape ? plural(shape) : name)} have no date field to follow.`));
+    return null;
+  }
+  let page;
+  try {
+    page = await api.nodes(name, {limit: 1000, order: field});
+  } catch (e) {
+    if (!ctx.stale()) replace(body, errorBox(`the ${name} nodes`, e, () => ctx.rerender()));
+    return null;
+  }
+  if (ctx.stale()) return null;
+  const dated = (page.nodes || []).filter((n) => (n.fields || {})[field]);
+  const days = new Map();
+  for (const n of dated) {
+    const day = dayOf(n.fields[field]);
+    if (!days.has(day)) days.set(day, []);
+    days.get(day).push(n);
+  }
+  const order = [...days.keys()].sort();
+  replace(body, dated.length
+    ? h("ol", {class: "timeline"}, order.map((day) => h("li", {class: "timeline-day"},
+      h("h2", {class: "timeline-date"}, h("time", {datetime: day}, dayHead.format(new Date(day + "T00:00:00Z")))),
+      h("ul", null, days.get(day).map((n) => h("li", null, nodeLink(n), " ",
+        isDateOnlyValue(n.fields[field]) ? null : h("span", {class: "muted small"}, when(n.fields[field], {timeOnly: true}))))))))
+    : h("p", {class: "empty"}, `No ${shape ? plural(shape) : name} with a ${field} yet.`),
+    page.cursor ? h("p", {class: "muted small"}, "The first 1,000 are shown.") : null);
+  let timer = 0;
+  return {
+    onGraphChanged(ev) {
+      if (!(ev.shapes || []).includes(name)) return;
       clearTimeout(timer);
       timer = setTimeout(() => ctx.rerender({refreshing: true}), 300);
     },
