@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string) error {
 			func(ctx context.Context) error { return b.whereRead(ctx, *big) },
 			func(ctx context.Context) error { return b.searchRead(ctx, *big, *searches, *searchClients) })
 	}
+	steps = append(steps, b.overviewRoute)
 	if *invokes > 0 {
 		steps = append(steps, func(ctx context.Context) error { return b.invoke(ctx, *invokes) })
 	}

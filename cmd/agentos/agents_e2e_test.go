@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -646,15 +644,7 @@ func TestAgentsOverMCP(t *testing.T) {
 func TestAgentRunsViewInChromium(t *testing.T) {
 	tools := requireCITools(t)
 	chromium := tools.needChromium(t)
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	artifacts := filepath.Join(root, ".ci", "artifacts")
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shot := filepath.Join(artifacts, "runs.png")
+	shot := filepath.Join(artifactsDir(t), "runs.png")
 	os.Remove(shot)
 	llm := newScriptedLLM(t)
 	home := agentsHome(t, llm, map[string]string{"napper": "---\nname: napper\ndescription: Naps.\ntools: [lab.nap]\n---\nNap.\n"})
@@ -662,65 +652,15 @@ func TestAgentRunsViewInChromium(t *testing.T) {
 	c := d.client(t)
 	call(t, c, wire.MethodSecretsSet, map[string]any{"name": "openai", "value": "sk-test"}, nil)
 	waitBridge(t, url)
-	script, err := filepath.Abs(filepath.Join("testdata", "runs.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tools.Node, script)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "NO_COLOR=1", "RUNS_URL="+url, "RUNS_SCREENSHOT="+shot,
-		"RUNS_NODE_MODULES="+tools.NodeModules, "RUNS_CHROMIUM="+chromium)
-	cmd.Dir = t.TempDir()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	var res *webuiResult
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		out.WriteString(line + "\n")
-		switch {
-		case line == "RUN":
-			var started struct{ Job string }
-			call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "napper", "task": "long nap"}, "async": true}, &started)
-			fmt.Fprintf(stdin, "STARTED %s\n", started.Job)
-		case strings.HasPrefix(line, "RESULT "):
-			res = new(webuiResult)
-			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), res); err != nil {
-				t.Errorf("the script's result is not JSON: %v", err)
-				res = nil
+	runBrowserScript(t, tools, "runs.mjs", 2*time.Minute, []string{"RUNS_URL=" + url, "RUNS_SCREENSHOT=" + shot,
+		"RUNS_NODE_MODULES=" + tools.NodeModules, "RUNS_CHROMIUM=" + chromium},
+		func(line string, answer io.Writer) {
+			if line == "RUN" {
+				var started struct{ Job string }
+				call(t, c, wire.MethodInvoke, map[string]any{"capability": "agent.run", "params": map[string]any{"agent": "napper", "task": "long nap"}, "async": true}, &started)
+				fmt.Fprintf(answer, "STARTED %s\n", started.Job)
 			}
-		}
-	}
-	stdin.Close()
-	werr := cmd.Wait()
-	if res == nil || !res.OK || werr != nil {
-		var why string
-		if res != nil {
-			why = res.Error
-		}
-		t.Fatalf("the Runs view failed in Chromium (%v): %s\nstdout:\n%s\nstderr:\n%s", werr, why, out.String(), stderr.String())
-	}
-	for _, ch := range res.Checks {
-		t.Logf("ok  %s %s", ch.Name, ch.Detail)
-	}
+		})
 	if _, err := os.Stat(shot); err != nil {
 		t.Errorf("no screenshot: %v", err)
 	}
