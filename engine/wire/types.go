@@ -135,7 +135,7 @@ type Replica struct {
 	SyncedAt   time.Time `json:"synced_at,omitzero"`   // the replica holds every write made before this
 	LagSec     float64   `json:"lag_s"`                // the newest writes it may lack are at most this old
 	Error      string    `json:"error,omitempty"`      // the last sync's failure, until one succeeds
-	ErrorAt    time.Time `json:"error_at,omitzero"`
+	ErrorAt    time.Time `json:"error_at,omitzero"`    // when the syncs began to fail
 }
 
 // Sandbox is the skills' sandbox (DESIGN §7.1): the mode config.yaml sets,

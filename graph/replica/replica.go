@@ -121,10 +121,11 @@ func (rp *Replicator) sync(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if rp.st.Error == "" {
+		if rp.st.Error == "" { // the first of a run of failures
 			rp.log.Warn("replication failed; retrying", "err", err)
+			rp.st.ErrorAt = time.Now()
 		}
-		rp.st.Error, rp.st.ErrorAt = err.Error(), time.Now()
+		rp.st.Error = err.Error()
 		return
 	}
 	if rp.st.Error != "" {

@@ -216,6 +216,39 @@ func TestUnreachableReplicaIsAStatusNotAFailure(t *testing.T) {
 	}
 }
 
+// A replica whose syncs keep failing (a file replica under a path that is
+// a file) says when they began, however many fail after; once they work
+// again the error clears.
+func TestFailingReplicaSaysWhenItBeganToFail(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "data", "agentos.db")
+	s := openGraph(t, dbPath)
+	addNotes(t, s, "blocked", 2)
+	rp := replicate(t, dbPath, "file://"+blocker+"/replica", Credentials{})
+	deadline := time.Now().Add(30 * time.Second)
+	var first Status
+	for first = rp.Status(); first.Error == ""; first = rp.Status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error: %+v", first)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // several more failed syncs, 100 ms apart
+	later := rp.Status()
+	if later.Error == "" || !later.ErrorAt.Equal(first.ErrorAt) || later.Lag < 500*time.Millisecond {
+		t.Errorf("after more failures: %+v (first failure %v)", later, first.ErrorAt)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitSynced(t, rp); st.Error != "" || !st.ErrorAt.IsZero() {
+		t.Errorf("after it works again: %+v", st)
+	}
+}
+
 func TestRedactHidesCredentials(t *testing.T) {
 	for in, want := range map[string]string{
 		"sftp://me:hunter2@host/path":                             "sftp://me@host/path",
