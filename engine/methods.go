@@ -173,7 +173,22 @@ func (s *Server) dataCreate(ctx context.Context, _ *call, p *wire.CreateParams) 
 }
 
 func (s *Server) dataWrite(ctx context.Context, _ *call, p *wire.WriteParams) (any, error) {
-	return s.store.Write(ctx, p.Shape, p.Items)
+	if !p.Partial {
+		return s.store.Write(ctx, p.Shape, p.Items)
+	}
+	res, failed, err := s.store.WriteEach(ctx, p.Shape, p.Items)
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.WriteResult{IDs: res.IDs, Created: res.Created, Updated: res.Updated}
+	for _, w := range res.Warnings {
+		out.Warnings = append(out.Warnings, wire.ItemWarning{Index: w.Index, Warnings: w.Warnings})
+	}
+	for _, f := range failed {
+		e := AsError(f.Err)
+		out.Errors = append(out.Errors, wire.ItemError{Index: f.Index, Kind: e.Kind, Message: e.Message})
+	}
+	return out, nil
 }
 
 func (s *Server) dataRead(ctx context.Context, _ *call, p *wire.ReadParams) (any, error) {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -89,8 +90,13 @@ func (s *Store) Create(ctx context.Context, shape string, fields map[string]any,
 // item is stored or none is. Items with the same identity, in the batch or
 // in the store, merge into one node.
 func (s *Store) Write(ctx context.Context, shape string, items []map[string]any) (*WriteResult, error) {
-	if err := checkItems(items); err != nil {
-		return nil, err
+	return s.writeItems(ctx, shape, items, func(i int) string { return "items[" + strconv.Itoa(i) + "]" })
+}
+
+// writeItems is Write with where(i) naming item i in errors.
+func (s *Store) writeItems(ctx context.Context, shape string, items []map[string]any, where func(int) string) (*WriteResult, error) {
+	if i := slices.IndexFunc(items, func(it map[string]any) bool { return it == nil }); i >= 0 {
+		return nil, itemErr(i, errorf(ErrInvalid, "%s is null; each item is an object of fields (nothing of the batch was written)", where(i)))
 	}
 	out := &WriteResult{IDs: []string{}}
 	if len(items) == 0 {
@@ -101,7 +107,7 @@ func (s *Store) Write(ctx context.Context, shape string, items []map[string]any)
 		return out, nil
 	}
 	err := s.write(ctx, "write", func(w *wtx) error {
-		res, err := w.upsert(shape, items, func(i int) string { return "items[" + strconv.Itoa(i) + "]" }, 0)
+		res, err := w.upsert(shape, items, where, 0)
 		if err != nil {
 			return err
 		}
@@ -208,11 +214,11 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 	cs := make([]*shapes.Coerced, len(items))
 	for i, it := range items {
 		if it == nil {
-			return nil, at(where(i), errorf(ErrInvalid, "null is not an object of fields"))
+			return nil, itemErr(i, at(where(i), errorf(ErrInvalid, "null is not an object of fields")))
 		}
 		c, err := w.reg.Coerce(shapeName, it)
 		if err != nil {
-			return nil, at(where(i), shapeErr(err))
+			return nil, itemErr(i, at(where(i), shapeErr(err)))
 		}
 		cs[i] = c
 		res[i].warnings = c.Warnings
@@ -265,6 +271,68 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 		return nil, err
 	}
 	return res, nil
+}
+
+// ItemError is a batch write refused because of one item: Index is its
+// place in the batch, Err what is wrong with it (errors.Is reaches the
+// kind). WriteEach writes the rest without it.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *ItemError) Error() string { return e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+func itemErr(i int, err error) error { return &ItemError{Index: i, Err: err} }
+
+// ItemFailure is an item WriteEach could not write.
+type ItemFailure struct {
+	Index int   `json:"index"`
+	Err   error `json:"-"`
+}
+
+// WriteEach is Write for batches where one bad item must not cost the
+// others: an item refused for itself (it does not fit the shape, or names
+// a node that does not exist) is left out and reported, and the rest are
+// written in one transaction. The result's IDs hold "" at a failed item's
+// place. Any other error fails the whole batch, as in Write.
+func (s *Store) WriteEach(ctx context.Context, shape string, items []map[string]any) (*WriteResult, []ItemFailure, error) {
+	keep := make([]int, len(items)) // places in items of the ones still in
+	for i := range keep {
+		keep[i] = i
+	}
+	var failed []ItemFailure
+	for {
+		batch := make([]map[string]any, len(keep))
+		for j, i := range keep {
+			batch[j] = items[i]
+		}
+		if len(batch) == 0 {
+			return &WriteResult{IDs: make([]string, len(items))}, failed, nil
+		}
+		res, err := s.writeItems(ctx, shape, batch, func(j int) string { return "items[" + strconv.Itoa(keep[j]) + "]" })
+		var ie *ItemError
+		switch {
+		case err == nil:
+			out := &WriteResult{IDs: make([]string, len(items)), Created: res.Created, Updated: res.Updated}
+			for j, id := range res.IDs {
+				out.IDs[keep[j]] = id
+			}
+			for _, w := range res.Warnings {
+				out.Warnings = append(out.Warnings, ItemWarning{Index: keep[w.Index], Warnings: w.Warnings})
+			}
+			slices.SortFunc(failed, func(a, b ItemFailure) int { return a.Index - b.Index })
+			return out, failed, nil
+		case errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(keep):
+			// Index is the item's place in this smaller batch; its message
+			// already names its place in the caller's.
+			failed = append(failed, ItemFailure{Index: keep[ie.Index], Err: ie.Err})
+			keep = slices.Delete(keep, ie.Index, ie.Index+1)
+		default:
+			return nil, nil, err
+		}
+	}
 }
 
 // at prefixes err with where the offending item sits, keeping errors.Is.
@@ -325,7 +393,7 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 					kids = append(kids, x)
 					kidRefs = append(kidRefs, relRef{i, key, pos})
 				default:
-					return nil, at(where(i), errorf(ErrInvalid, "%s: %T is not a node id or object", key, v))
+					return nil, itemErr(i, at(where(i), errorf(ErrInvalid, "%s: %T is not a node id or object", key, v)))
 				}
 			}
 		}
@@ -345,6 +413,10 @@ func (w *wtx) resolveRelations(sh *shapes.Shape, cs []*shapes.Coerced, res []ite
 		}
 		kr, err := w.upsert(rel.Shape, kids, kidWhere, depth+1)
 		if err != nil {
+			var ie *ItemError
+			if errors.As(err, &ie) { // a child's failure is its parent item's
+				return nil, itemErr(kidRefs[ie.Index].item, ie.Err)
+			}
 			return nil, err
 		}
 		for j, r := range kidRefs {
@@ -399,9 +471,9 @@ func (w *wtx) checkTargets(sh *shapes.Shape, rels []map[string][]string, refs []
 		inf, ok := found[id]
 		switch {
 		case !ok:
-			return at(where(r.item), errorf(ErrNotFound, "%s: node %q does not exist; give an existing node id or an object to create one", r.key, id))
+			return itemErr(r.item, at(where(r.item), errorf(ErrNotFound, "%s: node %q does not exist; give an existing node id or an object to create one", r.key, id)))
 		case inf.deleted:
-			return at(where(r.item), errorf(ErrNotFound, "%s: node %q is deleted; restore it first or link another node", r.key, id))
+			return itemErr(r.item, at(where(r.item), errorf(ErrNotFound, "%s: node %q is deleted; restore it first or link another node", r.key, id)))
 		}
 		want := sh.Relations[r.key].Shape
 		if !slices.Contains(strings.Fields(inf.shapes), want) {

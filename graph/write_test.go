@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -284,5 +285,55 @@ func TestUpdateMergesUnsetsAndLinks(t *testing.T) {
 	ok(t, err)
 	if len(u.Edges) != 0 {
 		t.Fatalf("project: null should unlink: %+v", u.Edges)
+	}
+}
+
+// WriteEach writes the items it can and reports the others by their place
+// in the batch, with what is wrong: one that does not fit the shape, one
+// whose relation names no node, one null; the rest are stored.
+func TestWriteEachWritesWhatItCan(t *testing.T) {
+	s := openTest(t, defaultShapes(t, map[string]string{"invoice.yaml": "invoice:\n  strict: true\n  identity: [title]\n  fields:\n    title: string\n    amount: integer\n  relations:\n    customer: person\n"}), Options{})
+	ctx := context.Background()
+	res, failed, err := s.WriteEach(ctx, "invoice", []map[string]any{
+		{"title": "first", "amount": 1},
+		{"title": "bad amount", "amount": "nope"},
+		{"title": "third", "customer": "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+		nil,
+		{"title": "fifth", "amount": 5},
+	})
+	ok(t, err)
+	if len(failed) != 3 || failed[0].Index != 1 || failed[1].Index != 2 || failed[2].Index != 3 {
+		t.Fatalf("failures %+v", failed)
+	}
+	for _, f := range failed {
+		if !errors.Is(f.Err, ErrInvalid) && !errors.Is(f.Err, ErrNotFound) {
+			t.Errorf("item %d: %v is neither invalid nor not found", f.Index, f.Err)
+		}
+		if want := fmt.Sprintf("items[%d]", f.Index); !strings.HasPrefix(f.Err.Error(), want) {
+			t.Errorf("item %d's error does not say where it is: %v", f.Index, f.Err)
+		}
+	}
+	if !errors.Is(failed[1].Err, ErrNotFound) || !strings.Contains(failed[0].Err.Error(), "amount") {
+		t.Errorf("a relation to no node: %v", failed[1].Err)
+	}
+	if len(res.IDs) != 5 || res.IDs[0] == "" || res.IDs[4] == "" || res.IDs[1] != "" || res.IDs[2] != "" || res.Created != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, i := range []int{0, 4} {
+		n, err := s.Get(ctx, res.IDs[i])
+		ok(t, err)
+		if n.Fields["title"] != map[int]string{0: "first", 4: "fifth"}[i] {
+			t.Errorf("item %d stored as %+v", i, n.Fields)
+		}
+	}
+	// Write is still all or nothing.
+	if _, err := s.Write(ctx, "invoice", []map[string]any{{"title": "x"}, {"title": "y", "amount": "nope"}}); err == nil {
+		t.Fatal("Write stored a batch with a bad item")
+	}
+	var page *Page
+	page, err = s.Query(ctx, Query{Shape: "invoice", Where: map[string]any{"title": "x"}})
+	ok(t, err)
+	if len(page.Nodes) != 0 {
+		t.Error("Write stored part of a refused batch")
 	}
 }

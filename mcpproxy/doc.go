@@ -5,7 +5,7 @@
 // around mcp-go's MCPServer.HandleMessage, framed by internal/jsonl), or
 // Streamable HTTP at /mcp (mcp-go's) behind internal/loopback (connections of
 // other uids are reset; a foreign Origin or Host gets 403): fixed data
-// tools (read, search, create, update, delete, link, invoke, skills, status)
+// tools (read, search, create, update, delete, link, write, invoke, skills, status)
 // plus one tool per capability from system.schema, with capability names
 // mapped to MCP-safe tool names (web.read → web_read); shapes as resources
 // (agentos://shapes/{name}) and nodes as a resource template
@@ -27,7 +27,8 @@
 // that a request gets a "server busy" error at once. Notifications and ping
 // are handled on the read loop, so a cancel or a ping is never stuck behind
 // busy calls. On stdio, calls of the fixed data tools (all but invoke) are
-// answered without mcp-go, with the same answer (fastcall.go).
+// answered without mcp-go, with the same answer (fastcall.go). write
+// (write.go) stores a batch of one shape, reporting bad items apart.
 // Skills serve rich content (content.go), prompts and resources
 // (skillitems.go); completions, subscriptions on node URIs, and the skills'
 // log lines as notifications/message are served too. A skill's

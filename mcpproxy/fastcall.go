@@ -14,7 +14,7 @@ import (
 )
 
 // The stdio fast path. A tools/call of a fixed data tool (read, search,
-// create, update, delete, link, skills, status) is most of what an agent
+// create, update, delete, link, write, skills, status) is most of what an agent
 // sends, and mcp-go spends more on one than the engine does: it decodes the
 // message six times, reflects over the result to decorate it, and its
 // encoder compacts every nested MarshalJSON again (docs/performance.md).

@@ -40,14 +40,12 @@ func (p *Proxy) refresh(ctx context.Context) {
 
 	var shapeRes []server.ServerResource // nil: shapes.list failed, keep those there are
 	var shapes struct {
-		Shapes []struct {
-			Name        string `json:"name"`
-			Description string `json:"description"`
-		} `json:"shapes"`
+		Shapes []shapeDef `json:"shapes"`
 	}
 	if err := p.eng.Call(ctx, "shapes.list", nil, &shapes, true); err != nil {
 		p.log.Warn("shapes.list failed; shape resources left as they are", "err", err)
 	} else {
+		p.describeWrite(shapes.Shapes)
 		shapeRes = make([]server.ServerResource, 0, len(shapes.Shapes))
 		for _, sh := range shapes.Shapes {
 			desc := sh.Description
@@ -75,6 +73,23 @@ func (p *Proxy) refresh(ctx context.Context) {
 		p.log.Warn("agents.list failed; no agent prompts", "err", err)
 	}
 	p.syncSkillItems(ctx, skills.Skills, agents.Agents, shapeRes)
+}
+
+// describeWrite lists the write tool again with a schema of these shapes,
+// when they changed (clients get notifications/tools/list_changed). The
+// arguments are still checked against the plain schema: an item that does
+// not fit its shape is the graph's to report, with the rest written.
+func (p *Proxy) describeWrite(defs []shapeDef) {
+	h := p.fixed["write"]
+	if h == nil {
+		return
+	}
+	raw := writeSchema(defs)
+	if string(raw) == string(h.tool.RawInputSchema) {
+		return
+	}
+	h.tool.RawInputSchema = raw
+	p.srv.AddTool(h.tool, h.handler)
 }
 
 // syncTools removes capability tools that are gone and adds new or changed

@@ -76,6 +76,7 @@ type fixedTool struct {
 	readOnly                  bool
 	build                     func(args map[string]any) (any, string) // engine params, or a message on bad arguments
 	asIs                      bool                                    // build's params are args themselves (when not a message)
+	rawSchema                 json.RawMessage                         // the input schema, when not params'
 }
 
 func passArgs(args map[string]any) (any, string) { return args, "" }
@@ -114,6 +115,12 @@ var fixedTools = []fixedTool{
 		desc:   "Link two nodes with a labelled edge (from --label--> to), e.g. a task `assigned_to` a person. Returns the edge.",
 		params: wire.LinkParams{},
 		build:  passArgs, asIs: true},
+	{name: "write", title: "Write nodes (a batch)", method: wire.MethodWrite, desc: writeDesc,
+		rawSchema: writeSchema(nil),
+		build: func(args map[string]any) (any, string) {
+			args["partial"] = true
+			return args, ""
+		}},
 	{name: "invoke", title: "Invoke a capability", method: wire.MethodInvoke,
 		desc: "Invoke any capability by its exact name (e.g. web.read) with its params; the engine picks the best provider skill unless `provider` names one. " +
 			"Prefer the dedicated capability tools when they are listed; use this for a capability without one, or to choose the provider.",
@@ -246,7 +253,10 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 	p.srv.EnableSampling()
 	for _, ft := range fixedTools {
 		ft := ft
-		raw := wire.Schema(ft.params, ft.omit...)
+		raw := ft.rawSchema
+		if raw == nil {
+			raw = wire.Schema(ft.params, ft.omit...)
+		}
 		tool := mcp.NewToolWithRawSchema(ft.name, ft.desc, raw)
 		tool.Title = ft.title
 		tool.Annotations = annotations(ft.readOnly, ft.name == "delete")
@@ -254,13 +264,15 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		if ft.method != wire.MethodInvoke {
 			p.fixed[ft.name] = h
 		}
-		p.srv.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		h.handler = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, bad := arguments(req)
 			if bad != "" {
 				return mcp.NewToolResultError(ft.name + ": " + bad), nil
 			}
 			return h.call(ctx, args, nil, &req), nil
-		})
+		}
+		h.tool = tool
+		p.srv.AddTool(tool, h.handler)
 	}
 	p.syncSkillItems(ctx, nil, nil, nil) // the node template, before the engine answers
 
@@ -274,9 +286,11 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 
 // fixedHandler serves one fixed tool's calls.
 type fixedHandler struct {
-	p   *Proxy
-	ft  fixedTool
-	sch *argSchema
+	p       *Proxy
+	ft      fixedTool
+	sch     *argSchema
+	tool    mcp.Tool // as listed
+	handler server.ToolHandlerFunc
 }
 
 // call checks args against the tool's schema and makes its engine call;

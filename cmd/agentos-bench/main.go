@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 		func(ctx context.Context) error { return b.replicatedIngest(ctx, *items) },
 		b.pointRead,
 		b.mcpRead,
+		b.mcpWrites,
 		b.bridgeReads,
 	}
 	if *big > 0 {

@@ -331,3 +331,92 @@ func (l *leanMCP) close() {
 		<-done
 	}
 }
+
+// call makes one tools/call through the lean client and returns the
+// result's structured content.
+func (l *leanMCP) call(name string, args []byte) (json.RawMessage, error) {
+	l.next++
+	l.buf = append(l.buf[:0], `{"jsonrpc":"2.0","id":`...)
+	l.buf = strconv.AppendInt(l.buf, int64(l.next), 10)
+	l.buf = append(l.buf, `,"method":"tools/call","params":{"_meta":`...)
+	l.buf = append(l.buf, leanMeta...)
+	l.buf = append(l.buf, `,"name":"`...)
+	l.buf = append(l.buf, name...)
+	l.buf = append(l.buf, `","arguments":`...)
+	l.buf = append(l.buf, args...)
+	l.buf = append(l.buf, "}}\n"...)
+	if _, err := l.in.Write(l.buf); err != nil {
+		return nil, fmt.Errorf("lean tools/call %s: %w", name, err)
+	}
+	line, err := l.out.ReadSlice('\n')
+	if err != nil {
+		return nil, fmt.Errorf("lean tools/call %s: %w", name, err)
+	}
+	var resp struct {
+		ID     int `json:"id"`
+		Result *struct {
+			StructuredContent json.RawMessage `json:"structuredContent"`
+			IsError           bool            `json:"isError"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil || resp.ID != l.next || resp.Result == nil || resp.Result.IsError {
+		return nil, fmt.Errorf("lean tools/call %s: %.300s", name, line)
+	}
+	return resp.Result.StructuredContent, nil
+}
+
+// mcpWrites compares storing n notes over MCP with the write tool (batches
+// of 100) against one create call a note, in the same run, through the
+// lean client.
+func (b *bench) mcpWrites(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	lean, err := startLeanMCP(exe, b.home, false)
+	if err != nil {
+		return err
+	}
+	defer lean.close()
+	const n, batch = 2000, 100
+	note := func(run string, i int) map[string]any {
+		return map[string]any{"title": fmt.Sprintf("mcp %s %d", run, i), "path": fmt.Sprintf("/mcp/%s/%d.md", run, i), "content": noteText(i)}
+	}
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		args, _ := json.Marshal(map[string]any{"shape": "note", "fields": note("one", i)})
+		if _, err := lean.call("create", args); err != nil {
+			return err
+		}
+	}
+	one := float64(n) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	for start := 0; start < n; start += batch {
+		items := make([]map[string]any, 0, batch)
+		for i := start; i < start+batch; i++ {
+			items = append(items, note("batch", i))
+		}
+		args, _ := json.Marshal(map[string]any{"shape": "note", "items": items})
+		out, err := lean.call("write", args)
+		if err != nil {
+			return err
+		}
+		var w struct {
+			IDs    []string          `json:"ids"`
+			Errors []json.RawMessage `json:"errors"`
+		}
+		if json.Unmarshal(out, &w) != nil || len(w.IDs) != batch || len(w.Errors) != 0 {
+			return fmt.Errorf("write: %.300s", out)
+		}
+	}
+	batched := float64(n) / time.Since(t0).Seconds()
+	b.rows = append(b.rows, row{
+		Path:   fmt.Sprintf("MCP write tool, %d notes in batches of %d", n, batch),
+		Ours:   fmt.Sprintf("%.0f items/s", batched),
+		Floor:  fmt.Sprintf("%.0f items/s one create a call", one),
+		Ratio:  batched / one,
+		Target: "none (reported)",
+		Note:   "both through agentos mcp with the lean client, in the same run",
+	})
+	return nil
+}

@@ -129,7 +129,7 @@ func TestMCPProxyEndToEnd(t *testing.T) {
 		names = append(names, tl.Name)
 		byName[tl.Name] = tl
 	}
-	fixed := []string{"read", "search", "create", "update", "delete", "link", "invoke", "skills", "status"}
+	fixed := []string{"read", "search", "create", "update", "delete", "link", "write", "invoke", "skills", "status"}
 	if len(names) < len(fixed) || strings.Join(names[:len(fixed)], ",") != strings.Join(fixed, ",") {
 		t.Fatalf("tools/list order %v: want the fixed tools %v first", names, fixed)
 	}

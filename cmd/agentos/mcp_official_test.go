@@ -145,7 +145,7 @@ func TestOfficialMCPInspectorCLIOverStdio(t *testing.T) {
 	// --strict makes the inspector fail (exit 6) on a tool schema that is
 	// not portable across clients.
 	names := in.run(t, inspectorOK, "--method", "tools/list", "--strict").toolNames(t)
-	fixed := []string{"read", "search", "create", "update", "delete", "link", "invoke", "skills", "status"}
+	fixed := []string{"read", "search", "create", "update", "delete", "link", "write", "invoke", "skills", "status"}
 	if len(names) < len(fixed) || !slices.Equal(names[:len(fixed)], fixed) || !slices.Contains(names, "test_echo") {
 		t.Fatalf("tools/list: %v, want %v first and test_echo", names, fixed)
 	}

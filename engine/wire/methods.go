@@ -71,6 +71,33 @@ type CreateParams struct {
 type WriteParams struct {
 	Shape string           `json:"shape" desc:"shape name, e.g. task"`
 	Items []map[string]any `json:"items" desc:"items to upsert by the shape's identity, all in one transaction"`
+	// Partial writes the items that can be written: one refused for
+	// itself is left out and reported in the result's errors.
+	Partial bool `json:"partial,omitempty" desc:"write the items that can be written and report the others in errors, instead of all or nothing"`
+}
+
+// WriteResult is data.write's answer: the stored nodes' ids in the items'
+// order ("" for an item in errors), how many were created or updated,
+// coercion warnings, and with partial the items refused.
+type WriteResult struct {
+	IDs      []string      `json:"ids"`
+	Created  int           `json:"created"`
+	Updated  int           `json:"updated"`
+	Warnings []ItemWarning `json:"warnings,omitempty"`
+	Errors   []ItemError   `json:"errors,omitempty"`
+}
+
+// ItemWarning is one item's coercion notes.
+type ItemWarning struct {
+	Index    int      `json:"index"`
+	Warnings []string `json:"warnings"`
+}
+
+// ItemError is an item a partial write refused, and why.
+type ItemError struct {
+	Index   int    `json:"index"`
+	Kind    Kind   `json:"kind"`
+	Message string `json:"message"`
 }
 
 // ReadParams is data.read: id for one node, or shape (with the rest) for a
