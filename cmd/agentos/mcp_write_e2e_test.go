@@ -64,15 +64,11 @@ func TestMCPWriteToolStoresABatch(t *testing.T) {
 	home := invoiceHome(t)
 	d := startDaemon(t, home)
 	c := mcpSession(t, home, "--no-autostart")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
 	// The schema as sent (mcp-go's client keeps only part of a schema).
 	schema := rawToolSchema(t, home, "write")
 	if !strings.Contains(schema, `"const":"invoice"`) || !strings.Contains(schema, `"amount":{"type":"integer"}`) || !strings.Contains(schema, `"const":"task"`) {
 		t.Fatalf("the write tool's schema does not follow the shapes: %.600s", schema)
 	}
-	_ = ctx
 
 	var w writeAnswer
 	okTool(t, c, "write", map[string]any{"shape": "invoice", "items": []any{

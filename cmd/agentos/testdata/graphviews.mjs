@@ -9,43 +9,25 @@
 // "CREATED <id>". The last stdout line is "RESULT <json>": {ok, checks,
 // console_errors, failed_requests, error}.
 
-import {createRequire} from "node:module";
-import {createInterface} from "node:readline";
 import path from "node:path";
+import {playwright, answers, checker, chromiumArgs} from "./browserkit.mjs";
 
-const require = createRequire(path.join(process.env.GV_NODE_MODULES, "/"));
-const {chromium} = require("playwright-core");
+const {chromium} = playwright(process.env.GV_NODE_MODULES);
 
 const base = process.env.GV_URL;
 const shots = process.env.GV_SHOTS;
 const ids = JSON.parse(process.env.GV_IDS);
 const result = {ok: false, checks: [], console_errors: [], failed_requests: [], error: ""};
-const log = (...a) => console.error("graphviews:", ...a);
 
-const stdin = createInterface({input: process.stdin});
-const lines = [];
-const waiting = [];
-stdin.on("line", (l) => (waiting.length ? waiting.shift()(l) : lines.push(l)));
-const nextLine = (ms) => new Promise((resolve, reject) => {
-  if (lines.length) return resolve(lines.shift());
-  const timer = setTimeout(() => reject(new Error(`no answer from the Go test within ${ms} ms`)), ms);
-  waiting.push((l) => {
-    clearTimeout(timer);
-    resolve(l);
-  });
-});
+// Answers from the Go test, one line each.
+const stdin = answers();
+const nextLine = stdin.next;
 
-function check(name, ok, detail = "") {
-  detail = String(detail).replace(/\s+/g, " ");
-  result.checks.push({name, ok: !!ok, detail});
-  log(ok ? "ok  " : "FAIL", name, detail);
-  if (!ok) throw new Error(`check failed: ${name}${detail ? ": " + detail : ""}`);
-}
+const check = checker(result, "graphviews");
 
 const browser = await chromium.launch({
   executablePath: process.env.GV_CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
+  args: chromiumArgs,
 });
 
 async function newPage(timezoneId) {

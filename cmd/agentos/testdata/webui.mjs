@@ -17,12 +17,10 @@
 // The last stdout line is "RESULT <json>": {ok, checks, console_errors,
 // failed_requests, screenshot, error}. Progress goes to stderr.
 
-import {createRequire} from "node:module";
-import {createInterface} from "node:readline";
 import path from "node:path";
+import {playwright, answers, checker, chromiumArgs} from "./browserkit.mjs";
 
-const require = createRequire(path.join(process.env.WEBUI_NODE_MODULES, "/"));
-const {chromium} = require("playwright-core");
+const {chromium} = playwright(process.env.WEBUI_NODE_MODULES);
 
 const base = process.env.WEBUI_URL;
 const fx = JSON.parse(process.env.WEBUI_FIXTURE);
@@ -32,30 +30,14 @@ const result = {ok: false, checks: [], console_errors: [], failed_requests: [], 
 const log = (...a) => console.error("webui:", ...a);
 
 // Answers from the Go test, one line each.
-const stdin = createInterface({input: process.stdin});
-const lines = [];
-const waiting = [];
-stdin.on("line", (l) => (waiting.length ? waiting.shift()(l) : lines.push(l)));
-const nextLine = (ms) => new Promise((resolve, reject) => {
-  if (lines.length) return resolve(lines.shift());
-  const timer = setTimeout(() => reject(new Error(`no answer from the Go test within ${ms} ms`)), ms);
-  waiting.push((l) => {
-    clearTimeout(timer);
-    resolve(l);
-  });
-});
+const stdin = answers();
+const nextLine = stdin.next;
 
-function check(name, ok, detail = "") {
-  detail = String(detail).replace(/\s+/g, " ");
-  result.checks.push({name, ok: !!ok, detail});
-  log(ok ? "ok  " : "FAIL", name, detail);
-  if (!ok) throw new Error(`check failed: ${name}${detail ? ": " + detail : ""}`);
-}
+const check = checker(result, "webui");
 
 const browser = await chromium.launch({
   executablePath: process.env.WEBUI_CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: chromiumArgs,
 });
 const context = await browser.newContext({viewport: {width: 1440, height: 900}, colorScheme: "light", locale: "en-US", timezoneId: "UTC"});
 const page = await context.newPage();
