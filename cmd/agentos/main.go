@@ -55,7 +55,7 @@ func commands() []command {
 		{"create", "create a node: agentos create task title=\"File taxes\" due=2027-04-15", runCreate},
 		{"update", "change a node's fields: agentos update ID status=done", runUpdate},
 		{"delete", "delete a node (softly): agentos delete ID", runDeleteRestore(wire.MethodDelete, "delete", "deleted")},
-		{"restore", "bring back a deleted node: agentos restore ID", runDeleteRestore(wire.MethodRestore, "restore", "restored")},
+		{"restore", "bring back a deleted node (agentos restore ID), or build the graph from a replica (agentos restore URL)", runDeleteRestore(wire.MethodRestore, "restore", "restored")},
 		{"link", "add an edge: agentos link FROM LABEL TO", runLinkUnlink(wire.MethodLink, "link")},
 		{"unlink", "remove an edge: agentos unlink FROM LABEL TO", runLinkUnlink(wire.MethodUnlink, "unlink")},
 		{"shapes", "list or show shapes: agentos shapes list|show NAME", runShapes},
