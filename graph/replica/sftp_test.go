@@ -21,11 +21,13 @@ import (
 )
 
 // sftpServer is an SSH server on 127.0.0.1 that serves SFTP (pkg/sftp's
-// server, on this machine's files) to user "backup" with password
-// "hunter22"; it returns its address and its host key as an
-// authorized_keys line.
-func sftpServer(t *testing.T) (addr, hostKey string) {
+// server) to user "backup" with password "hunter22", in a folder of the
+// test's (Litestream's client names paths relative to the login folder);
+// it returns its address, its host key as an authorized_keys line, and
+// that folder.
+func sftpServer(t *testing.T) (addr, hostKey, root string) {
 	t.Helper()
+	root = t.TempDir()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +75,7 @@ func sftpServer(t *testing.T) (addr, hostKey string) {
 							ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
 							req.Reply(ok, nil)
 							if ok {
-								srv, err := sftp.NewServer(ch)
+								srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(root))
 								if err == nil {
 									if err := srv.Serve(); err != nil && err != io.EOF {
 										t.Logf("sftp server: %v", err)
@@ -87,15 +89,15 @@ func sftpServer(t *testing.T) (addr, hostKey string) {
 			}()
 		}
 	}()
-	return ln.Addr().String(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+	return ln.Addr().String(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), root
 }
 
 // An SFTP replica on an SSH server in the test (its host key pinned in the
 // URL, the password from the credentials): every node restores. Without
 // a known host key, the replica is refused rather than trusted blindly.
 func TestSFTPReplicaRestoresEveryNode(t *testing.T) {
-	addr, hostKey := sftpServer(t)
-	dir := t.TempDir()
+	addr, hostKey, root := sftpServer(t)
+	dir := "/replicas"
 	rawURL := "sftp://backup@" + addr + dir + "/graph?host_key=" + url.QueryEscape(hostKey)
 	creds := Credentials{SFTPPassword: "hunter22"}
 
@@ -104,6 +106,9 @@ func TestSFTPReplicaRestoresEveryNode(t *testing.T) {
 	rp := replicate(t, dbPath, rawURL, creds)
 	ids := addNotes(t, s, "sftp", 15)
 	waitSynced(t, rp)
+	if entries, err := os.ReadDir(filepath.Join(root, "replicas", "graph")); err != nil || len(entries) == 0 {
+		t.Fatalf("nothing in the SFTP server's folder: %v %v", entries, err)
+	}
 	got, res := restoredIDs(t, rawURL, RestoreOptions{Credentials: creds})
 	for _, id := range ids {
 		if !got[id] {
