@@ -60,7 +60,7 @@ func startReplication(ctx context.Context, cfg ReplicateConfig, dbPath, home str
 // replicaCredentials reads the replica's credentials from the vault, where
 // the user keeps them (`agentos secrets set aws_access_key_id`).
 func replicaCredentials(ctx context.Context, home string, store *graph.Store) replica.Credentials {
-	v, err := vault.Open(vaultKeyPath(home))
+	v, err := vault.Open(VaultKeyPath(home))
 	if err != nil {
 		return replica.Credentials{}
 	}

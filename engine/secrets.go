@@ -24,8 +24,8 @@ import (
 // are far smaller).
 const maxSecretBytes = 1 << 20
 
-// vaultKeyPath is where the key lives in a state directory (DESIGN §2).
-func vaultKeyPath(home string) string { return filepath.Join(home, "vault.key") }
+// VaultKeyPath is where the key lives in a state directory (DESIGN §2).
+func VaultKeyPath(home string) string { return filepath.Join(home, "vault.key") }
 
 // openVault loads the key. It is read on each use rather than held for the
 // engine's life: a use is rare and the read costs microseconds, and a key
@@ -35,7 +35,7 @@ func (s *Server) openVault() (*vault.Vault, error) {
 	if s.opts.Home == "" {
 		return nil, wire.Errorf(wire.KindUnavailable, "the vault is not available: this engine runs without a state directory")
 	}
-	v, err := vault.Open(vaultKeyPath(s.opts.Home))
+	v, err := vault.Open(VaultKeyPath(s.opts.Home))
 	if err != nil {
 		return nil, wire.Errorf(wire.KindUnavailable, "the vault cannot be used: %v", err)
 	}
@@ -46,7 +46,7 @@ func (s *Server) openVault() (*vault.Vault, error) {
 // and says in the log, once, if it cannot be used; secrets.* calls repeat
 // the reason to whoever makes them.
 func checkVault(home string, log *slog.Logger) {
-	if _, err := vault.Open(vaultKeyPath(home)); err != nil {
+	if _, err := vault.Open(VaultKeyPath(home)); err != nil {
 		log.Warn("secrets are unavailable until the vault key is fixed", "err", err)
 	}
 }

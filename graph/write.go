@@ -288,8 +288,8 @@ func itemErr(i int, err error) error { return &ItemError{Index: i, Err: err} }
 
 // ItemFailure is an item WriteEach could not write.
 type ItemFailure struct {
-	Index int   `json:"index"`
-	Err   error `json:"-"`
+	Index int
+	Err   error
 }
 
 // WriteEach is Write for batches where one bad item must not cost the

@@ -280,17 +280,15 @@ function dateFields(shape) {
 const dayHead = new Intl.DateTimeFormat(undefined, {weekday: "short", year: "numeric", month: "short", day: "numeric", timeZone: "UTC"});
 const localDay = new Intl.DateTimeFormat("en-CA", {year: "numeric", month: "2-digit", day: "2-digit"});
 
-/** dayOf is the calendar day a value falls on: a date as written (never
- * shifted by a time zone), a time on the viewer's own calendar. */
+/** dayOf is the calendar day a value falls on: a date without a time of
+ * day (stored as midnight UTC, dom.js) as written, never shifted by a time
+ * zone; a time on the viewer's own calendar. */
 function dayOf(v) {
-  if (isDateOnlyValue(v)) return v.slice(0, 10);
+  if (isDateOnly(v)) return v.slice(0, 10);
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? "" : localDay.format(d);
 }
 
-// A date without a time of day, as the graph stores it (midnight UTC):
-// shown as the date itself, the same in every time zone (dom.js).
-const isDateOnlyValue = isDateOnly;
 
 export async function timelineView(view, params, ctx) {
   const name = params.name;
@@ -333,7 +331,7 @@ export async function timelineView(view, params, ctx) {
     ? h("ol", {class: "timeline"}, order.map((day) => h("li", {class: "timeline-day"},
       h("h2", {class: "timeline-date"}, h("time", {datetime: day}, dayHead.format(new Date(day + "T00:00:00Z")))),
       h("ul", null, days.get(day).map((n) => h("li", null, nodeLink(n), " ",
-        isDateOnlyValue(n.fields[field]) ? null : h("span", {class: "muted small"}, when(n.fields[field], {timeOnly: true}))))))))
+        isDateOnly(n.fields[field]) ? null : h("span", {class: "muted small"}, when(n.fields[field], {timeOnly: true}))))))))
     : h("p", {class: "empty"}, `No ${shape ? plural(shape) : name} with a ${field} yet.`),
     page.cursor ? h("p", {class: "muted small"}, "The first 1,000 are shown.") : null);
   let timer = 0;

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/engine/wire"
 	"github.com/agentos/agentos/graph"
 	"github.com/agentos/agentos/graph/replica"
@@ -79,7 +80,7 @@ func restoredSecrets(ctx context.Context, home, dbPath string) (int, string) {
 		return 0, ""
 	}
 	howto := "import the vault key exported on the machine they came from (agentos secrets export-key there, agentos secrets import-key here)"
-	keyPath := filepath.Join(home, "vault.key")
+	keyPath := engine.VaultKeyPath(home)
 	if _, err := os.Stat(keyPath); err != nil {
 		return len(list), fmt.Sprintf("%d, which cannot be decrypted: this home has no vault key; %s", len(list), howto)
 	}

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/agentos/agentos/engine"
 	"github.com/agentos/agentos/vault"
 )
 
@@ -31,7 +31,7 @@ func runExportKey(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer clear(pass)
-	data, err := vault.ExportKey(filepath.Join(e.home, "vault.key"), pass)
+	data, err := vault.ExportKey(engine.VaultKeyPath(e.home), pass)
 	if err != nil {
 		return fmt.Errorf("secrets export-key: %w", err)
 	}
@@ -74,7 +74,7 @@ func runImportKey(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer clear(pass)
-	keyPath := filepath.Join(e.home, "vault.key")
+	keyPath := engine.VaultKeyPath(e.home)
 	if err := vault.ImportKey(keyPath, data, pass, *replace); err != nil {
 		if errors.Is(err, vault.ErrPassphrase) {
 			return fmt.Errorf("secrets import-key: %w (nothing was changed)", err)

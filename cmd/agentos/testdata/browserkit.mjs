@@ -46,3 +46,21 @@ export function checker(result, prefix) {
 /** chromiumArgs start headless Chromium without reaching for the network. */
 export const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** watchPage records into result the page's console errors, uncaught
+ * exceptions, failed requests and HTTP errors (an aborted event stream,
+ * which every page load or reload ends, is not one). */
+export function watchPage(page, result) {
+  page.on("console", (m) => {
+    if (m.type() === "error") result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
+  });
+  page.on("pageerror", (e) => result.console_errors.push("uncaught: " + e.message));
+  page.on("requestfailed", (r) => {
+    const why = r.failure() && r.failure().errorText;
+    if (why === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/observer/stream") return;
+    result.failed_requests.push(`${r.method()} ${r.url()}: ${why}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) result.failed_requests.push(`${r.request().method()} ${r.url()}: HTTP ${r.status()}`);
+  });
+}

@@ -10,7 +10,7 @@
 // console_errors, failed_requests, error}.
 
 import path from "node:path";
-import {playwright, answers, checker, chromiumArgs} from "./browserkit.mjs";
+import {playwright, answers, checker, chromiumArgs, watchPage} from "./browserkit.mjs";
 
 const {chromium} = playwright(process.env.GV_NODE_MODULES);
 
@@ -34,15 +34,7 @@ async function newPage(timezoneId) {
   const context = await browser.newContext({viewport: {width: 1440, height: 1000}, colorScheme: "light", locale: "en-US", timezoneId});
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
-  page.on("console", (m) => {
-    if (m.type() === "error") result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
-  });
-  page.on("pageerror", (e) => result.console_errors.push("uncaught: " + e.message));
-  page.on("requestfailed", (r) => {
-    const why = r.failure() && r.failure().errorText;
-    if (why === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/observer/stream") return;
-    result.failed_requests.push(`${r.method()} ${r.url()}: ${why}`);
-  });
+  watchPage(page, result);
   return page;
 }
 

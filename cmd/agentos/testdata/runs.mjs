@@ -12,7 +12,7 @@
 // console_errors, failed_requests, screenshot, error}.
 
 import path from "node:path";
-import {playwright, answers, checker, chromiumArgs} from "./browserkit.mjs";
+import {playwright, answers, checker, chromiumArgs, watchPage} from "./browserkit.mjs";
 
 const {chromium} = playwright(process.env.RUNS_NODE_MODULES);
 
@@ -33,18 +33,7 @@ const browser = await chromium.launch({
 const context = await browser.newContext({viewport: {width: 1440, height: 900}, colorScheme: "light", locale: "en-US", timezoneId: "UTC"});
 const page = await context.newPage();
 page.setDefaultTimeout(20000);
-page.on("console", (m) => {
-  if (m.type() === "error") result.console_errors.push(`${m.text()} (${m.location().url || "?"})`);
-});
-page.on("pageerror", (e) => result.console_errors.push("uncaught: " + e.message));
-page.on("requestfailed", (r) => {
-  const why = r.failure() && r.failure().errorText;
-  if (why === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/observer/stream") return;
-  result.failed_requests.push(`${r.method()} ${r.url()}: ${why}`);
-});
-page.on("response", (r) => {
-  if (r.status() >= 400) result.failed_requests.push(`${r.request().method()} ${r.url()}: HTTP ${r.status()}`);
-});
+watchPage(page, result);
 
 async function run() {
   await page.goto(base + "/#/runs");
