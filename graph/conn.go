@@ -27,9 +27,24 @@ type querier interface {
 type poolQ struct {
 	s   *Store
 	ctx context.Context
+	// outer, when set, is the caller's context while ctx is detached from
+	// it (see streamReader): it is checked between rows.
+	outer context.Context
 }
 
 func (s *Store) reader(ctx context.Context) poolQ { return poolQ{s: s, ctx: ctx} }
+
+// streamReader is a reader for statements that stream their rows in index
+// order: the statement runs detached from ctx (see pointCtx), and a
+// cancelled ctx stops the read at the next row it returns instead of by
+// interrupting SQLite. Filters that reject a long run of index entries
+// delay that row; the run is bounded by the driving index range.
+func (s *Store) streamReader(ctx context.Context) poolQ {
+	return poolQ{s: s, ctx: pointCtx(ctx), outer: ctx}
+}
+
+// outerCheckRows is how often a streaming read checks its caller's context.
+const outerCheckRows = 64
 
 // pointCtx strips cancellation for short point reads: with a cancellable
 // context both database/sql and the driver start a watcher goroutine per
@@ -67,6 +82,9 @@ func (s *Store) rstmt(ctx context.Context, q string) (st *sql.Stmt, cached bool,
 }
 
 func (p poolQ) query(q string, args []any, ncol int, fn func(row []any) error) error {
+	if p.outer != nil && p.outer.Err() != nil {
+		return p.outer.Err()
+	}
 	st, cached, err := p.s.rstmt(p.ctx, q)
 	if err != nil {
 		return err
@@ -84,7 +102,12 @@ func (p poolQ) query(q string, args []any, ncol int, fn func(row []any) error) e
 	for i := range ptrs {
 		ptrs[i] = &row[i]
 	}
-	for rows.Next() {
+	for n := 1; rows.Next(); n++ {
+		if p.outer != nil && n%outerCheckRows == 0 {
+			if err := p.outer.Err(); err != nil {
+				return err
+			}
+		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}

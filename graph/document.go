@@ -167,10 +167,12 @@ func parseDoc(doc string) (map[string]fieldVal, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("graph: corrupt fields document: %w", err)
+		return nil, corruptDoc(err)
 	}
 	return out, nil
 }
+
+func corruptDoc(err error) error { return fmt.Errorf("graph: corrupt fields document: %w", err) }
 
 // docFields decodes a fields document straight into Node.Fields form.
 func docFields(doc string) (map[string]any, error) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agentos/agentos/internal/jsonstr"
 	"github.com/agentos/agentos/shapes"
 )
 
@@ -133,6 +134,25 @@ type whereCond struct {
 // through the vals(key, value) index and pages are keyset-paginated, so a
 // page costs the same at any depth and stays stable under concurrent inserts.
 func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
+	pr, err := s.queryRows(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Nodes: make([]*Node, 0, len(pr.rows)), Cursor: pr.cursor, Warnings: pr.warnings}
+	for i := range pr.rows {
+		node, err := pr.rows[i].node()
+		if err != nil {
+			return nil, err
+		}
+		node.Edges = liveEdges(&pr.rows[i], pr.edges)
+		page.Nodes = append(page.Nodes, node)
+	}
+	return page, nil
+}
+
+// queryRows runs q: the page's rows in one statement, their edges in a
+// second (none when q.OmitEdges).
+func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 	if strings.TrimSpace(q.Shape) == "" {
 		return nil, errorf(ErrInvalid, "query needs a shape")
 	}
@@ -146,7 +166,17 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		limit = MaxPageLimit
 	}
 	reg := s.reg.Load()
+	ord, err := parseOrder(q.Order)
+	if err != nil {
+		return nil, err
+	}
+	// A page in creation order streams from an index and stops at its
+	// limit; one sorted by a value reads every candidate first, and only
+	// an interrupt can stop it early.
 	rq := s.reader(ctx)
+	if ord.kind == orderID {
+		rq = s.streamReader(ctx)
+	}
 	sh, known := reg.Get(q.Shape)
 	if !known {
 		// Nodes of a shape whose definition went away stay listable; a name
@@ -168,31 +198,31 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	type rowKey struct {
-		seq int64
-		val any
+	type pageRow struct {
+		nodeRow
+		val any // the order value, for the cursor
 	}
-	var rows []rowKey
-	if err := rq.query(sqlText, args, 2, func(r []any) error {
+	var rows []pageRow
+	if err := rq.query(sqlText, args, 8, func(r []any) error {
 		seq := r[0].(int64)
 		// An array holding the matched value twice yields its node twice,
 		// always adjacently (same order value, same seq).
 		if n := len(rows); n > 0 && rows[n-1].seq == seq {
 			return nil
 		}
-		rows = append(rows, rowKey{seq: seq, val: r[1]})
+		rows = append(rows, pageRow{nodeRow: scanNode(r), val: r[7]})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	page := &Page{Nodes: []*Node{}}
+	page := &pageRows{}
 	keys := slices.Sorted(maps.Keys(q.Where))
 	if ord.kind == orderField {
 		keys = append(keys, ord.field)
 	}
 	for _, k := range keys {
-		if w := s.Shapes().UnknownKey(q.Shape, k); w != "" && !slices.Contains(page.Warnings, w) {
-			page.Warnings = append(page.Warnings, w)
+		if w := s.Shapes().UnknownKey(q.Shape, k); w != "" && !slices.Contains(page.warnings, w) {
+			page.warnings = append(page.warnings, w)
 		}
 	}
 	if len(rows) > limit {
@@ -201,19 +231,97 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		if ord.kind != orderID {
 			cursorValue(&c, last.val)
 		}
-		page.Cursor = encodeCursor(c)
+		page.cursor = encodeCursor(c)
 		rows = rows[:limit]
 	}
-	seqs := make([]int64, len(rows))
+	page.rows = make([]nodeRow, len(rows))
+	var live []string
 	for i, r := range rows {
-		seqs[i] = r.seq
+		page.rows[i] = r.nodeRow
+		if r.deleted == nil {
+			live = append(live, r.id)
+		}
 	}
-	nodes, _, err := s.loadNodesBySeq(rq, seqs, !q.OmitEdges)
+	if !q.OmitEdges && len(live) > 0 {
+		if page.edges, err = s.loadEdges(rq, live); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+// pageRows is a page as read: its rows, their edges, and the rest of Page.
+type pageRows struct {
+	rows     []nodeRow
+	edges    pageEdges
+	cursor   string
+	warnings []string
+}
+
+// QueryJSON is Query's page as JSON, written straight from the rows (see
+// wirejson.go): the same bytes json.Marshal of Query's page gives.
+func (s *Store) QueryJSON(ctx context.Context, q Query) (json.RawMessage, error) {
+	pr, err := s.queryRows(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	page.Nodes = nodes
-	return page, nil
+	b := append(make([]byte, 0, 512*len(pr.rows)+32), `{"nodes":[`...)
+	for i := range pr.rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = appendNodeJSON(b, &pr.rows[i], liveEdges(&pr.rows[i], pr.edges)); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, ']')
+	if pr.cursor != "" {
+		b = append(b, `,"cursor":`...)
+		b = jsonstr.Append(b, pr.cursor, true)
+	}
+	if len(pr.warnings) > 0 {
+		b = append(b, `,"warnings":[`...)
+		for i, w := range pr.warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonstr.Append(b, w, true)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// selectiveLimit is the largest page Selective calls short.
+const selectiveLimit = 100
+
+// Selective reports whether q is a short read: a page of at most
+// selectiveLimit nodes in creation order, driven by an exact text value (a
+// title, a url, an email), so its cost is bounded by the few nodes that
+// hold that value rather than by the size of the shape. The engine runs
+// such reads on the connection's read loop, as it runs point reads.
+func (s *Store) Selective(q Query) bool {
+	if q.Limit > selectiveLimit || len(q.Where) == 0 {
+		return false
+	}
+	if ord, err := parseOrder(q.Order); err != nil || ord.kind != orderID {
+		return false
+	}
+	reg := s.reg.Load()
+	sh, known := reg.Get(q.Shape)
+	if !known {
+		return false
+	}
+	conds, err := compileWhere(reg, sh, q.Shape, q.Where)
+	if err != nil {
+		return false
+	}
+	d := pickDriver(conds)
+	if d < 0 || conds[d].rel {
+		return false
+	}
+	_, text := conds[d].value.(string)
+	return text
 }
 
 func compileWhere(reg *shapes.Registry, sh *shapes.Shape, shape string, where map[string]any) ([]whereCond, error) {
@@ -280,7 +388,8 @@ func docPath(key string) string {
 	return "$." + string(appendJSONString(nil, key))
 }
 
-// buildQuery compiles q into one SELECT of (seq, order value). The driving
+// buildQuery compiles q into one SELECT of the page's node rows and their
+// order values. The driving
 // table is chosen so an index does the filtering: a field condition drives
 // through the vals primary key (key, value, owner) — whose entries are in
 // creation order, so the default order needs no sort — else a relation
@@ -368,13 +477,15 @@ func (p *sqlQuery) selectFrom(shape string, includeDeleted bool) {
 		from, p.idCol = "vals d CROSS JOIN nodes n ON n.seq = d.owner", "d.owner"
 		cond, condArgs = "d.key = ? AND d.value = ? AND d.owner > 0", []any{d.key, d.value}
 	}
+	// The node's columns in scanNode's order, then the order value.
+	cols := "SELECT " + p.idCol + ", n.id, n.shapes, n.fields, n.created_at, n.updated_at, n.deleted_at, "
 	switch p.ord.kind {
 	case orderUpdated:
-		p.add("SELECT " + p.idCol + ", n.updated_at")
+		p.add(cols + "n.updated_at")
 	case orderField:
-		p.add("SELECT "+p.idCol+", json_extract(n.fields, ?)", docPath(p.ord.field))
+		p.add(cols+"json_extract(n.fields, ?)", docPath(p.ord.field))
 	default:
-		p.add("SELECT " + p.idCol + ", NULL")
+		p.add(cols + "NULL")
 	}
 	p.add(" FROM "+from+" WHERE "+cond, condArgs...)
 	if p.driver >= 0 {
@@ -448,7 +559,7 @@ func (p *sqlQuery) orderBy(limit int) {
 	case orderUpdated:
 		p.add(" ORDER BY n.updated_at" + dir + ", " + p.idCol + dir)
 	case orderField:
-		p.add(" ORDER BY 2" + dir + ", " + p.idCol + dir)
+		p.add(" ORDER BY 8" + dir + ", " + p.idCol + dir)
 	}
 	p.add(" LIMIT ?", int64(limit+1))
 }

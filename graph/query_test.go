@@ -251,7 +251,7 @@ func TestWhereQueriesUseIndexes(t *testing.T) {
 			}
 		}
 	}
-	text, args := s.nodesSQL("id", []any{"01JAAAAAAAAAAAAAAAAAAAAAAA"}, true)
+	text, args := s.nodesSQL("id", 1, true), []any{"01JAAAAAAAAAAAAAAAAAAAAAAA"}
 	var plan []string
 	ok(t, s.reader(context.Background()).query("EXPLAIN QUERY PLAN "+text, args, 4, func(r []any) error {
 		plan = append(plan, fmt.Sprint(r[3]))
@@ -315,6 +315,55 @@ func TestACursorFromAnotherQueryIsRefused(t *testing.T) {
 		q.Cursor = first.Cursor
 		if _, err := s.Query(ctx, q); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v, want invalid", q, err)
+		}
+	}
+}
+
+// A page in creation order runs detached from its context (no watcher
+// goroutines per statement) but still stops when the context ends: before
+// it starts, and between rows.
+func TestStreamingQueryStopsWhenCancelled(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := context.Background()
+	_, err := s.Write(ctx, "task", benchItems(0))
+	ok(t, err)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Query(cancelled, Query{Shape: "task", Limit: 1000}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("query with a cancelled context: %v, want context.Canceled", err)
+	}
+	rows := 0
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = s.streamReader(stop).query("SELECT seq FROM nodes ORDER BY seq", nil, 1, func([]any) error {
+		if rows++; rows == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || rows > 10+outerCheckRows {
+		t.Fatalf("cancelled mid-read after %d rows: %v, want context.Canceled within %d rows", rows, err, outerCheckRows)
+	}
+}
+
+func TestSelectiveQueries(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	for _, c := range []struct {
+		q    Query
+		want bool
+	}{
+		{Query{Shape: "task", Where: map[string]any{"title": "a"}}, true},
+		{Query{Shape: "task", Where: map[string]any{"title": "a", "done": true}}, true},
+		{Query{Shape: "task", Where: map[string]any{"title": "a"}, Limit: 100}, true},
+		{Query{Shape: "task", Where: map[string]any{"title": "a"}, Limit: 101}, false},
+		{Query{Shape: "task", Where: map[string]any{"title": "a"}, Order: "-priority"}, false},
+		{Query{Shape: "task", Where: map[string]any{"priority": 2}}, false},
+		{Query{Shape: "task", Where: map[string]any{"title": nil}}, false},
+		{Query{Shape: "task"}, false},
+		{Query{Shape: "nosuchshape", Where: map[string]any{"title": "a"}}, false},
+	} {
+		if got := s.Selective(c.q); got != c.want {
+			t.Errorf("Selective(%+v) = %v, want %v", c.q, got, c.want)
 		}
 	}
 }

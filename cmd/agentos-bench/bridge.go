@@ -9,6 +9,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/agentos/agentos/bridge"
@@ -24,6 +27,13 @@ func runEngineChild(ctx context.Context, home string) error {
 	ln, err := bridge.Listen("127.0.0.1:0")
 	if err != nil {
 		return err
+	}
+	if dir := os.Getenv(profileEnv); dir != "" {
+		stop, err := cpuProfile(filepath.Join(dir, "engine-"+strconv.Itoa(os.Getpid())+".cpu"))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg := engine.Config{Home: home, Version: "bench", LogLevel: slog.LevelError}
 	stopBridge := bridge.Attach(ctx, &cfg, ln, bridge.Options{Home: home, Version: "bench"})

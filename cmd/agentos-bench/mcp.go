@@ -26,8 +26,23 @@ const childMCP = "__mcp"
 
 // profileEnv names a directory: when set, the MCP step writes CPU profiles
 // and execution traces of the proxy child and of the measuring client there
-// (mcp-child-PID.cpu and .trace for each proxy child, mcp-client.cpu, mcp-client.trace).
+// (mcp-child-PID.cpu and .trace for each proxy child, mcp-client.cpu, mcp-client.trace),
+// and the engine children write a CPU profile of their whole run
+// (engine-PID.cpu).
 const profileEnv = "AGENTOS_BENCH_PROFILE"
+
+// cpuProfile starts a CPU profile into path; the returned func stops it.
+func cpuProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
 
 // profile starts a CPU profile and an execution trace into dir/name.*; the
 // returned func stops both. Without dir it does nothing.
