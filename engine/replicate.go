@@ -53,6 +53,9 @@ func startReplication(ctx context.Context, cfg ReplicateConfig, dbPath, home str
 		return r
 	}
 	r.rp = rp
+	if err := store.HandOverCheckpoints(ctx); err != nil {
+		log.Warn("the store still checkpoints in the background", "err", err)
+	}
 	log.Info("replicating the graph", "replica", r.url, "interval", interval)
 	return r
 }

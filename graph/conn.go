@@ -291,6 +291,9 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 	if err != nil {
 		return mapErr(err)
 	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
+	}
 	if s.onChange != nil && len(ev.IDs) > 0 {
 		s.onChange(ev)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,8 @@ type Store struct {
 
 	texts sync.Map // textKey → generated SQL text (see inSQL, bulk)
 
+	ckpt *checkpointer // nil for a read-only store
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -83,6 +86,7 @@ func writerDSN(path string) string {
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-8000)" +
 		"&_pragma=temp_store(MEMORY)" +
+		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")" +
 		"&_txlock=immediate"
 }
 
@@ -137,6 +141,10 @@ func Open(ctx context.Context, path string, reg *shapes.Registry, opts Options) 
 	if s.rdb, err = openReaders(ctx, abs, n); err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
+		return nil, err
+	}
+	if s.ckpt, err = startCheckpointer(abs); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -239,6 +247,9 @@ func openReaders(ctx context.Context, path string, n int) (*sql.DB, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.ckpt != nil {
+			errs = append(errs, s.ckpt.stop())
+		}
 		s.rmu.Lock()
 		for _, st := range s.rstmts {
 			st.Close()

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -172,22 +173,23 @@ func (b *bench) ingest(ctx context.Context, n int) error {
 	}
 	floorRate := float64(n) / floorDur.Seconds()
 
-	t0 := time.Now()
-	for start := 0; start < n; start += 1000 {
-		end := min(start+1000, n)
-		items := make([]map[string]any, 0, end-start)
-		for _, r := range rows[start:end] {
-			items = append(items, map[string]any{"name": r.name, "content": r.content})
-		}
-		var res struct {
-			IDs []string `json:"ids"`
-		}
-		if err := b.client.Call(ctx, "data.write", map[string]any{"shape": "note", "items": items}, &res); err != nil {
-			return fmt.Errorf("data.write: %w", err)
-		}
-		b.ids = append(b.ids, res.IDs...)
+	// A fifth of the notes with one call in flight, the rest with two: a
+	// client that sends the next batch while the engine stores the last
+	// keeps the writer busy (issue 16), and is the figure the targets use.
+	split := min(max(n/5/1000*1000, 1000), n)
+	seqDur, err := b.ingestBatches(ctx, rows[:split], 1)
+	if err != nil {
+		return err
 	}
-	rate := float64(n) / time.Since(t0).Seconds()
+	pipeDur, err := b.ingestBatches(ctx, rows[split:], 2)
+	if err != nil {
+		return err
+	}
+	pipeN := n - split
+	if pipeN == 0 { // too few notes for a second part: report the first
+		pipeN, pipeDur = split, seqDur
+	}
+	rate := float64(pipeN) / pipeDur.Seconds()
 	ratio := rate / floorRate
 	met := ratio >= 0.5
 	b.rows = append(b.rows, row{
@@ -197,7 +199,45 @@ func (b *bench) ingest(ctx context.Context, n int) error {
 		Ratio:  ratio,
 		Target: "≥ 0.5× raw modernc insert, 1000/tx",
 		Met:    &met,
-		Note:   "ours: JSON over the socket, identity check, node + shape + values + FTS + history rows; floor: one prepared INSERT per row",
+		Note:   "ours: JSON over the socket, identity check, node + shape + values + FTS + history rows, two calls in flight; floor: one prepared INSERT per row",
+	})
+
+	// The schema floor: the same rows, read back and inserted raw.
+	floor, err := openSchemaFloor(ctx, filepath.Join(b.home, "data", "agentos.db"), filepath.Join(b.dir, "schema-floor.db"))
+	if err != nil {
+		return err
+	}
+	defer floor.close()
+	seqBatches, err := floor.load(b.ids[0], b.ids[split-1], 1000)
+	if err != nil {
+		return err
+	}
+	seqFloor, err := floor.insert(seqBatches)
+	if err != nil {
+		return err
+	}
+	pipeFloor := seqFloor
+	if split < n {
+		pipeBatches, err := floor.load(b.ids[split], b.ids[n-1], 1000)
+		if err != nil {
+			return err
+		}
+		if pipeFloor, err = floor.insert(pipeBatches); err != nil {
+			return err
+		}
+	}
+	schemaRate := float64(pipeN) / pipeFloor.Seconds()
+	sratio := rate / schemaRate
+	smet := sratio >= 0.8
+	b.rows = append(b.rows, row{
+		Path:   fmt.Sprintf("data.write ingest against the schema floor, %d notes", pipeN),
+		Ours:   fmt.Sprintf("%.0f items/s", rate),
+		Floor:  fmt.Sprintf("%.0f items/s", schemaRate),
+		Ratio:  sratio,
+		Target: "≥ 0.8× the same rows inserted raw",
+		Met:    &smet,
+		Note: fmt.Sprintf("two calls in flight; with one: %.0f items/s, %.2f× its floor (%d notes); floor: the ingest's own node, shape, values and FTS rows and a create record per 1000, read back and inserted with multi-row INSERTs into a fresh graph schema",
+			float64(split)/seqDur.Seconds(), (float64(split)/seqDur.Seconds())/(float64(split)/seqFloor.Seconds()), split),
 	})
 
 	// The point-read floor uses the same raw table, while it exists.
@@ -211,6 +251,55 @@ func (b *bench) ingest(ctx context.Context, n int) error {
 	}
 	b.pointFloor = floorLat
 	return nil
+}
+
+// ingestBatches writes rows as notes, 1000 a call, with inFlight calls
+// outstanding, appends their ids to b.ids in order, and returns the time.
+func (b *bench) ingestBatches(ctx context.Context, rows []rawRow, inFlight int) (time.Duration, error) {
+	nb := (len(rows) + 999) / 1000
+	ids := make([][]string, nb)
+	errs := make([]error, inFlight)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < inFlight; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if errs[w] != nil {
+					continue // drain, so the sender never blocks
+				}
+				items := make([]map[string]any, 0, 1000)
+				for _, r := range rows[i*1000 : min((i+1)*1000, len(rows))] {
+					items = append(items, map[string]any{"name": r.name, "content": r.content})
+				}
+				var res struct {
+					IDs []string `json:"ids"`
+				}
+				if err := b.client.Call(ctx, "data.write", map[string]any{"shape": "note", "items": items}, &res); err != nil {
+					errs[w] = fmt.Errorf("data.write: %w", err)
+					continue
+				}
+				ids[i] = res.IDs
+			}
+		}()
+	}
+	for i := 0; i < nb; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	d := time.Since(t0)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	for _, part := range ids {
+		b.ids = append(b.ids, part...)
+	}
+	return d, nil
 }
 
 func (b *bench) pointRead(ctx context.Context) error {
