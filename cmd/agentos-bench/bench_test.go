@@ -44,7 +44,7 @@ func TestBenchReportsEveryPathAgainstItsFloor(t *testing.T) {
 	if err := json.Unmarshal(out, &rows); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out)
 	}
-	want := []string{"system.ping", "data.write ingest", "data.write ingest with replication on", "replica lag during that ingest", "data.read {id}", "MCP tools/call read {id} via the proxy (", "MCP tools/call read {id} via the proxy, lean client", "floor: data.read {id} through a raw line relay", "MCP write tool", "GET /api/nodes?shape=", "GET /api/nodes/{id}", "GET /api/shapes", "data.read {shape, where}", "data.search a word in 25%", "GET /api/graph (the overview)", "no-op skill call, sandboxed fork server", "no-op skill call, sandboxed spawn", "no-op skill call, sandbox off", "20 concurrent", "idle engine RSS"}
+	want := []string{"system.ping", "data.write ingest, ", "data.write ingest against the schema floor", "data.write ingest with replication on", "replica lag during that ingest", "data.read {id}", "MCP tools/call read {id} via the proxy (", "MCP tools/call read {id} via the proxy, lean client", "floor: data.read {id} through a raw line relay", "MCP write tool", "GET /api/nodes?shape=", "GET /api/nodes/{id}", "GET /api/shapes", "data.read {shape, where}", "data.search a word in 25%", "GET /api/graph (the overview)", "no-op skill call, sandboxed fork server", "no-op skill call, sandboxed spawn", "no-op skill call, sandbox off", "20 concurrent", "idle engine RSS"}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %s", len(rows), len(want), out)
 	}
