@@ -90,9 +90,22 @@ func writerDSN(path string) string {
 		"&_txlock=immediate"
 }
 
+// readerDSN: readers map the database file (up to readerMmapBytes) instead
+// of copying its pages into a page cache each: a read of a cold page is a
+// page fault rather than a pread syscall, and every reader connection
+// shares the one mapping. It halved search and cut a third off
+// where-queries on a 100k-node graph (agentos-bench). The mapped pages
+// count in the engine's RSS once touched, but they are the file's, in the
+// kernel's page cache, and it takes them back under memory pressure. The
+// writer keeps its own cache: it reads little, and writes go to the WAL.
 func readerDSN(path string) string {
-	return "file:" + dsnPath(path) + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)"
+	return "file:" + dsnPath(path) + "?mode=ro&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)" +
+		"&_pragma=mmap_size(" + strconv.Itoa(readerMmapBytes) + ")"
 }
+
+// readerMmapBytes bounds the readers' mapping of the database file; past it
+// they read the rest of the file as SQLite normally does.
+const readerMmapBytes = 256 << 20
 
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the reader pool.

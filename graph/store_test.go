@@ -303,3 +303,16 @@ func TestCountsAgreeWithTheirDefinition(t *testing.T) {
 		t.Fatalf("Counts = %+v, want 5 nodes, 2 notes, 5 items", got)
 	}
 }
+
+// Readers map the database file (readerDSN); SQLite would silently read
+// through its page cache if the pragma did not take.
+func TestReadersMapTheDatabaseFile(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	var n int64
+	if err := s.rdb.QueryRowContext(context.Background(), "PRAGMA mmap_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != readerMmapBytes {
+		t.Fatalf("readers' mmap_size = %d, want %d", n, readerMmapBytes)
+	}
+}
