@@ -143,6 +143,16 @@ func peekID(line []byte) json.RawMessage {
 	return validID(m.ID)
 }
 
+// storeJSON is a result the graph wrote as JSON itself (GetJSON,
+// QueryJSON): compact, on one line and valid by construction, so the
+// response carries it without the scan a json.RawMessage from a worker
+// gets (a page of 50 nodes is ~25 KB).
+type storeJSON []byte
+
+// MarshalJSON keeps a storeJSON JSON where a result is encoded again (the
+// results of skills' ops and agents' data tools).
+func (j storeJSON) MarshalJSON() ([]byte, error) { return j, nil }
+
 // encodeResponse builds one response line. Exactly one of result and err is
 // used; the result is encoded once, straight into the line.
 func encodeResponse(id json.RawMessage, result any, err error) []byte {
@@ -150,7 +160,9 @@ func encodeResponse(id json.RawMessage, result any, err error) []byte {
 		id = json.RawMessage("null")
 	}
 	var res []byte
-	if raw, ok := result.(json.RawMessage); ok && err == nil && json.Valid(raw) && bytes.IndexByte(raw, '\n') < 0 {
+	if own, ok := result.(storeJSON); ok && err == nil {
+		res = own
+	} else if raw, ok := result.(json.RawMessage); ok && err == nil && json.Valid(raw) && bytes.IndexByte(raw, '\n') < 0 {
 		// A tool's result as the worker sent it: already JSON on one line,
 		// so it goes out as is rather than through another full copy.
 		res = raw

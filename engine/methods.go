@@ -220,12 +220,19 @@ func (s *Server) dataRead(ctx context.Context, _ *call, p *wire.ReadParams) (any
 	// The JSON forms: the answer is written from the rows, not decoded
 	// into a Node and encoded again (graph/wirejson.go).
 	case p.ID != "":
-		return s.store.GetJSON(ctx, p.ID)
+		return asStoreJSON(s.store.GetJSON(ctx, p.ID))
 	case p.Shape != "":
-		return s.store.QueryJSON(ctx, graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order,
-			Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
+		return asStoreJSON(s.store.QueryJSON(ctx, graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order,
+			Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted}))
 	}
 	return nil, wire.Errorf(wire.KindInvalid, "data.read: param \"id\" or \"shape\" is required")
+}
+
+func asStoreJSON(b json.RawMessage, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return storeJSON(b), nil
 }
 
 func (s *Server) dataUpdate(ctx context.Context, _ *call, p *wire.UpdateParams) (any, error) {

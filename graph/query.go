@@ -203,7 +203,16 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 		val any // the order value, for the cursor
 	}
 	var rows []pageRow
-	if err := rq.query(sqlText, args, 8, func(r []any) error {
+	folded := foldsEdges(q, ord, conds) // edges come with the rows (edgesCol)
+	ncol := 8
+	if folded {
+		ncol = 9
+	}
+	var edges pageEdges
+	if folded {
+		edges = pageEdges{}
+	}
+	if err := rq.query(sqlText, args, ncol, func(r []any) error {
 		seq := r[0].(int64)
 		// An array holding the matched value twice yields its node twice,
 		// always adjacently (same order value, same seq).
@@ -211,6 +220,9 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 			return nil
 		}
 		rows = append(rows, pageRow{nodeRow: scanNode(r), val: r[7]})
+		if folded {
+			return edges.addJSON(r[8])
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -235,6 +247,7 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 		rows = rows[:limit]
 	}
 	page.rows = make([]nodeRow, len(rows))
+	page.edges = edges
 	var live []string
 	for i, r := range rows {
 		page.rows[i] = r.nodeRow
@@ -242,7 +255,7 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 			live = append(live, r.id)
 		}
 	}
-	if !q.OmitEdges && len(live) > 0 {
+	if !q.OmitEdges && !folded && len(live) > 0 {
 		if page.edges, err = s.loadEdges(rq, live); err != nil {
 			return nil, err
 		}
@@ -406,7 +419,7 @@ func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, er
 			return "", nil, ord, err
 		}
 	}
-	p := &sqlQuery{conds: conds, driver: pickDriver(conds), ord: ord}
+	p := &sqlQuery{conds: conds, driver: pickDriver(conds), ord: ord, edges: foldsEdges(q, ord, conds)}
 	p.selectFrom(q.Shape, q.IncludeDeleted)
 	p.filters()
 	if after != nil {
@@ -425,7 +438,31 @@ type sqlQuery struct {
 	driver int    // the condition whose index drives the scan; -1: none (node_shapes)
 	idCol  string // the row key column of the driving table
 	ord    order
+	// edges: the statement also selects each row's live edges (edgesCol).
+	edges bool
 }
+
+// foldsEdges tells whether q's statement selects its rows' edges too: only
+// when its rows stream in creation order and stop at the limit (not driven
+// through edges, whose matches are sorted): a sorted page would compute
+// them for every candidate.
+func foldsEdges(q Query, ord order, conds []whereCond) bool {
+	if q.OmitEdges || ord.kind != orderID {
+		return false
+	}
+	d := pickDriver(conds)
+	return d < 0 || !conds[d].rel
+}
+
+// edgesCol is a row's live edges as one JSON array of [side, id, label,
+// from, to, created_at], sides as in selEdges: a page in creation order
+// then costs one statement.
+const edgesCol = `, (SELECT json_group_array(json_array(le.side, le.id, le.label, le.from_id, le.to_id, le.created_at)) FROM (
+	SELECT 1 AS side, e.id, e.label, e.from_id, e.to_id, e.created_at FROM edges e JOIN nodes t ON t.id = e.to_id
+	WHERE e.from_id = n.id AND e.deleted_at IS NULL AND t.deleted_at IS NULL
+	UNION ALL
+	SELECT 2, e.id, e.label, e.from_id, e.to_id, e.created_at FROM edges e JOIN nodes f ON f.id = e.from_id
+	WHERE e.to_id = n.id AND e.deleted_at IS NULL AND f.deleted_at IS NULL AND e.from_id <> e.to_id) AS le)`
 
 func (p *sqlQuery) add(text string, args ...any) {
 	p.b.WriteString(text)
@@ -486,6 +523,9 @@ func (p *sqlQuery) selectFrom(shape string, includeDeleted bool) {
 		p.add(cols+"json_extract(n.fields, ?)", docPath(p.ord.field))
 	default:
 		p.add(cols + "NULL")
+	}
+	if p.edges {
+		p.add(edgesCol)
 	}
 	p.add(" FROM "+from+" WHERE "+cond, condArgs...)
 	if p.driver >= 0 {

@@ -222,7 +222,9 @@ func TestWhereQueriesUseIndexes(t *testing.T) {
 		}))
 		joined := strings.Join(plan, " | ")
 		for _, line := range plan {
-			if strings.HasPrefix(line, "SCAN") && !strings.Contains(line, "CONSTANT ROW") {
+			// SCAN le reads a row's own edges from the subquery of
+			// edgesCol, each found through an index.
+			if strings.HasPrefix(line, "SCAN") && !strings.Contains(line, "CONSTANT ROW") && line != "SCAN le" {
 				t.Errorf("where %v scans: %s", q.Where, joined)
 			}
 		}

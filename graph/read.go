@@ -124,6 +124,28 @@ func (pe pageEdges) add(side int64, e Edge) {
 	pe[owner] = append(pe[owner], e)
 }
 
+// addJSON files the edges of an edgesCol value (a JSON array text).
+func (pe pageEdges) addJSON(col any) error {
+	text, _ := col.(string)
+	if text == "" || text == "[]" {
+		return nil
+	}
+	var es [][6]any
+	if err := json.Unmarshal([]byte(text), &es); err != nil {
+		return fmt.Errorf("graph: edges of a page row: %w", err)
+	}
+	for _, e := range es {
+		side, _ := e[0].(float64)
+		id, _ := e[1].(string)
+		label, _ := e[2].(string)
+		from, _ := e[3].(string)
+		to, _ := e[4].(string)
+		at, _ := e[5].(float64)
+		pe.add(int64(side), Edge{ID: id, Label: label, From: from, To: to, CreatedAt: msTime(int64(at))})
+	}
+	return nil
+}
+
 // loadNodes reads nodes by id, in the order given (missing ids skipped,
 // repeats returned once), with their edges in the same statement.
 func (s *Store) loadNodes(q querier, ids []string, withEdges bool) ([]*Node, error) {
