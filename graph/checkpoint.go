@@ -72,19 +72,17 @@ func (c *checkpointer) stop() error {
 	return c.db.Close()
 }
 
-// HandOverCheckpoints stops the background checkpoints and gives the writer
-// SQLite's own threshold back, for a graph whose replicator checkpoints the
-// WAL itself once it has shipped it (Litestream does): two checkpointers
-// would only compete, and the replicator's read lock keeps the WAL from
-// restarting under ours anyway.
+// HandOverCheckpoints stops the background checkpoints, for a graph whose
+// replicator checkpoints the WAL itself once it has shipped it (Litestream
+// does, on its own connection after each sync): two checkpointers would
+// only compete, and the replicator's read lock keeps the WAL from
+// restarting under ours anyway. The writer keeps its backstop threshold,
+// so checkpoints stay off the write path there too.
 func (s *Store) HandOverCheckpoints(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.ckpt == nil || s.wstmts == nil {
+	if s.ckpt == nil {
 		return nil
-	}
-	if _, err := s.wconn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000"); err != nil {
-		return fmt.Errorf("graph: hand over checkpoints: %w", mapErr(err))
 	}
 	err := s.ckpt.stop()
 	s.ckpt = nil

@@ -136,6 +136,9 @@ type wtx struct {
 	buf     []byte              // reused document buffer
 	nextSeq int64               // last nodes.seq handed out; 0 = not loaded yet
 	states  map[string]*nodeState
+	// precoerced, when set, is the next top-level upsert's items coerced
+	// before the transaction began, against w.reg (see writeItems).
+	precoerced []*shapes.Coerced
 
 	evIDs    []string
 	evSeen   map[string]bool

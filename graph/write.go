@@ -106,7 +106,21 @@ func (s *Store) writeItems(ctx context.Context, shape string, items []map[string
 		}
 		return out, nil
 	}
+	// Coercion needs nothing of the database: done before the write lock,
+	// it overlaps another call's transaction instead of lengthening this
+	// one's (an ingest client with two batches in flight).
+	reg := s.reg.Load()
+	var pre []*shapes.Coerced
+	if _, known := reg.Get(shape); known { // an unknown shape is refused as a whole, in upsert
+		var err error
+		if pre, err = coerceItems(reg, shape, items, where); err != nil {
+			return nil, err
+		}
+	}
 	err := s.write(ctx, "write", func(w *wtx) error {
+		if w.reg == reg {
+			w.precoerced = pre
+		}
 		res, err := w.upsert(shape, items, where, 0)
 		if err != nil {
 			return err
@@ -196,6 +210,23 @@ func (w *wtx) upsert(shapeName string, items []map[string]any, where func(int) s
 	return w.upsertFrom(shapeName, items, where, depth, nil)
 }
 
+// coerceItems coerces each item against the shape, or names the first
+// item that does not fit.
+func coerceItems(reg *shapes.Registry, shapeName string, items []map[string]any, where func(int) string) ([]*shapes.Coerced, error) {
+	cs := make([]*shapes.Coerced, len(items))
+	for i, it := range items {
+		if it == nil {
+			return nil, itemErr(i, at(where(i), errorf(ErrInvalid, "null is not an object of fields")))
+		}
+		c, err := reg.Coerce(shapeName, it)
+		if err != nil {
+			return nil, itemErr(i, at(where(i), shapeErr(err)))
+		}
+		cs[i] = c
+	}
+	return cs, nil
+}
+
 // upsertFrom is upsert with provenance: when an item's identity matches no
 // node, prov may name the node it was imported into before.
 func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(int) string, depth int, prov *provenance) ([]itemResult, error) {
@@ -211,16 +242,15 @@ func (w *wtx) upsertFrom(shapeName string, items []map[string]any, where func(in
 		return nil, shapeErr(err)
 	}
 	res := make([]itemResult, len(items))
-	cs := make([]*shapes.Coerced, len(items))
-	for i, it := range items {
-		if it == nil {
-			return nil, itemErr(i, at(where(i), errorf(ErrInvalid, "null is not an object of fields")))
+	cs := w.precoerced
+	w.precoerced = nil
+	if depth > 0 || len(cs) != len(items) {
+		var err error
+		if cs, err = coerceItems(w.reg, shapeName, items, where); err != nil {
+			return nil, err
 		}
-		c, err := w.reg.Coerce(shapeName, it)
-		if err != nil {
-			return nil, itemErr(i, at(where(i), shapeErr(err)))
-		}
-		cs[i] = c
+	}
+	for i, c := range cs {
 		res[i].warnings = c.Warnings
 	}
 	rels, err := w.resolveRelations(sh, cs, res, where, depth)
