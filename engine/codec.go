@@ -64,6 +64,9 @@ type request struct {
 	ID      json.RawMessage `json:"id"`
 	Method  *string         `json:"method"`
 	Params  json.RawMessage `json:"params"`
+	// decoded is Params decoded already, when deciding where the request
+	// runs needed them (method.inline).
+	decoded any
 }
 
 // notification reports a request without an id: it gets no response.

@@ -23,14 +23,23 @@ type method struct {
 	// is bounded and short (a ping, a point read by primary key): there a
 	// goroutine handoff costs more than the work itself (~40 µs of a
 	// 125 µs data.read {id} on the reference machine).
-	inline func(params json.RawMessage) bool
+	// It may hand back the params it decoded to decide, which the handler
+	// then uses instead of decoding them again.
+	inline func(params json.RawMessage) (decoded any, ok bool)
 	handle func(ctx context.Context, c *call, params json.RawMessage) (any, error)
 }
 
-func always(json.RawMessage) bool { return true }
+func always(json.RawMessage) (any, bool) { return nil, true }
 
-func (m *method) runsInline(params json.RawMessage) bool {
-	return m.inline != nil && m.inline(params)
+// runsInline tells whether req runs on the read loop, and keeps any params
+// the decision decoded on req.
+func (m *method) runsInline(req *request) bool {
+	if m.inline == nil {
+		return false
+	}
+	decoded, ok := m.inline(req.Params)
+	req.decoded = decoded
+	return ok
 }
 
 // isPointRead tells data.read {id} (one primary-key lookup) from a query.
@@ -46,18 +55,22 @@ func isPointRead(raw json.RawMessage) bool {
 // costs such a query more than the query itself: ~150 µs of a ~250 µs
 // where-query on a 2-CPU VM, as the woken second CPU competes with the
 // caller's process.
-func (s *Server) readsInline(raw json.RawMessage) bool {
+// The params it decodes to decide go on to the handler, wherever it runs.
+func (s *Server) readsInline(raw json.RawMessage) (any, bool) {
 	if isPointRead(raw) {
-		return true
+		return nil, true
 	}
 	if !bytes.Contains(raw, []byte(`"where"`)) {
-		return false
+		return nil, false
 	}
-	var p wire.ReadParams
-	if json.Unmarshal(raw, &p) != nil || p.ID != "" {
-		return false
+	p := new(wire.ReadParams)
+	if decodeParams(wire.MethodRead, raw, p) != nil || wire.Check(wire.MethodRead, p) != nil {
+		return nil, false // the handler decodes again and says what is wrong
 	}
-	return s.store.Selective(graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order, Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
+	if p.ID != "" {
+		return p, false
+	}
+	return p, s.store.Selective(graph.Query{Shape: p.Shape, Where: p.Where, Order: p.Order, Limit: p.Limit, Cursor: p.Cursor, IncludeDeleted: p.IncludeDeleted})
 }
 
 // def builds the entry of a method whose params are P: its JSON Schema and
@@ -66,6 +79,9 @@ func (s *Server) readsInline(raw json.RawMessage) bool {
 func def[P any](name, summary string, fn func(ctx context.Context, c *call, p *P) (any, error)) *method {
 	return &method{name: name, summary: summary, params: wire.Schema(new(P)),
 		handle: func(ctx context.Context, c *call, raw json.RawMessage) (any, error) {
+			if p, ok := c.params.(*P); ok { // decoded and checked already (runsInline)
+				return fn(ctx, c, p)
+			}
 			p := new(P)
 			if err := decodeParams(name, raw, p); err != nil {
 				return nil, err
@@ -84,7 +100,10 @@ func def[P any](name, summary string, fn func(ctx context.Context, c *call, p *P
 func (m *method) quietly() *method { m.quiet = true; return m }
 
 // inlineWhen lets m run on the read loop for the params when says so.
-func (m *method) inlineWhen(when func(json.RawMessage) bool) *method { m.inline = when; return m }
+func (m *method) inlineWhen(when func(json.RawMessage) (any, bool)) *method {
+	m.inline = when
+	return m
+}
 
 func (s *Server) methodTable() map[string]*method {
 	list := []*method{

@@ -283,7 +283,7 @@ func (s *Server) handle(c *conn, req *request) {
 			Message: fmt.Sprintf("unknown method %q; system.schema lists every method", *req.Method)})
 		return
 	}
-	inline := m.runsInline(req.Params)
+	inline := m.runsInline(req)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -317,6 +317,7 @@ func (s *Server) handle(c *conn, req *request) {
 type call struct {
 	conn   *conn
 	caller string
+	params any // the request's params when decoded before the handler (request.decoded)
 	// afterReply runs once the response is on the wire (observer.subscribe
 	// must not send notifications before its own result).
 	afterReply func()
@@ -324,7 +325,7 @@ type call struct {
 
 func (s *Server) run(c *conn, req *request, m *method, release func()) {
 	caller, quietConn := c.getCaller()
-	cl := &call{conn: c, caller: caller}
+	cl := &call{conn: c, caller: caller, params: req.decoded}
 	ctx := graph.WithActor(c.ctx, cl.caller)
 	var callID string
 	start := time.Now()
