@@ -85,6 +85,9 @@ func (e *errBadRequest) Error() string { return e.msg }
 // look again, to tell a parse error from an invalid request.
 func parseRequest(line []byte) (*request, error) {
 	line = bytes.TrimSpace(line)
+	if r, ok := parseCanonical(line); ok {
+		return r, nil
+	}
 	if len(line) > 0 && line[0] == '[' && json.Valid(line) {
 		return nil, &errBadRequest{code: wire.CodeInvalidRequest,
 			msg: "batch requests are not supported; send one JSON-RPC object per line (requests on one connection run concurrently)"}
@@ -108,6 +111,56 @@ func parseRequest(line []byte) (*request, error) {
 		return nil, &errBadRequest{id: id, code: wire.CodeInvalidRequest, msg: "invalid request: \"jsonrpc\" must be \"2.0\""}
 	}
 	return &r, nil
+}
+
+// canonicalPrefix starts a request as engine/wire's client writes it:
+// {"jsonrpc":"2.0","id":N,"method":"M"[,"params":P]}.
+const canonicalPrefix = `{"jsonrpc":"2.0","id":`
+
+// parseCanonical reads a request in exactly the client's own format
+// without encoding/json's reflection (5 µs of a 55 µs point read); any
+// other spelling, or params that are not one valid JSON value, is left to
+// the general decoder (ok false).
+func parseCanonical(line []byte) (r *request, ok bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(canonicalPrefix))
+	if !ok {
+		return nil, false
+	}
+	n := 0
+	for n < len(rest) && n < 20 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n == 20 || n > 1 && rest[0] == '0' {
+		return nil, false
+	}
+	id := rest[:n]
+	if rest, ok = bytes.CutPrefix(rest[n:], []byte(`,"method":"`)); !ok {
+		return nil, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 {
+		return nil, false
+	}
+	for _, c := range rest[:end] {
+		if c < 0x20 || c == '\\' || c >= 0x80 { // escapes and the rest: encoding/json's to read
+			return nil, false
+		}
+	}
+	method := string(rest[:end])
+	rest = rest[end+1:]
+	var params json.RawMessage
+	switch {
+	case len(rest) == 1 && rest[0] == '}':
+	case bytes.HasPrefix(rest, []byte(`,"params":`)) && rest[len(rest)-1] == '}':
+		p := bytes.TrimSpace(rest[len(`,"params":`) : len(rest)-1])
+		if !json.Valid(p) {
+			return nil, false
+		}
+		params = append(json.RawMessage(nil), p...)
+	default:
+		return nil, false
+	}
+	return &request{JSONRPC: "2.0", ID: append(json.RawMessage(nil), id...), Method: &method, Params: params}, true
 }
 
 // validID returns id if it is a JSON string, number or null, else nil.

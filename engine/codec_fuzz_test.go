@@ -102,3 +102,35 @@ func FuzzLeadingID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCanonical: the quick reader of the client's own request format
+// takes a line only when encoding/json reads the same request from it.
+func FuzzParseCanonical(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"system.ping"}`,
+		`{"jsonrpc":"2.0","id":12,"method":"data.read","params":{"id":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"data.read","params":null}`,
+		`{"jsonrpc":"2.0","id":3,"method":"data.read","params":{"a":1},"params":{"b":2}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"data.read","params":{"a":1}} `,
+		`{"jsonrpc":"2.0","id":3,"method":"data.read","params": {"a":1} }`,
+		`{"jsonrpc":"2.0","id":03,"method":"m"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"m\u0041"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"m","params":{"a":"}"}}`,
+		`{"jsonrpc":"2.0","id":99999999999999999999,"method":"m"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		got, ok := parseCanonical(line)
+		if !ok {
+			return
+		}
+		var want request
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatalf("%q: read quickly, but encoding/json refuses it: %v", line, err)
+		}
+		if want.Method == nil || *got.Method != *want.Method || !bytes.Equal(got.ID, want.ID) || want.JSONRPC != got.JSONRPC || !bytes.Equal(got.Params, want.Params) {
+			t.Fatalf("%q: read as %q %s %s, encoding/json reads %+v", line, *got.Method, got.ID, got.Params, want)
+		}
+	})
+}
