@@ -170,13 +170,7 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A page in creation order streams from an index and stops at its
-	// limit; one sorted by a value reads every candidate first, and only
-	// an interrupt can stop it early.
 	rq := s.reader(ctx)
-	if ord.kind == orderID {
-		rq = s.streamReader(ctx)
-	}
 	sh, known := reg.Get(q.Shape)
 	if !known {
 		// Nodes of a shape whose definition went away stay listable; a name
@@ -193,6 +187,13 @@ func (s *Store) queryRows(ctx context.Context, q Query) (*pageRows, error) {
 	conds, err := compileWhere(reg, sh, q.Shape, q.Where)
 	if err != nil {
 		return nil, err
+	}
+	// A page in creation order streams from an index and stops at its
+	// limit; one sorted by a value, or driven through edges (whose matches
+	// are sorted), reads every candidate first, and only an interrupt can
+	// stop it early.
+	if streams(ord, conds) {
+		rq = s.streamReader(ctx)
 	}
 	sqlText, args, ord, err := buildQuery(q, conds, limit)
 	if err != nil {
@@ -402,12 +403,12 @@ func docPath(key string) string {
 }
 
 // buildQuery compiles q into one SELECT of the page's node rows and their
-// order values. The driving
-// table is chosen so an index does the filtering: a field condition drives
-// through the vals primary key (key, value, owner) — whose entries are in
-// creation order, so the default order needs no sort — else a relation
-// condition through edges(to_id, label), else node_shapes(shape, node).
-// Every other condition is a point lookup per candidate row.
+// order values. The driving table is chosen so an index does the
+// filtering: a field condition drives through the vals primary key (key,
+// value, owner) — whose entries are in creation order, so the default order
+// needs no sort — else a relation condition through edges(to_id, label),
+// else node_shapes(shape, node). Every other condition is a point lookup
+// per candidate row.
 func buildQuery(q Query, conds []whereCond, limit int) (string, []any, order, error) {
 	ord, err := parseOrder(q.Order)
 	if err != nil {
@@ -447,7 +448,13 @@ type sqlQuery struct {
 // through edges, whose matches are sorted): a sorted page would compute
 // them for every candidate.
 func foldsEdges(q Query, ord order, conds []whereCond) bool {
-	if q.OmitEdges || ord.kind != orderID {
+	return !q.OmitEdges && streams(ord, conds)
+}
+
+// streams tells whether a query's rows come in index order, with no sort
+// before the first: creation order, not driven through edges.
+func streams(ord order, conds []whereCond) bool {
+	if ord.kind != orderID {
 		return false
 	}
 	d := pickDriver(conds)
