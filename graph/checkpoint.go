@@ -28,9 +28,12 @@ const (
 	checkpointPause = 25 * time.Millisecond
 )
 
+// checkpointer runs the background checkpoints. kick is never closed, so
+// committed is safe to call at any time, also after stop.
 type checkpointer struct {
 	db   *sql.DB
 	kick chan struct{}
+	quit chan struct{}
 	done chan struct{}
 }
 
@@ -40,7 +43,7 @@ func startCheckpointer(path string) (*checkpointer, error) {
 		return nil, fmt.Errorf("graph: open checkpointer: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	c := &checkpointer{db: db, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -55,19 +58,28 @@ func (c *checkpointer) committed() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
-	for range c.kick {
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-c.kick:
+		}
 		// The result row (busy, log frames, checkpointed frames) is not
 		// needed: a busy or partial checkpoint is finished by a later one.
 		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 			slog.Debug("graph: background checkpoint", "err", err)
 		}
-		time.Sleep(checkpointPause)
+		select {
+		case <-c.quit:
+			return
+		case <-time.After(checkpointPause):
+		}
 	}
 }
 
 // stop ends the checkpointer; the writer's close checkpoints what is left.
 func (c *checkpointer) stop() error {
-	close(c.kick)
+	close(c.quit)
 	<-c.done
 	return c.db.Close()
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -41,4 +42,24 @@ func TestCommitsAreCheckpointedInTheBackground(t *testing.T) {
 	if got := size(); got != after {
 		t.Errorf("database file grew from %d to %d after the hand-over: something still checkpoints a small WAL", after, got)
 	}
+}
+
+// Handing checkpoints over, or closing the store, while writes commit
+// must not race them (a commit tells the checkpointer after its COMMIT).
+func TestCheckpointerStopsUnderConcurrentWrites(t *testing.T) {
+	s := openTest(t, nil, Options{})
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			if _, err := s.Create(ctx, "task", map[string]any{"title": "t" + strconv.Itoa(i)}, nil); err != nil {
+				return // closed under us: expected at the end
+			}
+		}
+	}()
+	time.Sleep(5 * time.Millisecond)
+	ok(t, s.HandOverCheckpoints(ctx))
+	ok(t, s.Close())
+	<-done
 }

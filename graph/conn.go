@@ -286,6 +286,9 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 				return err
 			}
 			committed = true
+			if s.ckpt != nil { // read under wmu: HandOverCheckpoints clears it
+				s.ckpt.committed()
+			}
 			ev = w.event(op)
 			ev.CallID = CallFrom(ctx)
 			return nil
@@ -293,9 +296,6 @@ func (s *Store) write(ctx context.Context, op string, fn func(w *wtx) error) err
 	}()
 	if err != nil {
 		return mapErr(err)
-	}
-	if s.ckpt != nil {
-		s.ckpt.committed()
 	}
 	if s.onChange != nil && len(ev.IDs) > 0 {
 		s.onChange(ev)
