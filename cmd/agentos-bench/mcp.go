@@ -93,6 +93,7 @@ func runMCPChild(ctx context.Context, home string) error {
 		return err
 	}
 	defer p.Close()
+	mcpproxy.UseOneCPU() // as `agentos mcp` does on stdio
 	return p.ServeStdio(ctx, os.Stdin, os.Stdout)
 }
 

@@ -60,6 +60,7 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 	if ln != nil {
 		return p.ServeHTTP(ctx, ln, mcpproxy.HTTPOptions{SSEPoll: *ssePoll})
 	}
+	mcpproxy.UseOneCPU()
 	in := e.stdin
 	if in == nil {
 		in = os.Stdin

@@ -1,0 +1,21 @@
+package mcpproxy
+
+import (
+	"os"
+	"runtime"
+)
+
+// UseOneCPU runs the Go scheduler on one processor (GOMAXPROCS=1) unless
+// the GOMAXPROCS environment variable says otherwise. It is for a process
+// whose one job is a stdio session, as `agentos mcp` is: each call hands
+// over between goroutines (the read loop, a worker, the engine client's
+// reader), and with more than one processor every hand-over wakes another
+// OS thread. On the 2-core reference machine that halved the proxy's own
+// cost of a tools/call (docs/performance.md). The proxy's work is relaying,
+// so one processor is not what limits it; the HTTP server, which serves
+// many clients at once, keeps them all.
+func UseOneCPU() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+}
