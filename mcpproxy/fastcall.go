@@ -82,7 +82,8 @@ func (f *fastCalls) cancel(key string) {
 // serveFast answers a tools/call on the fast path, if it can, and writes
 // the answer: true when it did. key is the request's id as the client's
 // notifications/cancelled names it.
-func (p *Proxy) serveFast(ctx context.Context, w *lineWriter, calls *fastCalls, key string, rawID json.RawMessage, msg []byte) (served bool) {
+// req is msg decoded, when the read loop has done it already, or nil.
+func (p *Proxy) serveFast(ctx context.Context, w *lineWriter, calls *fastCalls, key string, rawID json.RawMessage, msg []byte, req *fastRequest) (served bool) {
 	defer func() {
 		if r := recover(); r != nil { // answered, not run again: it may have written
 			p.log.Error("MCP tool call panicked", "panic", r)
@@ -99,7 +100,13 @@ func (p *Proxy) serveFast(ctx context.Context, w *lineWriter, calls *fastCalls, 
 	defer cancel()
 	calls.add(key, cancel)
 	defer calls.done(key)
-	line, ok := p.fastCall(ctx, server.ClientSessionFromContext(ctx), rawID, msg)
+	if req == nil {
+		req = new(fastRequest)
+		if json.Unmarshal(msg, req) != nil {
+			return false
+		}
+	}
+	line, ok := p.fastCallOf(ctx, server.ClientSessionFromContext(ctx), rawID, req)
 	if !ok {
 		return false
 	}
@@ -113,7 +120,15 @@ func (p *Proxy) serveFast(ctx context.Context, w *lineWriter, calls *fastCalls, 
 // path can: the response line, and true. With false, msg is mcp-go's.
 func (p *Proxy) fastCall(ctx context.Context, sess server.ClientSession, rawID json.RawMessage, msg []byte) ([]byte, bool) {
 	var req fastRequest
-	if json.Unmarshal(msg, &req) != nil || req.JSONRPC != mcp.JSONRPC_VERSION || len(req.Params.Task) > 0 {
+	if json.Unmarshal(msg, &req) != nil {
+		return nil, false
+	}
+	return p.fastCallOf(ctx, sess, rawID, &req)
+}
+
+// fastCallOf is fastCall of the request decoded.
+func (p *Proxy) fastCallOf(ctx context.Context, sess server.ClientSession, rawID json.RawMessage, req *fastRequest) ([]byte, bool) {
+	if req.JSONRPC != mcp.JSONRPC_VERSION || len(req.Params.Task) > 0 {
 		return nil, false
 	}
 	h := p.fixed[req.Params.Name]

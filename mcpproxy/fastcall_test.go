@@ -131,6 +131,58 @@ func TestFastToolCallsAnswerAsMCPGoDoes(t *testing.T) {
 	check(request{"a 2025-11-25 error", callOf("", "read", `{}`), true})
 }
 
+// BenchmarkFastReadCall is the proxy's own work on a fast read {id}, less
+// the stdio pipes: against a real engine, with the same read made straight
+// on the socket as the baseline (go test -bench FastRead ./mcpproxy).
+func BenchmarkFastReadCall(b *testing.B) {
+	home := testkit.Home(b)
+	testkit.RunEngine(b, home)
+	ctx := context.Background()
+	c, err := wire.DialHome(ctx, home, wire.ClientOptions{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var n struct{ ID string }
+	if err := c.Call(ctx, wire.MethodCreate, map[string]any{"shape": "note", "fields": map[string]any{"title": "A note", "content": strings.Repeat("words ", 40)}}, &n); err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(ctx, Options{Home: home, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	sess := &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
+	if err := p.srv.RegisterSession(ctx, sess); err != nil {
+		b.Fatal(err)
+	}
+	sctx := p.srv.WithContext(ctx, sess)
+	msg := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"0"},"io.modelcontextprotocol/protocolVersion":"` +
+		mcp.LATEST_PROTOCOL_VERSION + `"},"name":"read","arguments":{"id":"` + n.ID + `"}}}`)
+	b.Run("socket", func(b *testing.B) {
+		for b.Loop() {
+			var raw json.RawMessage
+			if err := c.Call(ctx, wire.MethodRead, map[string]any{"id": n.ID}, &raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := p.fastCall(sctx, sess, json.RawMessage("7"), msg); !ok {
+				b.Fatal("not fast")
+			}
+		}
+	})
+	b.Run("mcp-go", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(p.srv.HandleMessage(sctx, msg)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // A notifications/cancelled reaches a call on the fast path: against an
 // engine that never answers data.read, the cancelled read ends at once
 // with a cancelled result, and the session goes on.

@@ -169,6 +169,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 		rawID  json.RawMessage // id as sent, for the fast path
 		method string
 		msg    []byte
+		req    *fastRequest // msg decoded for the fast path, when it could be
 		// For a request that went to the backlog: its key in waiting, and
 		// whether a notifications/cancelled came for it while it waited
 		// (mcp-go only knows the requests it has started).
@@ -200,7 +201,7 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 					waitingMu.Unlock()
 					skip = wk.cancelled.Load() // the client wants no answer
 				}
-				if !skip && (wk.method != string(mcp.MethodToolsCall) || !p.serveFast(ctx, w, &fast, fmt.Sprint(wk.id), wk.rawID, wk.msg)) {
+				if !skip && (wk.method != string(mcp.MethodToolsCall) || !p.serveFast(ctx, w, &fast, fmt.Sprint(wk.id), wk.rawID, wk.msg, wk.req)) {
 					p.handle(ctx, w, wk.id, wk.msg)
 				}
 				idle.Add(1)
@@ -229,16 +230,28 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 
 	lr := newLineReader(in)
 	err := lr.run(ctx, func(line []byte) {
+		// One decode serves both this loop and the fast path: a tools/call
+		// is most of what comes. A message whose params do not fit the fast
+		// path's form is decoded again for its id and method alone.
 		var env struct {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
+			fastRequest
 		}
-		if json.Unmarshal(line, &env) != nil {
-			if !json.Valid(line) {
-				fail(nil, mcp.PARSE_ERROR, "Parse error")
-				return
+		decoded := json.Unmarshal(line, &env) == nil
+		if !decoded {
+			var lean struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
 			}
-			env.Method = "?" // valid JSON but not an object: mcp-go says what is wrong
+			if json.Unmarshal(line, &lean) != nil {
+				if !json.Valid(line) {
+					fail(nil, mcp.PARSE_ERROR, "Parse error")
+					return
+				}
+				lean.Method = "?" // valid JSON but not an object: mcp-go says what is wrong
+			}
+			env.ID, env.Method = lean.ID, lean.Method
 		}
 		switch {
 		case env.Method == "":
@@ -263,6 +276,9 @@ func (p *Proxy) serveStdio(ctx context.Context, in io.Reader, out io.Writer) err
 				return
 			}
 			wk := work{id: id, rawID: env.ID, method: env.Method, msg: bytes.Clone(line)}
+			if decoded && env.Method == string(mcp.MethodToolsCall) {
+				wk.req = &env.fastRequest // its raw parts are copies, not line's bytes
+			}
 			free := idle.Load()
 			start := free <= 0 && workers < maxWorkers
 			if free <= 0 && !start { // every worker is busy: it waits
