@@ -10,10 +10,10 @@ import (
 // whose one job is a stdio session, as `agentos mcp` is: each call hands
 // over between goroutines (the read loop, a worker, the engine client's
 // reader), and with more than one processor every hand-over wakes another
-// OS thread. On the 2-core reference machine that halved the proxy's own
-// cost of a tools/call (docs/performance.md). The proxy's work is relaying,
-// so one processor is not what limits it; the HTTP server, which serves
-// many clients at once, keeps them all.
+// OS thread. On the 2-core reference machine one processor took a third
+// off what the proxy adds to a tools/call (docs/performance.md). Its work
+// is relaying, so one processor is not what limits it; the HTTP server,
+// which serves many clients at once, keeps them all.
 func UseOneCPU() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
